@@ -1,0 +1,49 @@
+# CSM developer and demo entry points.  Each target sets up what it needs (see scripts/bootstrap).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   ?= demo-host
+
+.PHONY: help host venv test check lint demo bench docs clean
+
+help:
+	@echo "make demo   build a simulated cPanel host in ./$(DEMO) and run CSM against it"
+	@echo "make test   set up (Debian packages, MariaDB, .venv) and run the test suite"
+	@echo "make check  ruff format --check, ruff check, mypy --strict, import contracts, tests"
+	@echo "make bench  run the benchmarks in bench/"
+	@echo "make docs   regenerate the generated parts of docs/"
+
+host:
+	@scripts/bootstrap
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+test: host venv
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
+
+check: lint test
+
+demo: host venv
+	@scripts/demo $(DEMO)
+
+bench: host venv
+	$(BIN)/python bench/startup.py
+
+docs: venv
+	$(BIN)/python scripts/gen_docs.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""CSM: security monitor and incident-response tool for shared web and mail hosting servers."""

@@ -1,0 +1,90 @@
+"""The append-only audit log: one JSON line in ``log_dir/audit.jsonl`` and one store row per
+state change, each with who, when, what (action), the target and details."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from csm.clock import Clock, isoformat
+from csm.store.db import Store
+
+AUDIT_FILE = "audit.jsonl"
+LOG_DIR_MODE = 0o700
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    who: str
+    action: str
+    target: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "when": isoformat(self.at),
+            "who": self.who,
+            "action": self.action,
+            "target": self.target,
+            "details": dict(self.details),
+        }
+
+
+class AuditLog:
+    def __init__(self, store: Store, log_dir: Path, clock: Clock) -> None:
+        self.store = store
+        self.path = log_dir / AUDIT_FILE
+        self.clock = clock
+
+    def record(
+        self, who: str, action: str, target: str, details: Mapping[str, Any] | None = None
+    ) -> AuditEntry:
+        """Store the row, then append and fsync the JSON line; both or an error."""
+        entry = AuditEntry(self.clock.now(), who, action, target, dict(details or {}))
+        line = json.dumps(entry.as_dict(), sort_keys=True, ensure_ascii=False, default=str)
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO audit_log (at, who, action, target, details) VALUES (?, ?, ?, ?, ?)",
+                (isoformat(entry.at), who, action, target, json.dumps(entry.details, default=str)),
+            )
+            _append_line(self.path, line)
+        return entry
+
+    def entries(self, target: str | None = None) -> list[AuditEntry]:
+        sql = "SELECT at, who, action, target, details FROM audit_log"
+        rows = self.store.conn.execute(
+            sql + (" WHERE target = ? ORDER BY id" if target else " ORDER BY id"),
+            (target,) if target else (),
+        ).fetchall()
+        return [
+            AuditEntry(datetime.fromisoformat(at), who, action, tgt, json.loads(details))
+            for at, who, action, tgt, details in rows
+        ]
+
+
+def _append_line(path: Path, line: str) -> None:
+    path.parent.mkdir(mode=LOG_DIR_MODE, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def current_operator(env: Mapping[str, str]) -> str:
+    """The person behind a CLI call: the sudo user when there is one, else the login name."""
+    user = env.get("SUDO_USER") or env.get("LOGNAME") or env.get("USER")
+    if not user:
+        try:
+            user = getpass.getuser()
+        except (OSError, KeyError):
+            user = f"uid{os.getuid()}"
+    return f"cli:{user}"

@@ -1,0 +1,34 @@
+"""``csm drill``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from csm.cli.output import emit_json, json_option
+
+
+@click.group()
+def drill() -> None:
+    """Simulated hosting servers for tests, demos and runbook rehearsal."""
+
+
+@drill.command("build")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same host.")
+@json_option
+def build(directory: Path, seed: int, as_json: bool) -> None:
+    """Build a simulated cPanel host under DIRECTORY (an earlier drill there is replaced)."""
+    from csm.clock import SystemClock  # noqa: PLC0415
+    from csm.drill.build import build as build_host  # noqa: PLC0415
+
+    host = build_host(directory, seed, SystemClock())
+    if as_json:
+        emit_json(host)
+        return
+    click.echo(f"Simulated cPanel host (seed {host.seed}) in {host.root}")
+    for account in host.accounts:
+        domains = ", ".join(account.domains)
+        click.echo(f"  {account.user:<10} {domains:<40} {len(account.mailboxes)} mailboxes")
+    click.echo(f"\nUse it:  export CSM_CONFIG={host.config_path}")

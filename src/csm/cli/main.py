@@ -1,0 +1,106 @@
+"""``csm``: the entry point, the lazy command table, and the one place errors become exit codes.
+
+Command modules are imported only when their command runs, so ``csm version`` and ``csm --help``
+stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from csm.cli.context import CliContext
+from csm.errors import EXIT_USAGE, CsmError, UsageError
+
+# name -> (module, attribute, one-line help); the help is shown without importing the module.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "version": ("csm.cli.version_cmd", "version", "Print the version and build."),
+    "status": (
+        "csm.cli.status_cmd",
+        "status",
+        "Show a health snapshot (daemon, store, incidents).",
+    ),
+    "doctor": (
+        "csm.cli.doctor_cmd",
+        "doctor",
+        "Diagnose the installation; each problem with its fix.",
+    ),
+    "validate": ("csm.cli.config_cmd", "validate", "Validate the configuration; list every error."),
+    "config": ("csm.cli.config_cmd", "config", "Show the effective configuration."),
+    "store": ("csm.cli.store_cmd", "store", "Manage the state store (create, migrate)."),
+    "drill": ("csm.cli.drill_cmd", "drill", "Build a simulated hosting server to rehearse on."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        command = getattr(importlib.import_module(entry[0]), entry[1])
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Main config file [env CSM_CONFIG; default /etc/csm/csm.yaml].",
+)
+@click.option(
+    "--config-dir",
+    metavar="DIR",
+    help="Drop-in directory [env CSM_CONFIG_DIR; default conf.d beside the config].",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, config_dir: str | None) -> None:
+    """CSM: security monitor and incident response for shared web and mail hosting servers."""
+    ctx.obj = CliContext(config_path, config_dir, os.environ)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    sys.exit(run(args))
+
+
+def run(args: list[str]) -> int:
+    """Run the CLI and return the exit code; every error is rendered here and only here."""
+    as_json = "--json" in args
+    try:
+        result = cli.main(args=args, prog_name="csm", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        return _usage_error(exc, as_json)
+    except CsmError as exc:
+        from csm.cli.output import render_error  # noqa: PLC0415
+
+        return render_error(exc, as_json)
+    return result if isinstance(result, int) else 0
+
+
+def _usage_error(exc: click.ClickException, as_json: bool) -> int:
+    if not as_json:
+        exc.show()
+        return exc.exit_code if exc.exit_code else EXIT_USAGE
+    from csm.cli.output import render_error  # noqa: PLC0415
+
+    render_error(UsageError(exc.format_message()), as_json=True)
+    return EXIT_USAGE

@@ -1,0 +1,32 @@
+"""Rendering shared by every command: the ``--json`` flag, JSON results, and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from csm import jsonio
+from csm.errors import CsmError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+
+
+def emit_json(result: Any) -> None:
+    click.echo(jsonio.dumps(result))
+
+
+def render_error(error: CsmError, as_json: bool) -> int:
+    """JSON errors go to stdout as the one envelope; human errors to stderr with their fix."""
+    if as_json:
+        click.echo(jsonio.dumps(jsonio.error_envelope(error)))
+    else:
+        click.echo(f"Error: {error.message}", err=True)
+        if error.fix:
+            click.echo(f"Fix: {error.fix}", err=True)
+    return error.exit_code

@@ -1,0 +1,43 @@
+"""``csm status``."""
+
+from __future__ import annotations
+
+import click
+
+from csm.cli.context import CliContext
+from csm.cli.output import emit_json, json_option
+from csm.health import status as status_service
+
+
+@click.command()
+@json_option
+@click.pass_obj
+def status(obj: CliContext, as_json: bool) -> None:
+    """Health snapshot: daemon, store, open incidents.  Works without the daemon."""
+    app = obj.app()
+    report = status_service.collect(app.loaded, app.host)
+    if as_json:
+        emit_json(report)
+        return
+    _render(report)
+
+
+def _render(report: status_service.StatusReport) -> None:
+    daemon = "running" if report.daemon_running else "not running"
+    store = "healthy" if report.store_healthy else f"UNHEALTHY ({report.store_error})"
+    incidents = "unknown" if report.incidents_open is None else str(report.incidents_open)
+    rows = [
+        ("version", report.version),
+        ("hostname", report.hostname),
+        ("daemon", daemon),
+        ("status", report.status),
+        ("store", f"{store}, {report.store_size_mb} MB"),
+        ("open incidents", incidents),
+    ]
+    if report.incidents_open_by_severity:
+        by = report.incidents_open_by_severity
+        rows.append(("by severity", ", ".join(f"{k}={v}" for k, v in by.items())))
+    if report.daemon_running:
+        rows.append(("uptime", f"{report.uptime_sec}s"))
+    for key, value in rows:
+        click.echo(f"{key + ':':<16}{value}")

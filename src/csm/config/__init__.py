@@ -1,0 +1,1 @@
+"""Configuration: the pydantic model (the single source of settings) and the YAML loader."""

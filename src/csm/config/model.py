@@ -1,0 +1,240 @@
+"""The configuration model: every setting, its default (those of a real cPanel host) and meaning.
+
+This model is the single source for validation, ``csm config show`` and ``docs/config.md``.
+Host paths are absolute paths *on the host* and are resolved under ``paths.root``; executables
+(``*_bin``) are programs on this machine and are used as given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic.fields import FieldInfo
+
+_LISTEN = re.compile(r"^(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
+
+
+def _absolute(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError("must be an absolute path")
+    return value
+
+
+def _listen(value: str) -> str:
+    match = _LISTEN.match(value)
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9443")
+    return value
+
+
+HostPath = Annotated[str, AfterValidator(_absolute)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathsConfig(Section):
+    root: HostPath = Field(
+        "/", description="Root of the host tree; every host path is resolved under it."
+    )
+    state_dir: HostPath = Field(
+        "/var/lib/csm/state", description="State directory: `csm.db` and `csm.lock`."
+    )
+    log_dir: HostPath = Field(
+        "/var/log/csm", description="CSM's logs, including the audit log `audit.jsonl`."
+    )
+    quarantine_dir: HostPath = Field(
+        "/opt/csm/quarantine", description="Where quarantined files and messages are kept."
+    )
+    control_socket: HostPath = Field(
+        "/var/run/csm/control.sock", description="The daemon's control socket."
+    )
+    home_dir: HostPath = Field(
+        "/home", description="Directory holding the hosting accounts' homes."
+    )
+
+
+class MailConfig(Section):
+    mta: Literal["exim", "postfix", "none"] = Field(
+        "exim", description="The mail server: `exim`, `postfix` or `none`."
+    )
+    exim_bin: str = Field("/usr/sbin/exim", description="The Exim executable.")
+    exim_config: HostPath | None = Field(
+        None, description="Exim runtime config passed as `-C` when set."
+    )
+    exim_mainlog: HostPath = Field("/var/log/exim_mainlog", description="Exim's main log.")
+    maillog: HostPath = Field(
+        "/var/log/maillog", description="Dovecot/Postfix log (`/var/log/mail.log` on Debian)."
+    )
+    exim_spool: HostPath = Field("/var/spool/exim", description="Exim's spool directory.")
+    command_timeout: float = Field(
+        30.0, gt=0, description="Seconds before an Exim command is abandoned."
+    )
+
+
+class MysqlConfig(Section):
+    host: str | None = Field(
+        None, description="MariaDB host; unset: from `defaults_file`, else localhost."
+    )
+    port: Port | None = Field(
+        None, description="MariaDB TCP port; unset: from `defaults_file`, else 3306."
+    )
+    user: str | None = Field(
+        None, description="MariaDB user; unset: from `defaults_file`, else root."
+    )
+    password: SecretStr | None = Field(
+        None, description="MariaDB password (secret; redacted in `config show`)."
+    )
+    unix_socket: HostPath | None = Field(
+        None,
+        description="MariaDB socket on this machine (not under `paths.root`); overrides host/port.",
+    )
+    defaults_file: HostPath | None = Field(
+        "/root/.my.cnf", description="Client option file read for unset credentials."
+    )
+    connect_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for a MariaDB connection."
+    )
+
+
+class CpanelConfig(Section):
+    uapi_bin: str = Field("/usr/local/cpanel/bin/uapi", description="cPanel's `uapi` executable.")
+    whmapi1_bin: str = Field(
+        "/usr/local/cpanel/bin/whmapi1", description="cPanel's `whmapi1` executable."
+    )
+    command_timeout: float = Field(
+        60.0, gt=0, description="Seconds before a cPanel API call is abandoned."
+    )
+
+
+class HostingConfig(Section):
+    panel: Literal["auto", "cpanel", "plain"] = Field(
+        "auto", description="Hosting panel: detect it, or force `cpanel` / `plain`."
+    )
+
+
+class ApiToken(Section):
+    name: str = Field(description="Who the token belongs to; recorded in the audit log.")
+    token: SecretStr = Field(
+        min_length=16, description="The bearer token (secret; at least 16 characters)."
+    )
+    scope: Literal["read", "admin"] = Field("read", description="`read` or `admin`.")
+
+
+class ApiConfig(Section):
+    listen: Annotated[str, AfterValidator(_listen)] = Field(
+        "127.0.0.1:9443", description="HTTP API address, HOST:PORT."
+    )
+    tokens: list[ApiToken] = Field(
+        default_factory=list, description="API tokens: `name`, `token`, `scope`."
+    )
+
+
+class Config(Section):
+    hostname: str | None = Field(
+        None, description="Name reported by `status`; unset: the machine's hostname."
+    )
+    paths: PathsConfig = Field(
+        default_factory=PathsConfig, description="Where CSM and the host keep things."
+    )
+    mail: MailConfig = Field(default_factory=MailConfig, description="The mail server.")
+    mysql: MysqlConfig = Field(
+        default_factory=MysqlConfig, description="MariaDB/MySQL credentials."
+    )
+    cpanel: CpanelConfig = Field(
+        default_factory=CpanelConfig, description="cPanel's API executables."
+    )
+    hosting: HostingConfig = Field(
+        default_factory=HostingConfig, description="The hosting platform."
+    )
+    api: ApiConfig = Field(default_factory=ApiConfig, description="The HTTP API and web UI.")
+
+
+def to_dict(config: Config, *, redact: bool = True) -> dict[str, Any]:
+    """The effective configuration as plain data, with secrets shown as ``***`` unless asked."""
+    data: dict[str, Any] = _plain(config, redact)
+    return data
+
+
+def _plain(value: Any, redact: bool) -> Any:
+    if isinstance(value, BaseModel):
+        return {name: _plain(getattr(value, name), redact) for name in type(value).model_fields}
+    if isinstance(value, list):
+        return [_plain(item, redact) for item in value]
+    if isinstance(value, SecretStr):
+        return "***" if redact else value.get_secret_value()
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One documented setting: dotted path, type, default and description."""
+
+    path: str
+    type: str
+    default: str
+    description: str
+
+
+def settings(model: type[BaseModel] = Config, prefix: str = "") -> Iterator[Setting]:
+    """Every leaf setting of ``model``, depth first, in declaration order."""
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        nested = _nested_model(field.annotation)
+        if nested is not None and not _is_list(field.annotation):
+            yield from settings(nested, f"{path}.")
+            continue
+        yield Setting(path, _type_name(field.annotation), _default(field), field.description or "")
+        if nested is not None:
+            yield from settings(nested, f"{path}[].")
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _is_list(annotation: Any) -> bool:
+    return get_origin(annotation) is list
+
+
+_TYPE_NAMES: dict[Any, str] = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    SecretStr: "secret",
+    type(None): "null",
+}
+
+
+def _type_name(annotation: Any) -> str:
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _type_name(args[0])
+    if origin in (Union, UnionType, Literal):
+        parts = [_type_name(a) if origin is not Literal else f"`{a}`" for a in args]
+        return " | ".join(parts)
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "mapping"
+    return _TYPE_NAMES.get(annotation, str(annotation))
+
+
+def _default(field: FieldInfo) -> str:
+    if field.is_required():
+        return "(required)"
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return "(section)"
+    return "null" if value is None else repr(value) if not isinstance(value, str) else value

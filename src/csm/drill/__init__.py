@@ -1,0 +1,1 @@
+"""The simulated hosting server (``csm drill build DIR``) for tests, the demo and rehearsals."""

@@ -1,0 +1,146 @@
+"""``csm drill build DIR``: a realistic cPanel host tree, deterministic for a seed.
+
+The tree holds the cPanel account files, mailboxes, WordPress sites, an Exim runtime config
+whose spool and logs are inside DIR (``queue_only``, no transports: nothing can leave the
+machine), CSM's own config at ``DIR/etc/csm/csm.yaml`` with ``paths.root: DIR``, and CSM's
+state, so that ``CSM_CONFIG=DIR/etc/csm/csm.yaml csm …`` works on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from csm.clock import Clock
+from csm.drill import cpanel, wordpress
+from csm.drill.plan import Account, plan
+from csm.drill.tree import Tree
+from csm.errors import RefusedError
+from csm.host import Host
+from csm.store.db import STATE_DIR_MODE, Store
+
+MARKER = ".csm-drill.json"
+CONFIG = "/etc/csm/csm.yaml"
+EXIM_CONFIG = "/etc/exim4/csm-drill.conf"
+EXIM_SPOOL = "/var/spool/exim"
+HOSTNAME = "server1.drill.test"
+
+
+@dataclass(frozen=True, slots=True)
+class DrillHost:
+    root: Path
+    seed: int
+    config_path: Path
+    exim_bin: str
+    accounts: tuple[Account, ...]
+
+
+def build(root: Path, seed: int, clock: Clock) -> DrillHost:
+    """Build (or rebuild, when DIR holds an earlier drill) the simulated host under ``root``."""
+    root = _prepare(root.absolute())
+    tree = Tree(Host(root))
+    accounts = plan(seed)
+    cpanel.write_host_files(tree, accounts)
+    for account in accounts:
+        wordpress.write_sites(tree, account)
+    exim = _find_exim()
+    _write_mail_server(tree, root)
+    tree.write("/root/.my.cnf", _my_cnf(), 0o600)
+    tree.write(CONFIG, _csm_yaml(root, seed, exim), 0o600)
+    tree.mkdir("/etc/csm/conf.d", 0o700)
+    _init_state(tree, clock)
+    tree.write(
+        f"/{MARKER}", json.dumps({"seed": seed, "accounts": [a.user for a in accounts]}) + "\n"
+    )
+    return DrillHost(root, seed, root / CONFIG.lstrip("/"), exim, accounts)
+
+
+def _prepare(root: Path) -> Path:
+    """An empty or new directory, or an earlier drill (which is cleared); nothing else."""
+    if root.exists() and not root.is_dir():
+        raise RefusedError(f"{root} exists and is not a directory")
+    if root.is_dir() and any(root.iterdir()):
+        if not (root / MARKER).is_file():
+            raise RefusedError(
+                f"{root} is not empty and holds no earlier drill ({MARKER}); refusing to touch it",
+                fix="choose an empty or new directory",
+            )
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o755)  # noqa: S103 - a host root is world-readable, like /
+    return root
+
+
+def _find_exim() -> str:
+    for candidate in ("/usr/sbin/exim", "/usr/sbin/exim4"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("exim") or shutil.which("exim4") or "/usr/sbin/exim"
+
+
+def _write_mail_server(tree: Tree, root: Path) -> None:
+    tree.mkdir(EXIM_SPOOL, 0o750)
+    tree.mkdir("/var/log", 0o755)
+    for log in ("/var/log/exim_mainlog", "/var/log/maillog"):
+        tree.write(log, "", 0o640)
+    tree.write(EXIM_CONFIG, exim_config(root), 0o644)
+
+
+def exim_config(root: Path) -> str:
+    """Exim runtime config for ``-C``: queue only, every address defers, logs and spool in DIR."""
+    return f"""# Exim runtime config for a CSM drill host: messages are queued and never delivered.
+primary_hostname = {HOSTNAME}
+qualify_domain = {HOSTNAME}
+# Root-owned, 0700 test directories (pytest's tmp_path) must be usable by Exim.
+exim_user = root
+exim_group = root
+spool_directory = {root}{EXIM_SPOOL}
+split_spool_directory = true
+log_file_path = {root}/var/log/exim_%slog
+keep_environment =
+queue_only = true
+queue_only_override = false
+delay_warning = 0s
+daemon_smtp_ports =
+local_interfaces = 127.0.0.1
+
+begin routers
+
+defer_all:
+  driver = redirect
+  data = :defer: delivery disabled on a drill host
+  allow_defer
+
+begin transports
+
+begin retry
+
+# Without a retry rule a forced delivery would bounce and remove the message.
+*   *   F,3650d,1d
+"""
+
+
+def _my_cnf() -> str:
+    return "[client]\nuser=root\npassword=\nhost=127.0.0.1\nport=3306\n"
+
+
+def _csm_yaml(root: Path, seed: int, exim_bin: str) -> str:
+    data = {
+        "hostname": HOSTNAME,
+        "paths": {"root": str(root)},
+        "mail": {"mta": "exim", "exim_bin": exim_bin, "exim_config": EXIM_CONFIG},
+        "mysql": {"defaults_file": "/root/.my.cnf"},
+    }
+    header = f"# Simulated cPanel host built by `csm drill build` (seed {seed}).\n"
+    return header + yaml.safe_dump(data, sort_keys=False)
+
+
+def _init_state(tree: Tree, clock: Clock) -> None:
+    state = tree.mkdir("/var/lib/csm/state", STATE_DIR_MODE)
+    tree.mkdir("/var/log/csm", 0o700)
+    Store.open(state, clock=clock).close()

@@ -1,0 +1,144 @@
+"""Typed errors, and the one table that maps them to exit codes and HTTP statuses.
+
+Only the CLI's ``main()`` and the API's exception handler catch :class:`CsmError`; everything
+else raises the most specific subclass and lets it travel.  ``docs/cli.md``'s exit-code table is
+generated from :data:`EXIT_CODES`, and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorKind:
+    """How one family of errors surfaces: its JSON code, exit code, HTTP status and meaning."""
+
+    code: str
+    exit_code: int
+    http_status: int
+    meaning: str
+
+
+class CsmError(Exception):
+    """Base of every error CSM reports to an operator."""
+
+    kind = ErrorKind("error", 1, 500, "Unexpected failure; the message says what went wrong.")
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    @property
+    def code(self) -> str:
+        return self.kind.code
+
+    @property
+    def exit_code(self) -> int:
+        return self.kind.exit_code
+
+
+class UsageError(CsmError):
+    kind = ErrorKind(
+        "usage", EXIT_USAGE, 400, "The command line was wrong (unknown option, bad value)."
+    )
+
+
+class ConfigError(CsmError):
+    """The configuration could not be read or is invalid."""
+
+    kind = ErrorKind("config", 3, 500, "The configuration is missing or invalid (`csm validate`).")
+
+    def __init__(
+        self, message: str, *, problems: tuple[ConfigProblem, ...] = (), fix: str | None = None
+    ) -> None:
+        super().__init__(message, fix=fix)
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One invalid setting: its dotted key path, what is wrong, and the file that set it."""
+
+    path: str
+    message: str
+    source: str | None = None
+
+
+class NotFoundError(CsmError):
+    kind = ErrorKind(
+        "not_found", 4, 404, "The named account, incident, message or file does not exist."
+    )
+
+
+class InvalidIdentifierError(CsmError):
+    kind = ErrorKind("invalid_identifier", 2, 400, "An identifier failed validation before use.")
+
+
+class RefusedError(CsmError):
+    """A safety rule refused the action; the message says which rule and how to satisfy it."""
+
+    kind = ErrorKind(
+        "refused", 5, 409, "A safety rule refused the action; the message names the rule."
+    )
+
+
+class LockHeldError(CsmError):
+    kind = ErrorKind(
+        "locked", 6, 409, "The state lock is held (the daemon or another command runs)."
+    )
+
+    def __init__(self, message: str, *, pid: int | None = None, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.pid = pid
+
+
+class CommandError(CsmError):
+    """An external command could not start, failed, or timed out."""
+
+    kind = ErrorKind("command_failed", 7, 502, "An external command (exim, mysqldump, …) failed.")
+
+
+class CommandNotFoundError(CommandError):
+    kind = ErrorKind("command_not_found", 7, 502, "An external command is not installed.")
+
+
+class CommandTimeoutError(CommandError):
+    kind = ErrorKind("command_timeout", 7, 504, "An external command did not finish in time.")
+
+
+class ServiceUnavailableError(CsmError):
+    kind = ErrorKind(
+        "unavailable", 7, 503, "A service CSM needs (MariaDB, the daemon) did not answer."
+    )
+
+
+class StoreError(CsmError):
+    kind = ErrorKind("store", 8, 500, "The state store is missing, unreadable or from a newer CSM.")
+
+
+ALL_ERRORS: tuple[type[CsmError], ...] = (
+    CsmError,
+    UsageError,
+    ConfigError,
+    NotFoundError,
+    InvalidIdentifierError,
+    RefusedError,
+    LockHeldError,
+    CommandError,
+    CommandNotFoundError,
+    CommandTimeoutError,
+    ServiceUnavailableError,
+    StoreError,
+)
+
+
+def exit_code_table() -> list[tuple[int, str, str]]:
+    """(exit code, JSON code, meaning) for every error kind, plus success, in exit-code order."""
+    rows = [(EXIT_OK, "-", "Success.")]
+    rows += [(e.kind.exit_code, e.kind.code, e.kind.meaning) for e in ALL_ERRORS]
+    return sorted(rows, key=lambda row: (row[0], row[1]))

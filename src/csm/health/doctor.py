@@ -1,0 +1,177 @@
+"""``csm doctor``: every check with a status, a message and, when not ok, a concrete fix.
+
+The report's overall status is the worst check.  A configuration that cannot be loaded stops
+the run after the config rows: the other checks need to know where things are.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from csm import control, mysql
+from csm.config import profiles
+from csm.config.loader import LoadedConfig
+from csm.errors import CommandNotFoundError, ConfigError, CsmError
+from csm.host import Host
+from csm.mailqueue.exim import Exim
+from csm.store.db import STATE_DIR_MODE, health
+
+
+class CheckStatus(enum.StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+_RANK = {CheckStatus.OK: 0, CheckStatus.WARN: 1, CheckStatus.FAIL: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: CheckStatus
+    message: str | None = None
+    fix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorReport:
+    overall_status: CheckStatus
+    checks: tuple[Check, ...]
+
+    @property
+    def failed(self) -> bool:
+        return self.overall_status is CheckStatus.FAIL
+
+
+def report(checks: list[Check]) -> DoctorReport:
+    worst = max((c.status for c in checks), key=_RANK.__getitem__, default=CheckStatus.OK)
+    return DoctorReport(worst, tuple(checks))
+
+
+def config_failed(error: ConfigError) -> DoctorReport:
+    """The report when the configuration cannot be loaded: one row, plus one per bad key."""
+    checks = [Check("config valid", CheckStatus.FAIL, error.message, error.fix)]
+    checks += [
+        Check(f"config: {p.path}", CheckStatus.FAIL, _problem_text(p.message, p.source), error.fix)
+        for p in error.problems
+    ]
+    return report(checks)
+
+
+def _problem_text(message: str, source: str | None) -> str:
+    return f"{message} (in {source})" if source else message
+
+
+def diagnose(loaded: LoadedConfig, host: Host) -> DoctorReport:
+    """Run every check against a loaded configuration."""
+    checks: list[Check] = [_config_ok(loaded)]
+    for probe in PROBES:
+        checks.append(probe(loaded, host))
+    return report(checks)
+
+
+def _config_ok(loaded: LoadedConfig) -> Check:
+    extra = f" + {len(loaded.dropins)} drop-in(s)" if loaded.dropins else ""
+    return Check("config valid", CheckStatus.OK, f"{loaded.path}{extra}")
+
+
+def _store(loaded: LoadedConfig, host: Host) -> Check:
+    state = health(host.path(loaded.config.paths.state_dir))
+    if state.healthy:
+        applied = len(state.migrations.applied) if state.migrations else 0
+        return Check("state store healthy", CheckStatus.OK, f"{state.path} ({applied} migrations)")
+    if not state.exists:
+        fix = "run `csm store migrate` to create it"
+    elif state.migrations and state.migrations.pending:
+        fix = "run `csm store migrate`"
+    else:
+        fix = "stop the daemon and restore the last good backup: `csm restore <archive>`"
+    return Check("state store healthy", CheckStatus.FAIL, f"{state.path}: {state.error}", fix)
+
+
+def _state_dir(loaded: LoadedConfig, host: Host) -> Check:
+    path = host.path(loaded.config.paths.state_dir)
+    name = "state dir permissions"
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return Check(name, CheckStatus.FAIL, f"{path} does not exist", "run `csm store migrate`")
+    problems, fixes = [], []
+    if info.st_mode & 0o777 != STATE_DIR_MODE:
+        problems.append(f"mode {info.st_mode & 0o777:04o}, want 0700")
+        fixes.append(f"chmod 700 {path}")
+    if os.geteuid() == 0 and info.st_uid != 0:
+        problems.append(f"owned by uid {info.st_uid}, want root")
+        fixes.append(f"chown root:root {path}")
+    if problems:
+        return Check(name, CheckStatus.FAIL, f"{path}: {'; '.join(problems)}", " && ".join(fixes))
+    return Check(name, CheckStatus.OK, f"{path} (0700)")
+
+
+def _mta(loaded: LoadedConfig, host: Host) -> Check:
+    mail = loaded.config.mail
+    name = "MTA reachable"
+    if mail.mta == "none":
+        return Check(name, CheckStatus.OK, "no MTA configured (mail.mta: none)")
+    if mail.mta == "postfix":
+        return Check(
+            name, CheckStatus.WARN, "postfix is not supported yet", "set mail.mta: exim or none"
+        )
+    try:
+        count = Exim(mail, host).count()
+    except CommandNotFoundError:
+        fix = "install Exim (`apt-get install exim4-daemon-light`) or set mail.exim_bin"
+        return Check(name, CheckStatus.FAIL, f"{mail.exim_bin} not found", fix)
+    except CsmError as exc:
+        fix = "check mail.exim_bin and mail.exim_config; run `exim -bV` to see Exim's own error"
+        return Check(name, CheckStatus.FAIL, exc.message, fix)
+    return Check(name, CheckStatus.OK, f"exim -bpc: {count} queued")
+
+
+def _mariadb(loaded: LoadedConfig, host: Host) -> Check:
+    settings = loaded.config.mysql
+    name = "MariaDB reachable"
+    creds = mysql.credentials(settings, host)
+    try:
+        version = mysql.server_version(creds, settings.connect_timeout)
+    except CsmError as exc:
+        fix = (
+            f"start MariaDB (`systemctl start mariadb`) and check the credentials "
+            f"(mysql.* in csm.yaml, or {settings.defaults_file or 'mysql.defaults_file'})"
+        )
+        return Check(name, CheckStatus.FAIL, exc.message, fix)
+    return Check(name, CheckStatus.OK, f"{creds.describe()} (server {version})")
+
+
+def _panel(loaded: LoadedConfig, host: Host) -> Check:
+    profile = profiles.detect(loaded.config, host)
+    name = "hosting panel detected"
+    if profile.panel == "cpanel":
+        how = "forced by hosting.panel" if profile.forced else ", ".join(profile.evidence)
+        return Check(name, CheckStatus.OK, f"cPanel ({how})")
+    if profile.forced:
+        return Check(name, CheckStatus.OK, "plain host (set by hosting.panel)")
+    fix = "on a cPanel server check paths.root; on a plain host set hosting.panel: plain"
+    return Check(name, CheckStatus.WARN, "no cPanel layout found", fix)
+
+
+def _daemon(loaded: LoadedConfig, host: Host) -> Check:
+    path = host.path(loaded.config.paths.control_socket)
+    if control.answers(path):
+        return Check("daemon reachable", CheckStatus.OK, f"control socket {path} answers")
+    fix = "start the daemon: `systemctl start csm.service`"
+    return Check("daemon reachable", CheckStatus.WARN, f"daemon not running ({path})", fix)
+
+
+PROBES: tuple[Callable[[LoadedConfig, Host], Check], ...] = (
+    _store,
+    _state_dir,
+    _mta,
+    _mariadb,
+    _panel,
+    _daemon,
+)

@@ -1,0 +1,95 @@
+"""``csm status``: a health snapshot, read from the store directly and from the daemon if it runs.
+
+Keys follow the Go implementation's ``status --json`` where they apply; unknown times are
+``null`` rather than Go's zero time.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from csm import control
+from csm.config.loader import LoadedConfig
+from csm.errors import CsmError
+from csm.host import Host
+from csm.incidents import repo as incidents_repo
+from csm.store.db import Store, health
+from csm.version import build_info
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    version: str
+    hostname: str
+    daemon_running: bool
+    status: str
+    started_at: str | None
+    uptime_sec: int | None
+    latest_scan: str | None
+    store_healthy: bool
+    store_error: str | None
+    store_size_mb: float
+    incidents_open: int | None
+    incidents_open_by_severity: dict[str, int] | None
+    config_hash: str
+    watchers: dict[str, bool] = field(default_factory=dict)
+
+
+def collect(loaded: LoadedConfig, host: Host) -> StatusReport:
+    config = loaded.config
+    state_dir = host.path(config.paths.state_dir)
+    store = health(state_dir)
+    counts = _active_counts(state_dir) if store.healthy else None
+    daemon = _daemon_status(host.path(config.paths.control_socket))
+    running = daemon is not None
+    return StatusReport(
+        version=build_info().version,
+        hostname=config.hostname or socket.gethostname(),
+        daemon_running=running,
+        status=_overall(running, store.healthy, daemon),
+        started_at=_get(daemon, "started_at"),
+        uptime_sec=_get(daemon, "uptime_sec"),
+        latest_scan=_get(daemon, "latest_scan"),
+        store_healthy=store.healthy,
+        store_error=store.error,
+        store_size_mb=round(store.size_bytes / MB, 2),
+        incidents_open=sum(counts.values()) if counts is not None else None,
+        incidents_open_by_severity=counts,
+        config_hash=loaded.sha256,
+        watchers=dict(_get(daemon, "watchers") or {}),
+    )
+
+
+def _active_counts(state_dir: Any) -> dict[str, int] | None:
+    try:
+        store = Store.open_readonly(state_dir)
+    except CsmError:
+        return None
+    try:
+        return incidents_repo.active_counts(store)
+    finally:
+        store.close()
+
+
+def _daemon_status(sock: Any) -> dict[str, Any] | None:
+    try:
+        result = control.request(sock, "status", timeout=10)
+    except CsmError:
+        return None
+    return result if isinstance(result, dict) else {}
+
+
+def _get(daemon: dict[str, Any] | None, key: str) -> Any:
+    return daemon.get(key) if daemon else None
+
+
+def _overall(running: bool, store_healthy: bool, daemon: dict[str, Any] | None) -> str:
+    """``down`` without a daemon; ``degraded`` on an unhealthy store or a detached watcher."""
+    if not running:
+        return "down"
+    watchers = _get(daemon, "watchers") or {}
+    return "ok" if store_healthy and all(watchers.values()) else "degraded"

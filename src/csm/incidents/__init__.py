@@ -1,0 +1,1 @@
+"""Incidents: findings correlated into one escalating story per account, mailbox or attacker."""

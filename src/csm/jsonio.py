@@ -1,0 +1,67 @@
+"""The one JSON encoder, shared by the CLI and the API.
+
+Dataclasses become objects, enums their values, datetimes RFC 3339 UTC strings, paths strings.
+Errors use one envelope: ``{"ok": false, "error": "...", "code": "..."}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import PurePath
+from typing import Any
+
+from csm.clock import isoformat
+from csm.errors import CsmError
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert a result (dataclasses, enums, datetimes, paths, containers) to plain JSON data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, datetime):
+        return isoformat(value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def dumps(value: Any, *, pretty: bool = True) -> str:
+    data = to_jsonable(value)
+    if pretty:
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def error_envelope(error: CsmError) -> dict[str, Any]:
+    envelope: dict[str, Any] = {"ok": False, "error": error.message, "code": error.code}
+    if error.fix:
+        envelope["fix"] = error.fix
+    return envelope
+
+
+def path_fields(raw: bytes | str) -> dict[str, str]:
+    """A file name as ``path``, plus ``path_b64`` when it is not valid UTF-8."""
+    if isinstance(raw, str):
+        return {"path": raw}
+    try:
+        return {"path": raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        encoded = base64.b64encode(raw).decode("ascii")
+        return {"path": raw.decode("utf-8", "replace"), "path_b64": encoded}

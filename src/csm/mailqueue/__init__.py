@@ -1,0 +1,1 @@
+"""The mail queue: reading, summarising and acting on queued messages."""

@@ -1,0 +1,1 @@
+"""The SQLite state store: the one owner of ``csm.db``, its migrations and its lock."""

@@ -1,0 +1,99 @@
+"""Shared fixtures.  The autouse fixture keeps every test away from the real /etc, /var and /home."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+
+from csm.cli.main import run
+from csm.clock import SystemClock
+from csm.drill.build import DrillHost, build
+
+MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clear CSM_* settings and point the default config at a file that does not exist."""
+    for name in list(os.environ):
+        if name.startswith("CSM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CSM_CONFIG", str(tmp_path / "no-config" / "csm.yaml"))
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run ``csm ARGS…`` in-process through the real entry point; return code and output."""
+
+    def invoke(*args: str) -> CliResult:
+        code = run(list(args))
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke
+
+
+@pytest.fixture
+def drill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DrillHost:
+    """A fresh simulated cPanel host (seed 1) for this test, selected through CSM_CONFIG."""
+    host = build(tmp_path / "host", 1, SystemClock())
+    monkeypatch.setenv("CSM_CONFIG", str(host.config_path))
+    return host
+
+
+def dropin(host: DrillHost, name: str, text: str) -> Path:
+    path = host.config_path.parent / "conf.d" / name
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def exim_bin() -> str:
+    found = shutil.which("exim4") or shutil.which("exim", path="/usr/sbin:/usr/bin")
+    if not found:
+        pytest.fail("exim4 is not installed: run `make test` (scripts/bootstrap installs it)")
+    return found
+
+
+@pytest.fixture
+def mariadb_schema() -> Iterator[tuple[pymysql.Connection[Any], str]]:
+    """A connection to the real MariaDB and a fresh schema, dropped after the test."""
+    name = f"csm_test_{secrets.token_hex(4)}"
+    conn = pymysql.connect(**MARIADB, autocommit=True)
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}`")
+    conn.select_db(name)
+    try:
+        yield conn, name
+    finally:
+        with conn.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
