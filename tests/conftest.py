@@ -1,4 +1,4 @@
-"""Shared fixtures.  The autouse fixture keeps every test away from the real /etc, /var and /home."""
+"""Shared fixtures.  The autouse fixture keeps every test away from the real /etc, /var, /home."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import os
 import secrets
 import shutil
 import socket
+import tempfile
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,3 +100,43 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def unix_server(tmp_path: Path) -> Any:
+    """A real unix socket at a host path that answers each connection with one JSON line.
+
+    The socket itself lives at a short path (AF_UNIX paths are limited to ~107 bytes) and the
+    host path is a symlink to it.
+    """
+
+    @contextmanager
+    def serve(at: Path, reply: dict[str, Any] | None) -> Iterator[None]:
+        short = Path(tempfile.mkdtemp(prefix="csm-sock-")) / "s"
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(str(short))
+        server.listen(4)
+        at.parent.mkdir(parents=True, exist_ok=True)
+        at.symlink_to(short)
+        thread = threading.Thread(target=_answer, args=(server, reply), daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            server.close()
+            shutil.rmtree(short.parent)
+
+    return serve
+
+
+def _answer(server: socket.socket, reply: dict[str, Any] | None) -> None:
+    while True:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        with conn:
+            if reply is not None:
+                conn.settimeout(5)
+                conn.recv(65536)
+                conn.sendall(json.dumps(reply).encode() + b"\n")

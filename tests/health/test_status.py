@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Any
+
+from csm.clock import SystemClock
+from csm.drill.build import DrillHost
+from csm.store.db import Store
+from tests.conftest import dropin
+
+OPENED = "2026-11-22T00:00:00Z"
+
+
+def add_incident(drill: DrillHost, ident: str, severity: str, status: str) -> None:
+    store = Store.open(drill.root / "var/lib/csm/state", clock=SystemClock())
+    try:
+        with store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO incidents (id, kind, severity, status, opened_at, updated_at)"
+                " VALUES (?, 'mailbox_takeover', ?, ?, ?, ?)",
+                (ident, severity, status, OPENED, OPENED),
+            )
+    finally:
+        store.close()
+
+
+def test_status_without_a_daemon_reads_the_store(cli: Any, drill: DrillHost) -> None:
+    add_incident(drill, "a", "CRITICAL", "open")
+    add_incident(drill, "b", "HIGH", "contained")
+    add_incident(drill, "c", "HIGH", "resolved")
+    result = cli("status", "--json")
+    assert result.code == 0
+    status = result.json()
+    assert status["daemon_running"] is False
+    assert status["status"] == "down"
+    assert status["hostname"] == "server1.drill.test"
+    assert status["store_healthy"] is True
+    assert status["incidents_open"] == 2
+    assert status["incidents_open_by_severity"] == {"critical": 1, "high": 1, "warning": 0}
+    assert len(status["config_hash"]) == 64
+
+
+def test_human_status_says_the_daemon_is_not_running(cli: Any, drill: DrillHost) -> None:
+    result = cli("status")
+    assert result.code == 0
+    assert "daemon:         not running" in result.out.splitlines()
+
+
+def test_an_unreadable_store_is_reported_not_raised(cli: Any, drill: DrillHost) -> None:
+    (drill.root / "var/lib/csm/state/csm.db").write_bytes(b"garbage" * 1000)
+    status = cli("status", "--json").json()
+    assert status["store_healthy"] is False
+    assert status["incidents_open"] is None
+    assert "not a database" in status["store_error"]
+
+
+def test_status_asks_a_running_daemon(cli: Any, drill: DrillHost, unix_server: Any) -> None:
+    dropin(drill, "90-sock.yaml", "paths:\n  control_socket: /run/csm.sock\n")
+    reply = {
+        "ok": True,
+        "result": {
+            "started_at": "2026-11-22T00:00:00Z",
+            "uptime_sec": 60,
+            "watchers": {"maillog": True, "exim": False},
+        },
+    }
+    with unix_server(drill.root / "run/csm.sock", reply):
+        status = cli("status", "--json").json()
+    assert status["daemon_running"] is True
+    assert status["uptime_sec"] == 60
+    assert status["status"] == "degraded"  # a detached watcher
+
+
+def test_status_without_config_is_a_json_error(cli: Any) -> None:
+    result = cli("status", "--json")
+    assert result.code == 3
+    assert result.json()["ok"] is False
+    assert result.json()["code"] == "config"
