@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-host
 
-.PHONY: help host venv test check lint demo bench docs clean
+.PHONY: help host venv test check lint demo bench docs dist clean
 
 help:
 	@echo "make demo   build a simulated cPanel host in ./$(DEMO) and run CSM against it"
@@ -13,6 +13,7 @@ help:
 	@echo "make check  ruff format --check, ruff check, mypy --strict, import contracts, tests"
 	@echo "make bench  run the benchmarks in bench/"
 	@echo "make docs   regenerate the generated parts of docs/"
+	@echo "make dist   build a wheel in dist/ that records its commit and build time"
 
 host:
 	@scripts/bootstrap
@@ -44,6 +45,11 @@ bench: host venv
 
 docs: venv
 	$(BIN)/python scripts/gen_docs.py
+
+# A wheel that knows its build: `csm version` prints the commit and the UTC build time.
+dist: venv
+	printf 'SHA = "%s"\nDATE = "%s"\n' "$$(git rev-parse --short=7 HEAD)" "$$(date -u +%Y-%m-%dT%H:%M:%SZ)" > src/csm/_build.py
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist . ; status=$$?; rm -f src/csm/_build.py; exit $$status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -21,17 +21,27 @@ import pytest
 from csm.cli.main import run
 from csm.clock import SystemClock
 from csm.drill.build import DrillHost, build
+from csm.host import Host
 
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Clear CSM_* settings and point the default config at a file that does not exist."""
+    """Clear CSM_* settings, point the default config at a file that does not exist, and make
+    any host path under the real root (``/etc``, ``/var``, ``/home``) fail the test."""
     for name in list(os.environ):
         if name.startswith("CSM_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("CSM_CONFIG", str(tmp_path / "no-config" / "csm.yaml"))
+    resolve = Host.path
+
+    def guarded(self: Host, host_path: str | os.PathLike[str]) -> Path:
+        if self.root.resolve() == Path("/"):
+            pytest.fail(f"a test resolved the host path {host_path!r} on the real machine")
+        return resolve(self, host_path)
+
+    monkeypatch.setattr(Host, "path", guarded)
 
 
 @dataclass

@@ -61,3 +61,8 @@ def test_run_refuses_strings_empty_lists_and_nul(argv: object) -> None:
 
 def test_run_passes_stdin() -> None:
     assert run(["cat"], timeout=10, stdin=b"queued\n").stdout == b"queued\n"
+
+
+def test_the_isolation_fixture_forbids_the_real_root() -> None:
+    with pytest.raises(pytest.fail.Exception, match="real machine"):
+        Host(Path("/")).path("/etc/passwd")
