@@ -9,7 +9,7 @@ from pathlib import Path
 import pymysql
 
 from csm.config.model import MysqlConfig
-from csm.errors import ServiceUnavailableError
+from csm.errors import ConfigError, ServiceUnavailableError
 from csm.host import Host
 
 DEFAULT_HOST = "localhost"
@@ -40,11 +40,19 @@ def credentials(mysql: MysqlConfig, host: Host) -> Credentials:
     secret = mysql.password.get_secret_value() if mysql.password else None
     return Credentials(
         host=mysql.host or opts.get("host") or DEFAULT_HOST,
-        port=mysql.port or int(opts.get("port") or DEFAULT_PORT),
+        port=mysql.port or _port(opts.get("port"), mysql.defaults_file),
         user=mysql.user or opts.get("user") or DEFAULT_USER,
         password=secret if secret is not None else opts.get("password", ""),
         unix_socket=mysql.unix_socket or opts.get("socket") or None,
     )
+
+
+def _port(raw: str | None, source: str | None) -> int:
+    if not raw:
+        return DEFAULT_PORT
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"invalid port {raw!r} in {source}", fix=f"correct `port=` in {source}")
+    return int(raw)
 
 
 def _client_options(path: Path) -> dict[str, str]:

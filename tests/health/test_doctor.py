@@ -135,3 +135,13 @@ def test_a_listening_control_socket_counts_as_a_reachable_daemon(
     with unix_server(drill.root / "run/csm.sock", None):
         row = checks(cli("doctor", "--json"))["daemon reachable"]
     assert row["status"] == "ok"
+
+
+def test_a_check_that_cannot_run_is_a_failed_row_not_a_crash(cli: Any, drill: DrillHost) -> None:
+    (drill.root / "root/.my.cnf").write_text("[client]\nuser=root\nport=not-a-port\n")
+    result = cli("doctor", "--json")
+    assert result.code == 1
+    row = checks(result)["MariaDB reachable"]
+    assert row["status"] == "fail"
+    assert "invalid port 'not-a-port'" in row["message"]
+    assert "port=" in row["fix"]

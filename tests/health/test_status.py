@@ -75,3 +75,13 @@ def test_status_without_config_is_a_json_error(cli: Any) -> None:
     assert result.code == 3
     assert result.json()["ok"] is False
     assert result.json()["code"] == "config"
+
+
+def test_a_daemon_that_refuses_status_still_counts_as_running(
+    cli: Any, drill: DrillHost, unix_server: Any
+) -> None:
+    dropin(drill, "90-sock.yaml", "paths:\n  control_socket: /run/csm.sock\n")
+    with unix_server(drill.root / "run/csm.sock", {"ok": False, "error": "unknown command"}):
+        status = cli("status", "--json").json()
+    assert status["daemon_running"] is True
+    assert status["uptime_sec"] is None

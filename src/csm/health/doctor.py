@@ -68,10 +68,18 @@ def _problem_text(message: str, source: str | None) -> str:
 
 def diagnose(loaded: LoadedConfig, host: Host) -> DoctorReport:
     """Run every check against a loaded configuration."""
-    checks: list[Check] = [_config_ok(loaded)]
-    for probe in PROBES:
-        checks.append(probe(loaded, host))
+    checks = [_config_ok(loaded)] + [_contained(probe, loaded, host) for probe in PROBES]
     return report(checks)
+
+
+def _contained(probe: Probe, loaded: LoadedConfig, host: Host) -> Check:
+    """A probe that breaks unexpectedly is a failed check, so the report is always complete."""
+    try:
+        return probe(loaded, host)
+    except (CsmError, OSError, ValueError) as exc:
+        name = PROBE_NAMES[probe]
+        fix = getattr(exc, "fix", None) or "read the message; run `csm doctor` again once fixed"
+        return Check(name, CheckStatus.FAIL, f"check could not run: {exc}", fix)
 
 
 def _config_ok(loaded: LoadedConfig) -> Check:
@@ -167,11 +175,13 @@ def _daemon(loaded: LoadedConfig, host: Host) -> Check:
     return Check("daemon reachable", CheckStatus.WARN, f"daemon not running ({path})", fix)
 
 
-PROBES: tuple[Callable[[LoadedConfig, Host], Check], ...] = (
-    _store,
-    _state_dir,
-    _mta,
-    _mariadb,
-    _panel,
-    _daemon,
-)
+Probe = Callable[[LoadedConfig, Host], Check]
+PROBE_NAMES: dict[Probe, str] = {
+    _store: "state store healthy",
+    _state_dir: "state dir permissions",
+    _mta: "MTA reachable",
+    _mariadb: "MariaDB reachable",
+    _panel: "hosting panel detected",
+    _daemon: "daemon reachable",
+}
+PROBES: tuple[Probe, ...] = tuple(PROBE_NAMES)

@@ -7,12 +7,14 @@ Keys follow the Go implementation's ``status --json`` where they apply; unknown 
 from __future__ import annotations
 
 import socket
+import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from csm import control
 from csm.config.loader import LoadedConfig
-from csm.errors import CsmError
+from csm.errors import CsmError, ServiceUnavailableError
 from csm.host import Host
 from csm.incidents import repo as incidents_repo
 from csm.store.db import Store, health
@@ -64,22 +66,27 @@ def collect(loaded: LoadedConfig, host: Host) -> StatusReport:
     )
 
 
-def _active_counts(state_dir: Any) -> dict[str, int] | None:
+def _active_counts(state_dir: Path) -> dict[str, int] | None:
     try:
         store = Store.open_readonly(state_dir)
     except CsmError:
         return None
     try:
         return incidents_repo.active_counts(store)
+    except sqlite3.Error:
+        return None
     finally:
         store.close()
 
 
-def _daemon_status(sock: Any) -> dict[str, Any] | None:
+def _daemon_status(sock: Path) -> dict[str, Any] | None:
+    """The daemon's own status; ``{}`` when it answers but cannot say, None when it is not there."""
     try:
         result = control.request(sock, "status", timeout=10)
-    except CsmError:
+    except ServiceUnavailableError:
         return None
+    except CsmError:
+        return {}
     return result if isinstance(result, dict) else {}
 
 

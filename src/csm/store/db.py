@@ -56,7 +56,10 @@ class Store:
     @classmethod
     def open(cls, state_dir: Path, *, clock: Clock | None = None) -> Store:
         """Open for writing: create the state directory and database, apply migrations."""
-        state_dir.mkdir(mode=STATE_DIR_MODE, parents=True, exist_ok=True)
+        try:
+            state_dir.mkdir(mode=STATE_DIR_MODE, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create state directory {state_dir}: {exc.strerror}") from None
         path = state_dir / DB_NAME
         store = cls(_connect(f"file:{path}", path), path)
         try:
