@@ -7,7 +7,9 @@ generated from :data:`EXIT_CODES`, and a test keeps the two in step.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -28,10 +30,13 @@ class CsmError(Exception):
 
     kind = ErrorKind("error", 1, 500, "Unexpected failure; the message says what went wrong.")
 
-    def __init__(self, message: str, *, fix: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, fix: str | None = None, details: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fix = fix
+        self.details = details
 
     @property
     def code(self) -> str:
@@ -51,7 +56,7 @@ class UsageError(CsmError):
 class ConfigError(CsmError):
     """The configuration could not be read or is invalid."""
 
-    kind = ErrorKind("config", 3, 500, "The configuration is missing or invalid (`csm validate`).")
+    kind = ErrorKind("config", 4, 500, "The configuration is missing or invalid (`csm validate`).")
 
     def __init__(
         self, message: str, *, problems: tuple[ConfigProblem, ...] = (), fix: str | None = None
@@ -71,7 +76,7 @@ class ConfigProblem:
 
 class NotFoundError(CsmError):
     kind = ErrorKind(
-        "not_found", 4, 404, "The named account, incident, message or file does not exist."
+        "not_found", 1, 404, "The named account, incident, message or file does not exist."
     )
 
 
@@ -83,13 +88,13 @@ class RefusedError(CsmError):
     """A safety rule refused the action; the message says which rule and how to satisfy it."""
 
     kind = ErrorKind(
-        "refused", 5, 409, "A safety rule refused the action; the message names the rule."
+        "refused", 3, 409, "A safety rule refused the action; the message names the rule."
     )
 
 
 class LockHeldError(CsmError):
     kind = ErrorKind(
-        "locked", 6, 409, "The state lock is held (the daemon or another command runs)."
+        "locked", 5, 409, "The state lock is held (the daemon or another command runs)."
     )
 
     def __init__(self, message: str, *, pid: int | None = None, fix: str | None = None) -> None:
@@ -100,25 +105,25 @@ class LockHeldError(CsmError):
 class CommandError(CsmError):
     """An external command could not start, failed, or timed out."""
 
-    kind = ErrorKind("command_failed", 7, 502, "An external command (exim, mysqldump, …) failed.")
+    kind = ErrorKind("command_failed", 6, 502, "An external command (exim, mysqldump, …) failed.")
 
 
 class CommandNotFoundError(CommandError):
-    kind = ErrorKind("command_not_found", 7, 502, "An external command is not installed.")
+    kind = ErrorKind("command_not_found", 6, 502, "An external command is not installed.")
 
 
 class CommandTimeoutError(CommandError):
-    kind = ErrorKind("command_timeout", 7, 504, "An external command did not finish in time.")
+    kind = ErrorKind("command_timeout", 6, 504, "An external command did not finish in time.")
 
 
 class ServiceUnavailableError(CsmError):
     kind = ErrorKind(
-        "unavailable", 7, 503, "A service CSM needs (MariaDB, the daemon) did not answer."
+        "unavailable", 6, 503, "A service CSM needs (MariaDB, the daemon) did not answer."
     )
 
 
 class StoreError(CsmError):
-    kind = ErrorKind("store", 8, 500, "The state store is missing, unreadable or from a newer CSM.")
+    kind = ErrorKind("store", 7, 500, "The state store is missing, unreadable or from a newer CSM.")
 
 
 ALL_ERRORS: tuple[type[CsmError], ...] = (

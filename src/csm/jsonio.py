@@ -53,6 +53,8 @@ def error_envelope(error: CsmError) -> dict[str, Any]:
     envelope: dict[str, Any] = {"ok": False, "error": error.message, "code": error.code}
     if error.fix:
         envelope["fix"] = error.fix
+    if error.details:
+        envelope["details"] = to_jsonable(error.details)
     return envelope
 
 

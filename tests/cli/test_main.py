@@ -83,7 +83,7 @@ def test_usage_errors_under_json_use_the_error_envelope(cli: Any) -> None:
 
 def test_errors_without_json_go_to_stderr_with_the_fix(cli: Any, tmp_path: Path) -> None:
     result = cli("--config", str(tmp_path / "none.yaml"), "status")
-    assert result.code == 3
+    assert result.code == 4
     assert result.out == ""
     assert "config file not found" in result.err
     assert "Fix: " in result.err

@@ -72,7 +72,7 @@ def test_status_asks_a_running_daemon(cli: Any, drill: DrillHost, unix_server: A
 
 def test_status_without_config_is_a_json_error(cli: Any) -> None:
     result = cli("status", "--json")
-    assert result.code == 3
+    assert result.code == 4
     assert result.json()["ok"] is False
     assert result.json()["code"] == "config"
 
