@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from csm.clock import Clock, SystemClock
 from csm.config.loader import LoadedConfig
 from csm.config.model import Config
 from csm.host import Host, Runner, run
+from csm.incidents.service import Incidents
 from csm.store.db import Store
 
 
@@ -44,6 +46,15 @@ class App:
 
     def audit(self, store: Store) -> AuditLog:
         return AuditLog(store, self.log_dir, self.clock)
+
+    @contextmanager
+    def incidents(self) -> Iterator[Incidents]:
+        """The incidents service over an open store, closed afterwards."""
+        store = self.open_store()
+        try:
+            yield Incidents(store, self.config.incidents, self.clock, self.audit(store))
+        finally:
+            store.close()
 
 
 def build(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,15 +47,25 @@ class AuditLog:
         self, who: str, action: str, target: str, details: Mapping[str, Any] | None = None
     ) -> AuditEntry:
         """Store the row, then append and fsync the JSON line; both or an error."""
-        entry = AuditEntry(self.clock.now(), who, action, target, dict(details or {}))
-        line = json.dumps(entry.as_dict(), sort_keys=True, ensure_ascii=False, default=str)
+        return self.record_many(who, action, [(target, details or {})])[0]
+
+    def record_many(
+        self, who: str, action: str, targets: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[AuditEntry]:
+        """Several entries in one transaction and one fsynced write (bulk changes)."""
+        at = self.clock.now()
+        entries = [
+            AuditEntry(at, who, action, target, dict(details)) for target, details in targets
+        ]
+        if not entries:
+            return []
         with self.store.transaction() as conn:
-            conn.execute(
+            conn.executemany(
                 "INSERT INTO audit_log (at, who, action, target, details) VALUES (?, ?, ?, ?, ?)",
-                (isoformat(entry.at), who, action, target, json.dumps(entry.details, default=str)),
+                [(isoformat(at), who, action, e.target, _json(e.details)) for e in entries],
             )
-            _append_line(self.path, line)
-        return entry
+            _append_lines(self.path, [_line(e) for e in entries])
+        return entries
 
     def entries(self, target: str | None = None) -> list[AuditEntry]:
         sql = "SELECT at, who, action, target, details FROM audit_log"
@@ -69,11 +79,19 @@ class AuditLog:
         ]
 
 
-def _append_line(path: Path, line: str) -> None:
+def _json(details: Mapping[str, Any]) -> str:
+    return json.dumps(details, default=str, ensure_ascii=False)
+
+
+def _line(entry: AuditEntry) -> str:
+    return json.dumps(entry.as_dict(), sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _append_lines(path: Path, lines: list[str]) -> None:
     path.parent.mkdir(mode=LOG_DIR_MODE, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, (line + "\n").encode("utf-8"))
+        os.write(fd, "".join(line + "\n" for line in lines).encode("utf-8"))
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -21,10 +21,13 @@ def parse(text: str) -> timedelta:
 
 
 def render(delta: timedelta) -> str:
-    """The shortest form :func:`parse` reads back: ``timedelta(hours=72)`` → ``3d``."""
+    """A form :func:`parse` reads back, in one unit when it divides: ``72h`` → ``3d``, ``30d``."""
     seconds = int(delta.total_seconds())
     if seconds <= 0:
         return "0s"
+    for unit, size in sorted(UNITS.items(), key=lambda item: -item[1]):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
     parts = []
     for unit, size in sorted(UNITS.items(), key=lambda item: -item[1]):
         count, seconds = divmod(seconds, size)

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from csm.drill.build import DrillHost
+from csm.store.migrations import MIGRATIONS
 from tests.conftest import dropin
 
 
@@ -58,7 +59,7 @@ def test_config_show_redacts_secrets(cli: Any, drill: DrillHost) -> None:
 def test_store_migrate_is_idempotent_and_audited(cli: Any, drill: DrillHost) -> None:
     (drill.root / "var/lib/csm/state/csm.db").unlink()
     first = cli("store", "migrate", "--json").json()
-    assert first["applied"] == ["0001_initial"]
+    assert first["applied"] == [m.name for m in MIGRATIONS]
     again = cli("store", "migrate", "--json").json()
     assert again["applied"] == []
     lines = (drill.root / "var/log/csm/audit.jsonl").read_text().splitlines()

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("csm.cli.config_cmd", "validate", "Validate the configuration; list every error."),
     "config": ("csm.cli.config_cmd", "config", "Show the effective configuration."),
     "store": ("csm.cli.store_cmd", "store", "Manage the state store (create, migrate)."),
+    "incidents": ("csm.cli.incidents_cmd", "incidents", "List, show, review and change incidents."),
     "drill": ("csm.cli.drill_cmd", "drill", "Build a simulated hosting server to rehearse on."),
 }
 

@@ -62,7 +62,8 @@ def config_reference() -> str:
     rows = ["## Settings\n", "| key | type | default | meaning |", "|---|---|---|---|"]
     for setting in settings():
         default = f"`{setting.default}`" if not setting.default.startswith("(") else setting.default
-        rows.append(f"| `{setting.path}` | {setting.type} | {default} | {setting.description} |")
+        cells = [f"`{setting.path}`", setting.type, default, setting.description]
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(rows) + "\n"
 
 

@@ -7,37 +7,19 @@ Host paths are absolute paths *on the host* and are resolved under ``paths.root`
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic.fields import FieldInfo
 
-_LISTEN = re.compile(r"^(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
-
-
-def _absolute(value: str) -> str:
-    if not value.startswith("/"):
-        raise ValueError("must be an absolute path")
-    return value
-
-
-def _listen(value: str) -> str:
-    match = _LISTEN.match(value)
-    if not match or not 0 < int(match.group(2)) < 65536:
-        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9443")
-    return value
-
-
-HostPath = Annotated[str, AfterValidator(_absolute)]
-Port = Annotated[int, Field(ge=1, le=65535)]
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from csm import duration
+from csm.config.fields import HostPath, Listen, Port, Section
+from csm.config.incidents import IncidentsConfig
 
 
 class PathsConfig(Section):
@@ -129,9 +111,7 @@ class ApiToken(Section):
 
 
 class ApiConfig(Section):
-    listen: Annotated[str, AfterValidator(_listen)] = Field(
-        "127.0.0.1:9443", description="HTTP API address, HOST:PORT."
-    )
+    listen: Listen = Field("127.0.0.1:9443", description="HTTP API address, HOST:PORT.")
     tokens: list[ApiToken] = Field(
         default_factory=list, description="API tokens: `name`, `token`, `scope`."
     )
@@ -154,6 +134,9 @@ class Config(Section):
     hosting: HostingConfig = Field(
         default_factory=HostingConfig, description="The hosting platform."
     )
+    incidents: IncidentsConfig = Field(
+        default_factory=IncidentsConfig, description="Incident correlation and lifecycle."
+    )
     api: ApiConfig = Field(default_factory=ApiConfig, description="The HTTP API and web UI.")
 
 
@@ -168,8 +151,12 @@ def _plain(value: Any, redact: bool) -> Any:
         return {name: _plain(getattr(value, name), redact) for name in type(value).model_fields}
     if isinstance(value, list):
         return [_plain(item, redact) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item, redact) for key, item in value.items()}
     if isinstance(value, SecretStr):
         return "***" if redact else value.get_secret_value()
+    if isinstance(value, timedelta):
+        return duration.render(value)
     return value
 
 
@@ -213,6 +200,7 @@ _TYPE_NAMES: dict[Any, str] = {
     float: "number",
     bool: "boolean",
     SecretStr: "secret",
+    timedelta: "duration",
     type(None): "null",
 }
 
@@ -226,6 +214,8 @@ def _type_name(annotation: Any) -> str:
         return " | ".join(parts)
     if origin is list:
         return f"list of {_type_name(args[0])}"
+    if origin is dict:
+        return f"mapping of {_type_name(args[0])} to {_type_name(args[1])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "mapping"
     return _TYPE_NAMES.get(annotation, str(annotation))
@@ -237,4 +227,6 @@ def _default(field: FieldInfo) -> str:
     value = field.get_default(call_default_factory=True)
     if isinstance(value, BaseModel):
         return "(section)"
-    return "null" if value is None else repr(value) if not isinstance(value, str) else value
+    if isinstance(value, str):
+        return value
+    return json.dumps(_plain(value, redact=True))

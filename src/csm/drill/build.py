@@ -16,12 +16,15 @@ from pathlib import Path
 
 import yaml
 
+from csm.audit import AuditLog
 from csm.clock import Clock
-from csm.drill import cpanel, wordpress
+from csm.config.incidents import IncidentsConfig
+from csm.drill import cpanel, incidents, wordpress
 from csm.drill.plan import Account, plan
 from csm.drill.tree import Tree
 from csm.errors import RefusedError
 from csm.host import Host
+from csm.incidents.service import Incidents
 from csm.store.db import STATE_DIR_MODE, Store
 
 MARKER = ".csm-drill.json"
@@ -53,7 +56,7 @@ def build(root: Path, seed: int, clock: Clock) -> DrillHost:
     tree.write("/root/.my.cnf", _my_cnf(), 0o600)
     tree.write(CONFIG, _csm_yaml(root, seed, exim), 0o600)
     tree.mkdir("/etc/csm/conf.d", 0o700)
-    _init_state(tree, clock)
+    _init_state(tree, clock, accounts)
     tree.write(
         f"/{MARKER}", json.dumps({"seed": seed, "accounts": [a.user for a in accounts]}) + "\n"
     )
@@ -140,7 +143,13 @@ def _csm_yaml(root: Path, seed: int, exim_bin: str) -> str:
     return header + yaml.safe_dump(data, sort_keys=False)
 
 
-def _init_state(tree: Tree, clock: Clock) -> None:
+def _init_state(tree: Tree, clock: Clock, accounts: tuple[Account, ...]) -> None:
+    """CSM's state, with the incidents the host starts with already recorded."""
     state = tree.mkdir("/var/lib/csm/state", STATE_DIR_MODE)
-    tree.mkdir("/var/log/csm", 0o700)
-    Store.open(state, clock=clock).close()
+    logs = tree.mkdir("/var/log/csm", 0o700)
+    store = Store.open(state, clock=clock)
+    try:
+        service = Incidents(store, IncidentsConfig(), clock, AuditLog(store, logs, clock))
+        service.record(incidents.findings(accounts, clock.now()))
+    finally:
+        store.close()

@@ -42,4 +42,109 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX incidents_status ON incidents (status, severity);
         """,
     ),
+    Migration(
+        "0002_incidents",
+        """
+        DROP TABLE incidents;
+        CREATE TABLE incidents (
+            id                TEXT PRIMARY KEY,
+            kind              TEXT NOT NULL,
+            status            TEXT NOT NULL,
+            active            INTEGER NOT NULL,
+            severity          TEXT NOT NULL,
+            key               TEXT NOT NULL,
+            key_json          TEXT NOT NULL,
+            account           TEXT NOT NULL DEFAULT '',
+            domain            TEXT NOT NULL DEFAULT '',
+            mailbox           TEXT NOT NULL DEFAULT '',
+            created_at        TEXT NOT NULL,
+            updated_at        TEXT NOT NULL,
+            closed_at         TEXT,
+            closed_by         TEXT,
+            flags             TEXT NOT NULL DEFAULT '',
+            finding_count     INTEGER NOT NULL DEFAULT 0,
+            event_seq         INTEGER NOT NULL DEFAULT 0,
+            event_count       INTEGER NOT NULL DEFAULT 0,
+            events_elided     INTEGER NOT NULL DEFAULT 0,
+            fingerprint_seq   INTEGER NOT NULL DEFAULT 0,
+            fingerprint_count INTEGER NOT NULL DEFAULT 0,
+            findings_elided   INTEGER NOT NULL DEFAULT 0,
+            spray_targets     INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX incidents_by_time ON incidents (updated_at, id);
+        CREATE INDEX incidents_by_status ON incidents (status, updated_at, id);
+        CREATE INDEX incidents_by_active ON incidents (active, updated_at, id);
+        CREATE INDEX incidents_by_kind ON incidents (kind, active, updated_at);
+        CREATE INDEX incidents_by_account ON incidents (account COLLATE NOCASE, active);
+        CREATE INDEX incidents_active_key ON incidents (key) WHERE active = 1;
+        CREATE TABLE incident_events (
+            incident_id TEXT NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+            seq         INTEGER NOT NULL,
+            time        TEXT NOT NULL,
+            kind        TEXT NOT NULL,
+            check_name  TEXT NOT NULL DEFAULT '',
+            severity    TEXT,
+            message     TEXT NOT NULL DEFAULT '',
+            finding_id  TEXT NOT NULL DEFAULT '',
+            pid         INTEGER NOT NULL DEFAULT 0,
+            uid         INTEGER NOT NULL DEFAULT 0,
+            process     TEXT NOT NULL DEFAULT '',
+            path        TEXT NOT NULL DEFAULT '',
+            remote_ip   TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (incident_id, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE incident_findings (
+            incident_id TEXT NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+            seq         INTEGER NOT NULL,
+            fingerprint TEXT NOT NULL,
+            PRIMARY KEY (incident_id, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE incident_actions (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            incident_id TEXT NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+            time        TEXT NOT NULL,
+            action      TEXT NOT NULL,
+            result      TEXT NOT NULL,
+            details     TEXT NOT NULL,
+            who         TEXT NOT NULL
+        );
+        CREATE INDEX incident_actions_by_incident ON incident_actions (incident_id, id);
+        CREATE TABLE incident_pending (
+            key        TEXT PRIMARY KEY,
+            first_seen TEXT NOT NULL,
+            findings   TEXT NOT NULL
+        );
+        CREATE TABLE reviews (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            at          TEXT NOT NULL,
+            who         TEXT NOT NULL,
+            incident_id TEXT,
+            account     TEXT,
+            note        TEXT NOT NULL
+        );
+        CREATE INDEX reviews_by_incident ON reviews (incident_id, at);
+        CREATE INDEX reviews_by_account ON reviews (account, at);
+        CREATE TABLE credential_events (
+            id      INTEGER PRIMARY KEY AUTOINCREMENT,
+            at      TEXT NOT NULL,
+            who     TEXT NOT NULL,
+            account TEXT NOT NULL,
+            item    TEXT NOT NULL,
+            action  TEXT NOT NULL CHECK (action IN ('rotated', 'deferred')),
+            reason  TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX credential_events_by_account ON credential_events (account, at);
+        CREATE TABLE scan_results (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            account     TEXT NOT NULL,
+            started_at  TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            complete    INTEGER NOT NULL,
+            clean       INTEGER NOT NULL,
+            findings    INTEGER NOT NULL DEFAULT 0,
+            checks      TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX scan_results_by_account ON scan_results (account, finished_at);
+        """,
+    ),
 )

@@ -1,0 +1,158 @@
+"""Which kind of incident a finding belongs to, and the key that ties it to others.
+
+The rule tables are data; the order of the rules follows the Go implementation (§2.3-2.4 of
+``csm-go-facts.md``) because operators' incident histories depend on it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from csm.incidents.model import CorrelationKey, Finding, Kind, Severity
+
+HOST_CHECKS = frozenset({
+    "bulk_password_change", "sensitive_file_write", "sensitive_file_modified", "fake_kernel_thread",
+    "auditd_disabled", "modsec_disabled", "shadow_change", "sshd_config_change",
+    "root_password_change", "uid0_account", "suid_binary", "bad_asn_outbound", "kernel_module",
+    "crontab_change", "crond_change", "firewall_ipv6_unmanaged", "mail_auth_backend_degraded",
+})  # fmt: skip
+MAILBOX_BRUTEFORCE_CHECKS = frozenset({
+    "email_auth_failure_realtime", "mail_account_spray", "mail_bruteforce",
+    "mail_bruteforce_suspected", "mail_subnet_spray", "smtp_account_spray", "smtp_bruteforce",
+    "smtp_probe_abuse", "smtp_subnet_spray",
+})  # fmt: skip
+WEB_ATTACK_CHECKS = frozenset({
+    "admin_panel_bruteforce", "wp_login_bruteforce", "wp_user_enumeration", "xmlrpc_abuse",
+    "waf_attack_blocked", "api_auth_failure", "api_auth_failure_realtime", "webmail_bruteforce",
+    "webmail_login_realtime", "whm_login_realtime", "whm_unauth_scripts_realtime",
+})  # fmt: skip
+WEB_ATTACK_PREFIXES = ("http_", "modsec_")
+MAILBOX_TAKEOVER_CHECKS = frozenset({
+    "email_cloud_relay_abuse", "email_compromised_account", "email_credential_leak",
+    "email_rate_critical", "email_rate_warning", "email_spam_outbreak", "email_suspicious_geo",
+    "mail_account_compromised", "mail_per_account", "smtp_brute_failure_then_success",
+})  # fmt: skip
+IP_SCORE_CHECKS = frozenset({"ip_reputation", "local_threat_score"})
+POST_EXPLOIT_DIRS = ("/tmp/", "/var/tmp/", "/dev/shm/")  # noqa: S108 - directories we look for
+IGNORED_CHECKS = frozenset({
+    "vulnerable_plugins", "outdated_plugins", "auto_block", "auto_response", "challenge_route",
+    "reputation_quota_exhausted", "threat_feed_stale",
+})  # fmt: skip
+OPEN_AT_ONCE_CHECKS = frozenset({"email_filter_exfil", "ip_reputation"})
+WEBSHELL_CHECKS = frozenset({
+    "webshell", "webshell_realtime", "webshell_content_realtime", "new_webshell_file",
+    "obfuscated_php", "obfuscated_php_realtime", "php_shield_webshell",
+})  # fmt: skip
+C2_CHECKS = frozenset({"c2_connection", "backdoor_port", "backdoor_port_outbound"})
+COMPOUND_FLAGS = {
+    **dict.fromkeys(WEBSHELL_CHECKS, "webshell"),
+    **dict.fromkeys(C2_CHECKS, "c2"),
+    "uid0_account": "uid0",
+    "suid_binary": "suid",
+    "bad_asn_outbound": "bad_asn_outbound",
+}
+HOST_TAKEOVER_FLAGS = frozenset({"uid0", "suid", "bad_asn_outbound"})
+HOST_KEY = CorrelationKey(host="host")
+_HOME = re.compile(r"^/home\d*/([^/]+)/")
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    kind: Kind
+    key: CorrelationKey
+
+
+def classify(finding: Finding) -> Classified | None:
+    """The finding's kind and key, or None when it never opens or joins an incident."""
+    if finding.check in IGNORED_CHECKS:
+        return None
+    kind = kind_of(finding)
+    key = key_of(finding, kind)
+    return None if key.empty else Classified(kind, key)
+
+
+def kind_of(finding: Finding) -> Kind:
+    check = finding.check
+    if check in HOST_CHECKS:
+        return Kind.HOST_INTEGRITY_RISK
+    attack = _attack_kind(finding) if finding.remote_ip else None
+    if attack is not None:
+        return attack
+    if finding.mailbox or check in MAILBOX_TAKEOVER_CHECKS:
+        return Kind.MAILBOX_TAKEOVER
+    if finding.process.startswith(POST_EXPLOIT_DIRS):
+        return Kind.POST_EXPLOIT_PROCESS
+    if check in IP_SCORE_CHECKS and _ip_only(finding):
+        return Kind.WEB_ATTACK
+    return Kind.WEB_ACCOUNT_COMPROMISE
+
+
+def _attack_kind(finding: Finding) -> Kind | None:
+    if finding.check in MAILBOX_BRUTEFORCE_CHECKS:
+        return Kind.MAILBOX_BRUTEFORCE
+    if finding.check.startswith(WEB_ATTACK_PREFIXES) or finding.check in WEB_ATTACK_CHECKS:
+        return Kind.WEB_ATTACK
+    return None
+
+
+def _ip_only(finding: Finding) -> bool:
+    owner = finding.mailbox or finding.domain or account_of(finding)
+    return bool(finding.remote_ip) and not (owner or finding.uid or finding.pid)
+
+
+def key_of(finding: Finding, kind: Kind) -> CorrelationKey:
+    if kind is Kind.HOST_INTEGRITY_RISK:
+        return HOST_KEY
+    if kind in (Kind.WEB_ATTACK, Kind.MAILBOX_BRUTEFORCE):
+        return CorrelationKey(remote_ip=finding.remote_ip)
+    account = account_of(finding)
+    domain, mailbox = canonical_mailbox(finding.mailbox, finding.domain)
+    if account or domain or mailbox:
+        return CorrelationKey(account=account, domain=domain, mailbox=mailbox)
+    if finding.uid:
+        return CorrelationKey(uid=finding.uid)
+    if finding.pid:
+        return CorrelationKey(pid=finding.pid)
+    return CorrelationKey(remote_ip=finding.remote_ip)
+
+
+def account_of(finding: Finding) -> str:
+    """The finding's account, else the ``/home[N]/<account>/`` segment of its path."""
+    if finding.account:
+        return finding.account
+    match = _HOME.match(finding.path)
+    return match.group(1) if match else ""
+
+
+def canonical_mailbox(mailbox: str, domain: str) -> tuple[str, str]:
+    """``(domain, mailbox)``: a full address wins and clears the domain; ``local`` + domain
+    becomes ``local@domain``; domains are lower-cased and trimmed, local parts keep their case."""
+    domain = domain.strip().lower()
+    mailbox = mailbox.strip()
+    if "@" in mailbox:
+        local, _, box_domain = mailbox.rpartition("@")
+        return "", f"{local}@{box_domain.strip().lower()}"
+    if mailbox and domain:
+        return "", f"{mailbox}@{domain}"
+    return domain, mailbox
+
+
+def opens_at_once(finding: Finding, kind: Kind) -> bool:
+    if finding.severity is Severity.CRITICAL or finding.check in OPEN_AT_ONCE_CHECKS:
+        return True
+    return kind is Kind.HOST_INTEGRITY_RISK and finding.severity.rank >= Severity.HIGH.rank
+
+
+def compound_flag(check: str) -> str | None:
+    """The sticky flag a finding sets on its incident, if any."""
+    return COMPOUND_FLAGS.get(check)
+
+
+def compound_kind(flags: set[str]) -> Kind | None:
+    """Webshell + C2 → post-exploitation; two of uid0 / suid / bad ASN → host takeover."""
+    if len(flags & HOST_TAKEOVER_FLAGS) >= 2:
+        return Kind.HOST_TAKEOVER
+    if {"webshell", "c2"} <= flags:
+        return Kind.POST_EXPLOIT_PROCESS
+    return None

@@ -1,0 +1,209 @@
+"""Findings, incidents and their parts: severities, kinds, statuses, keys, timelines, actions."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+class Severity(enum.StrEnum):
+    WARNING = "WARNING"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.WARNING: 0, Severity.HIGH: 1, Severity.CRITICAL: 2}
+
+
+class Kind(enum.StrEnum):
+    WEB_ATTACK = "web_attack"
+    MAILBOX_BRUTEFORCE = "mailbox_bruteforce"
+    WEB_ACCOUNT_COMPROMISE = "web_account_compromise"
+    MAILBOX_TAKEOVER = "mailbox_takeover"
+    POST_EXPLOIT_PROCESS = "post_exploit_process"
+    CREDENTIAL_SPRAY = "credential_spray"
+    HOST_INTEGRITY_RISK = "host_integrity_risk"
+    HOST_TAKEOVER = "host_takeover"
+
+    @property
+    def rank(self) -> int:
+        """Kinds only escalate: attack < account compromise < mailbox takeover < host takeover."""
+        return _KIND_RANK[self]
+
+
+_KIND_RANK = {
+    Kind.WEB_ATTACK: 0,
+    Kind.MAILBOX_BRUTEFORCE: 0,
+    Kind.WEB_ACCOUNT_COMPROMISE: 1,
+    Kind.MAILBOX_TAKEOVER: 2,
+    Kind.POST_EXPLOIT_PROCESS: 3,
+    Kind.CREDENTIAL_SPRAY: 3,
+    Kind.HOST_INTEGRITY_RISK: 4,
+    Kind.HOST_TAKEOVER: 5,
+}
+
+
+class Status(enum.StrEnum):
+    OPEN = "open"
+    CONTAINED = "contained"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+    @property
+    def active(self) -> bool:
+        return self in (Status.OPEN, Status.CONTAINED)
+
+
+class ClosedBy(enum.StrEnum):
+    OPERATOR = "operator"
+    STALE = "auto:stale"
+    AGE_CAP = "auto:age_cap"
+    ACTIVE_CAP = "auto:active_cap"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One observation by a detector.  ``time`` is when it happened (from the log line or file),
+    never when it was processed; ``process`` is the executable path or command name."""
+
+    check: str
+    severity: Severity
+    message: str
+    time: datetime
+    account: str = ""
+    domain: str = ""
+    mailbox: str = ""
+    remote_ip: str = ""
+    path: str = ""
+    pid: int = 0
+    uid: int = 0
+    process: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.time.tzinfo is None:
+            raise ValueError("a finding's time must be timezone-aware")
+        if not self.check:
+            raise ValueError("a finding needs a check name")
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable id of this observation: the same finding always hashes the same."""
+        parts = [
+            self.check,
+            self.severity.value,
+            self.message,
+            self.time.astimezone(UTC).isoformat(),
+        ]
+        parts += [self.account, self.domain, self.mailbox, self.remote_ip, self.path]
+        parts += [str(self.pid), str(self.uid), self.process]
+        parts.append(json.dumps(self.details, sort_keys=True, default=str))
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class CorrelationKey:
+    """What ties findings to one incident.  ``encode()`` is collision-free (length-prefixed)."""
+
+    host: str = ""
+    account: str = ""
+    domain: str = ""
+    mailbox: str = ""
+    uid: int = 0
+    pid: int = 0
+    remote_ip: str = ""
+
+    def fields(self) -> dict[str, str | int]:
+        values: dict[str, str | int] = {
+            "host": self.host,
+            "account": self.account,
+            "domain": self.domain,
+            "mailbox": self.mailbox,
+            "uid": self.uid,
+            "pid": self.pid,
+            "remote_ip": self.remote_ip,
+        }
+        return {name: value for name, value in values.items() if value}
+
+    def encode(self) -> str:
+        return "".join(f"{name}{len(str(v))}:{v};" for name, v in self.fields().items())
+
+    @property
+    def empty(self) -> bool:
+        return not self.fields()
+
+    @property
+    def ip_only(self) -> bool:
+        return set(self.fields()) == {"remote_ip"}
+
+    @property
+    def names_account(self) -> bool:
+        """Keyed by a hosting account or mailbox (a customer's credentials may be at stake)."""
+        return bool(self.account or self.mailbox or self.domain)
+
+    @classmethod
+    def decode(cls, data: Mapping[str, Any]) -> CorrelationKey:
+        return cls(**{k: v for k, v in data.items() if k in _KEY_FIELDS})
+
+
+_KEY_FIELDS = {"host", "account", "domain", "mailbox", "uid", "pid", "remote_ip"}
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    time: datetime
+    kind: str  # "finding" or "truncated"
+    check: str = ""
+    severity: Severity | None = None
+    message: str = ""
+    finding_id: str = ""
+    pid: int = 0
+    uid: int = 0
+    process: str = ""
+    path: str = ""
+    remote_ip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    time: datetime
+    action: str
+    result: str
+    details: str
+    who: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: str
+    kind: Kind
+    status: Status
+    severity: Severity
+    account: str
+    domain: str
+    mailbox: str
+    correlation_key: dict[str, str | int]
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+    compound_flags: dict[str, bool]
+    finding_count: int
+    spray_targets: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDetail:
+    incident: Incident
+    findings: tuple[str, ...]
+    timeline: tuple[TimelineEvent, ...]
+    actions: tuple[Action, ...]

@@ -1,0 +1,190 @@
+"""The incidents service: record findings, list and show incidents, review and change them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from csm.audit import AuditLog
+from csm.clock import Clock
+from csm.config.incidents import IncidentsConfig
+from csm.errors import NotFoundError, UsageError
+from csm.incidents import bulk, lifecycle, repo
+from csm.incidents.correlator import Correlator
+from csm.incidents.guard import CloseGuard, store_guard
+from csm.incidents.live import ActionRow, Changes, LiveIncident
+from csm.incidents.model import Finding, Incident, IncidentDetail, Status
+from csm.incidents.sweep import Sweeper, SweepResult
+from csm.store.db import Store
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+StatusFilter = Literal["all", "active", "open", "contained", "resolved", "dismissed"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    created: int
+    merged: int
+    pending: int
+    ignored: int
+    incidents: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    status: StatusFilter = "all"
+    kind: str | None = None
+    account: str | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    all: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentPage:
+    items: tuple[Incident, ...]
+    total: int
+    offset: int
+    limit: int | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    incident_id: str
+    account: str
+    note: str
+    who: str
+
+
+class Incidents:
+    def __init__(
+        self,
+        store: Store,
+        settings: IncidentsConfig,
+        clock: Clock,
+        audit: AuditLog,
+        guard: CloseGuard | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.audit = audit
+        self.guard = guard or store_guard(store)
+        self._correlator: Correlator | None = None
+
+    # -- findings in ----------------------------------------------------------------------------
+
+    @property
+    def correlator(self) -> Correlator:
+        """Loaded once from the store: a restart rebinds active incidents and pending sightings."""
+        if self._correlator is None:
+            self._correlator = Correlator(
+                self.settings,
+                repo.load_active(self.store),
+                repo.load_pending(self.store),
+                lambda incident_id: repo.exists(self.store, incident_id),
+            )
+        return self._correlator
+
+    def record(self, findings: Iterable[Finding]) -> RecordResult:
+        """Correlate a batch of findings and persist every change in one transaction."""
+        correlator, out, counts = self.correlator, Changes(), Counter[str]()
+        for finding in findings:
+            counts[correlator.feed(finding, out).result] += 1
+        try:
+            with self.store.transaction() as conn:
+                repo.write(conn, out, self.settings.timeline_cap, self.settings.fingerprint_cap)
+        except BaseException:
+            self._correlator = None  # memory ran ahead of the store: reload next time
+            raise
+        return RecordResult(
+            counts["created"],
+            counts["merged"],
+            counts["pending"],
+            counts["ignored"],
+            tuple(out.dirty),
+        )
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def list(self, query: ListQuery) -> IncidentPage:
+        statuses = _statuses(query.status)
+        limit = None if query.all else min(max(query.limit, 1), MAX_LIMIT)
+        where = repo.Filter(statuses=statuses, kind=query.kind, account=query.account)
+        found, total = repo.page(self.store, where, limit=limit, offset=max(query.offset, 0))
+        return IncidentPage(
+            tuple(i.view() for i in found), total, max(query.offset, 0), limit, query.status
+        )
+
+    def show(self, incident_id: str) -> IncidentDetail:
+        incident = self._get(incident_id)
+        return IncidentDetail(
+            incident.view(),
+            tuple(repo.fingerprints(self.store, incident_id)),
+            tuple(repo.timeline(self.store, incident_id)),
+            tuple(repo.actions(self.store, incident_id)),
+        )
+
+    # -- operator actions -----------------------------------------------------------------------
+
+    def review(self, incident_id: str, note: str, who: str) -> Review:
+        if not note.strip():
+            raise UsageError("a review needs a note: --note TEXT (what you checked)")
+        incident, now = self._get(incident_id), self.clock.now()
+        with self.store.transaction() as conn:
+            repo.add_review(conn, now, who, incident.id, incident.account, note)
+            action = ActionRow(incident.id, now, "incident_reviewed", note, who)
+            repo.insert_actions(conn, [action])
+        self.audit.record(who, "incident.review", incident.id, {"note": note})
+        return Review(incident.id, incident.account, note, who)
+
+    def set_status(
+        self, incident_id: str, to: Status, details: str, who: str
+    ) -> lifecycle.StatusChange:
+        incident = self._get(incident_id)
+        if incident.status is to:
+            return lifecycle.StatusChange(incident.id, to, to, False)
+        lifecycle.check_reason(to, details)
+        verdict = lifecycle.guard_verdict(self.guard, incident, to)
+        if not verdict.allowed:
+            raise lifecycle.refusal([verdict])
+        with self.store.transaction() as conn:
+            change = lifecycle.apply(
+                conn, incident, lifecycle.Move(to, self.clock.now(), who, details)
+            )
+        self._correlator = None
+        record = {"from": change.from_status.value, "to": to.value, "details": details}
+        self.audit.record(who, "incident.status", incident.id, record)
+        return change
+
+    def bulk_status(self, request: bulk.BulkRequest, who: str) -> bulk.BulkResult:
+        result = bulk.run(self.store, self.guard, self.audit, request, self.clock.now(), who)
+        if result.updated:
+            self._correlator = None
+        return result
+
+    def sweep(self, *, apply: bool) -> SweepResult:
+        result = Sweeper(self.store, self.settings, self.guard, self.audit).run(
+            self.clock.now(), apply=apply
+        )
+        if result.closed_ids:
+            self._correlator = None
+        return result
+
+    def _get(self, incident_id: str) -> LiveIncident:
+        incident = repo.get(self.store, incident_id)
+        if incident is None:
+            raise NotFoundError(f"incident: not found: {incident_id}")
+        return incident
+
+
+def _statuses(status: str) -> tuple[Status, ...]:
+    if status == "all":
+        return ()
+    if status == "active":
+        return (Status.OPEN, Status.CONTAINED)
+    return (Status(status),)
