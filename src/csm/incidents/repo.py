@@ -394,3 +394,45 @@ def delete_closed_before(conn: sqlite3.Connection, cutoff: datetime) -> int:
 def prune_pending(conn: sqlite3.Connection, cutoff: datetime) -> int:
     cursor = conn.execute("DELETE FROM incident_pending WHERE first_seen < ?", (ts(cutoff),))
     return cursor.rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialEvent:
+    """Input (b): an item rotated, or its rotation deferred for ``reason``."""
+
+    account: str
+    item: str
+    action: str  # "rotated" or "deferred"
+    at: datetime
+    who: str
+    reason: str = ""
+
+
+def add_credential_event(conn: sqlite3.Connection, event: CredentialEvent) -> None:
+    conn.execute(
+        "INSERT INTO credential_events (at, who, account, item, action, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (ts(event.at), event.who, event.account, event.item, event.action, event.reason),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRecord:
+    """Input (c): one account scan; only ``complete`` and ``clean`` ones satisfy the guard."""
+
+    account: str
+    started_at: datetime
+    finished_at: datetime
+    complete: bool
+    clean: bool
+    findings: int = 0
+    checks: str = ""
+
+
+def add_scan_result(conn: sqlite3.Connection, scan: ScanRecord) -> None:
+    conn.execute(
+        "INSERT INTO scan_results (account, started_at, finished_at, complete, clean, findings,"
+        " checks) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (scan.account, ts(scan.started_at), ts(scan.finished_at), int(scan.complete),
+         int(scan.clean), scan.findings, scan.checks),
+    )  # fmt: skip
