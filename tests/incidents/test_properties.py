@@ -3,6 +3,7 @@ same incidents; attacker-controlled text never breaks recording."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -33,7 +34,9 @@ findings = st.builds(
     pid=st.sampled_from([0, 42]),
 )
 SLOW = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("CSM_TEST_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 

@@ -82,17 +82,15 @@ def test_the_active_cap_closes_the_oldest(make_harness: Any) -> None:
 
 def test_retention_deletes_closed_incidents_after_30_days(harness: Harness) -> None:
     ids = seed(harness)
-    harness.service.set_status(
-        ids[Kind.HOST_INTEGRITY_RISK], Status.DISMISSED, "maintenance", "cli:test"
-    )
+    harness.service.set_status(ids[Kind.HOST_INTEGRITY_RISK], Status.DISMISSED, "maint", "cli:t")
     harness.clock.advance(29 * DAY)
     assert harness.service.sweep(apply=True).deleted == 0
     harness.clock.advance(2 * DAY)
     assert harness.service.sweep(apply=True).deleted >= 1
     assert ids[Kind.HOST_INTEGRITY_RISK] not in {i.id for i in harness.incidents()}
-    assert harness.sql(
-        "SELECT count(*) FROM incident_events WHERE incident_id = ?", ids[Kind.HOST_INTEGRITY_RISK]
-    ) == [(0,)]
+    for table in ("incident_events", "incident_actions"):
+        orphans = f"SELECT count(*) FROM {table} WHERE incident NOT IN (SELECT num FROM incidents)"
+        assert harness.sql(orphans) == [(0,)]
 
 
 def test_stale_pending_sightings_are_pruned(harness: Harness) -> None:

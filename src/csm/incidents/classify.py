@@ -7,7 +7,9 @@ The rule tables are data; the order of the rules follows the Go implementation (
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
 
 from csm.incidents.model import CorrelationKey, Finding, Kind, Severity
 
@@ -61,60 +63,113 @@ _HOME = re.compile(r"^/home\d*/([^/]+)/")
 class Classified:
     kind: Kind
     key: CorrelationKey
+    key_text: str = field(default="", repr=False, compare=False)
+    ip_only: bool = field(default=False, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, kind: Kind, key: CorrelationKey) -> Classified:
+        return cls(kind, key, key.encode(), key.ip_only)
+
+
+class Subject(NamedTuple):
+    """What classification reads of a finding: the path only as its account, the process only
+    as whether it runs from a temporary directory.  Small and hashable, so results are cached."""
+
+    check: str
+    remote_ip: str
+    mailbox: str
+    domain: str
+    account: str
+    uid: int
+    pid: int
+    temp_process: bool
+
+
+def subject(finding: Finding) -> Subject:
+    return Subject(
+        finding.check, finding.remote_ip, finding.mailbox, finding.domain, account_of(finding),
+        finding.uid, finding.pid, finding.process.startswith(POST_EXPLOIT_DIRS),
+    )  # fmt: skip
 
 
 def classify(finding: Finding) -> Classified | None:
     """The finding's kind and key, or None when it never opens or joins an incident."""
     if finding.check in IGNORED_CHECKS:
         return None
-    kind = kind_of(finding)
-    key = key_of(finding, kind)
-    return None if key.empty else Classified(kind, key)
+    return _classify(subject(finding))
 
 
 def kind_of(finding: Finding) -> Kind:
-    check = finding.check
+    return _kind(subject(finding))
+
+
+def key_of(finding: Finding, kind: Kind) -> CorrelationKey:
+    return _key(kind, subject(finding))
+
+
+def _classify(seen: Subject) -> Classified | None:
+    kind = _kind(seen)
+    owner = seen._replace(check="", temp_process=False)  # what the key depends on
+    key, text, ip_only = _keyed(_KEY_MODE.get(kind, "owner"), owner)
+    return None if key.empty else Classified(kind, key, text, ip_only)
+
+
+_KEY_MODE = {
+    Kind.HOST_INTEGRITY_RISK: "host",
+    Kind.WEB_ATTACK: "attacker",
+    Kind.MAILBOX_BRUTEFORCE: "attacker",
+}
+
+
+@lru_cache(maxsize=131072)
+def _keyed(mode: str, owner: Subject) -> tuple[CorrelationKey, str, bool]:
+    """Keys are few next to findings: derive each once, with its encoding."""
+    key = _key_for(mode, owner)
+    return key, key.encode(), key.ip_only
+
+
+def _kind(seen: Subject) -> Kind:
+    check = seen.check
     if check in HOST_CHECKS:
         return Kind.HOST_INTEGRITY_RISK
-    attack = _attack_kind(finding) if finding.remote_ip else None
+    attack = _attack_kind(check) if seen.remote_ip else None
     if attack is not None:
         return attack
-    if finding.mailbox or check in MAILBOX_TAKEOVER_CHECKS:
+    if seen.mailbox or check in MAILBOX_TAKEOVER_CHECKS:
         return Kind.MAILBOX_TAKEOVER
-    if finding.process.startswith(POST_EXPLOIT_DIRS):
+    if seen.temp_process:
         return Kind.POST_EXPLOIT_PROCESS
-    if check in IP_SCORE_CHECKS and _ip_only(finding):
+    owned = seen.mailbox or seen.domain or seen.account or seen.uid or seen.pid
+    if check in IP_SCORE_CHECKS and seen.remote_ip and not owned:
         return Kind.WEB_ATTACK
     return Kind.WEB_ACCOUNT_COMPROMISE
 
 
-def _attack_kind(finding: Finding) -> Kind | None:
-    if finding.check in MAILBOX_BRUTEFORCE_CHECKS:
+def _attack_kind(check: str) -> Kind | None:
+    if check in MAILBOX_BRUTEFORCE_CHECKS:
         return Kind.MAILBOX_BRUTEFORCE
-    if finding.check.startswith(WEB_ATTACK_PREFIXES) or finding.check in WEB_ATTACK_CHECKS:
+    if check.startswith(WEB_ATTACK_PREFIXES) or check in WEB_ATTACK_CHECKS:
         return Kind.WEB_ATTACK
     return None
 
 
-def _ip_only(finding: Finding) -> bool:
-    owner = finding.mailbox or finding.domain or account_of(finding)
-    return bool(finding.remote_ip) and not (owner or finding.uid or finding.pid)
+def _key(kind: Kind, seen: Subject) -> CorrelationKey:
+    return _key_for(_KEY_MODE.get(kind, "owner"), seen)
 
 
-def key_of(finding: Finding, kind: Kind) -> CorrelationKey:
-    if kind is Kind.HOST_INTEGRITY_RISK:
+def _key_for(mode: str, seen: Subject) -> CorrelationKey:
+    if mode == "host":
         return HOST_KEY
-    if kind in (Kind.WEB_ATTACK, Kind.MAILBOX_BRUTEFORCE):
-        return CorrelationKey(remote_ip=finding.remote_ip)
-    account = account_of(finding)
-    domain, mailbox = canonical_mailbox(finding.mailbox, finding.domain)
-    if account or domain or mailbox:
-        return CorrelationKey(account=account, domain=domain, mailbox=mailbox)
-    if finding.uid:
-        return CorrelationKey(uid=finding.uid)
-    if finding.pid:
-        return CorrelationKey(pid=finding.pid)
-    return CorrelationKey(remote_ip=finding.remote_ip)
+    if mode == "attacker":
+        return CorrelationKey(remote_ip=seen.remote_ip)
+    domain, mailbox = canonical_mailbox(seen.mailbox, seen.domain)
+    if seen.account or domain or mailbox:
+        return CorrelationKey(account=seen.account, domain=domain, mailbox=mailbox)
+    if seen.uid:
+        return CorrelationKey(uid=seen.uid)
+    if seen.pid:
+        return CorrelationKey(pid=seen.pid)
+    return CorrelationKey(remote_ip=seen.remote_ip)
 
 
 def account_of(finding: Finding) -> str:

@@ -9,8 +9,7 @@ go up, and each rise is recorded as an action.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +21,14 @@ from csm.incidents.model import CorrelationKey, Finding, Kind, Severity, Status
 from csm.incidents.spray import SprayTracker
 
 SYSTEM = "correlator"
+ID_SPACE = 1 << 48
+ID_MULTIPLIER = 0x9E3779B97F4B  # odd, so multiplication modulo 2**48 is a bijection
+
+
+def incident_id(num: int) -> str:
+    """Ids are unique by construction and the same on every replay: the store's creation
+    number, scrambled by a bijection on 48 bits so that ids do not read as a sequence."""
+    return f"inc_{(num * ID_MULTIPLIER) % ID_SPACE:012x}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +48,13 @@ class Correlator:
         settings: IncidentsConfig,
         active: Iterable[LiveIncident] = (),
         pending: dict[str, list[Finding]] | None = None,
-        id_taken: Callable[[str], bool] = lambda _id: False,
+        created: int = 0,
     ) -> None:
         self.settings = settings
-        self.bindings = {incident.key.encode(): incident for incident in active}
+        self.bindings = {incident.key_text: incident for incident in active}
         self.pending = dict(pending or {})
         self.spray = SprayTracker(settings.spray)
-        self._id_taken = id_taken
-        self._created: set[str] = set()
+        self.created = created
 
     def feed(self, finding: Finding, out: Changes) -> Outcome:
         found = classify.classify(finding)
@@ -58,23 +64,20 @@ class Correlator:
             folded = self._spray(finding, out)
             if folded is not None:
                 return folded
-        key = found.key.encode()
+        key = found.key_text
         incident = self.bindings.get(key)
         if incident is not None:
             if finding.time - incident.updated_at <= self.settings.merge_window:
                 self._merge(incident, finding, found, out)
                 return Outcome("merged", incident.id)
-            del self.bindings[key]
+            self._release(incident, out)
         return self._sight(key, finding, found, out)
 
-    def bind(self, incident: LiveIncident) -> None:
-        self.bindings[incident.key.encode()] = incident
-
-    def unbind(self, incident: LiveIncident) -> None:
-        key = incident.key.encode()
-        bound = self.bindings.get(key)
-        if bound is not None and bound.id == incident.id:
-            del self.bindings[key]
+    def _release(self, incident: LiveIncident, out: Changes) -> None:
+        """A stale binding is let go, and that is recorded, so a restart does not revive it."""
+        del self.bindings[incident.key_text]
+        incident.bound = False
+        out.touch(incident)
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -104,8 +107,10 @@ class Correlator:
     ) -> LiveIncident:
         first = sightings[0]
         kinds = [found.kind, *(classify.kind_of(f) for f in sightings)]
+        self.created += 1
         incident = LiveIncident(
-            id=self._new_id(key, first),
+            num=self.created,
+            id=incident_id(self.created),
             kind=max(kinds, key=lambda k: k.rank),
             status=Status.OPEN,
             severity=max((f.severity for f in sightings), key=lambda s: s.rank),
@@ -124,39 +129,32 @@ class Correlator:
             incident.kind = compound
         self.bindings[key] = incident
         out.touch(incident)
+        out.new.add(incident.num)
         return incident
-
-    def _new_id(self, key: str, first: Finding) -> str:
-        salt = 0
-        while True:
-            seed = f"{key}|{first.time.isoformat()}|{first.fingerprint}|{salt}"
-            candidate = "inc_" + hashlib.sha256(seed.encode()).hexdigest()[:12]
-            if candidate not in self._created and not self._id_taken(candidate):
-                self._created.add(candidate)
-                return candidate
-            salt += 1
 
     # -- merging ------------------------------------------------------------------------------
 
     def _merge(
         self, incident: LiveIncident, finding: Finding, found: Classified, out: Changes
     ) -> None:
-        incident.updated_at = max(incident.updated_at, finding.time)
+        if finding.time > incident.updated_at:  # noqa: PLR1730 - the hot path; max() costs more
+            incident.updated_at = finding.time
         self.raise_severity(incident, finding.severity, finding.time, out)
-        self._add_flag(incident, finding)
-        promotable = not (incident.key.ip_only and found.key.ip_only)
+        promotable = not (incident.ip_only and found.ip_only)
         candidate = found.kind if promotable else incident.kind
-        compound = classify.compound_kind(incident.flags)
-        if compound is not None and compound.rank > candidate.rank:
-            candidate = compound
-        self.escalate_kind(incident, candidate, finding.time, out)
+        if self._add_flag(incident, finding):
+            compound = classify.compound_kind(incident.flags)
+            if compound is not None and compound.rank > candidate.rank:
+                candidate = compound
+        if candidate is not incident.kind:
+            self.escalate_kind(incident, candidate, finding.time, out)
         self._append(incident, finding, out)
         out.touch(incident)
 
     def raise_severity(
         self, incident: LiveIncident, severity: Severity, at: datetime, out: Changes
     ) -> None:
-        if severity.rank > incident.severity.rank:
+        if severity is not incident.severity and severity.rank > incident.severity.rank:
             change = f"{incident.severity.value} -> {severity.value}"
             incident.severity = severity
             out.act(incident, at, "incident_severity_changed", change, SYSTEM)
@@ -166,27 +164,29 @@ class Correlator:
             change = f"{incident.kind.value} -> {kind.value}"
             incident.kind = kind
             out.act(incident, at, "incident_kind_changed", change, SYSTEM)
+            out.rekeyed.add(incident.num)
 
     @staticmethod
-    def _add_flag(incident: LiveIncident, finding: Finding) -> None:
+    def _add_flag(incident: LiveIncident, finding: Finding) -> bool:
+        """Set the finding's sticky flag; True when the incident gained a new one."""
         flag = classify.compound_flag(finding.check)
-        if flag is not None:
-            incident.flags.add(flag)
+        if flag is None or flag in incident.flags:
+            return False
+        incident.flags.add(flag)
+        return True
 
     def _append(self, incident: LiveIncident, finding: Finding, out: Changes) -> None:
         fingerprint = finding.fingerprint
         incident.finding_count += 1
         incident.event_seq += 1
         incident.event_count += 1
-        out.events.append((incident.id, incident.event_seq, finding, fingerprint))
-        incident.fingerprint_seq += 1
         incident.fingerprint_count += 1
-        out.fingerprints.append((incident.id, incident.fingerprint_seq, fingerprint))
+        out.events.append((incident.num, incident.event_seq, finding, fingerprint))
         if (
             incident.event_count > self.settings.timeline_cap
             or incident.fingerprint_count > self.settings.fingerprint_cap
         ):
-            out.truncate.add(incident.id)
+            out.truncate.add(incident.num)
 
     # -- credential spray ----------------------------------------------------------------------
 
@@ -196,9 +196,12 @@ class Correlator:
         if verdict.severity is None:
             return None
         key = CorrelationKey(remote_ip=finding.remote_ip)
-        found = Classified(Kind.CREDENTIAL_SPRAY, key)
+        found = Classified.of(Kind.CREDENTIAL_SPRAY, key)
         incident = self.bindings.get(key.encode())
-        if incident is None or finding.time - incident.updated_at > self.settings.merge_window:
+        if incident is not None and finding.time - incident.updated_at > self.settings.merge_window:
+            self._release(incident, out)
+            incident = None
+        if incident is None:
             incident, result = self._open(key.encode(), [finding], found, out), "created"
         else:
             self._merge(incident, finding, found, out)

@@ -47,7 +47,7 @@ def transition(incident: LiveIncident, move: Move) -> ActionRow:
         incident.close(move.to, move.at, move.by)
     incident.updated_at = max(incident.updated_at, move.at)
     text = f"{before.value} -> {move.to.value}" + (f": {move.details}" if move.details else "")
-    return ActionRow(incident.id, move.at, move.action, text, move.who)
+    return ActionRow(incident.num, move.at, move.action, text, move.who)
 
 
 def check_reason(to: Status, details: str) -> None:
@@ -75,6 +75,8 @@ def apply(conn: sqlite3.Connection, incident: LiveIncident, move: Move) -> Statu
     """Change one incident's status inside the caller's transaction."""
     before = incident.status
     action = transition(incident, move)
+    if move.to.active and not before.active:
+        repo.unbind_others(conn, incident)
     repo.update(conn, [incident])
     repo.insert_actions(conn, [action])
     return StatusChange(incident.id, before, move.to, True)

@@ -3,6 +3,7 @@ changes one ``record()`` call writes in one transaction."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,6 +12,7 @@ from csm.incidents.model import ClosedBy, CorrelationKey, Finding, Incident, Kin
 
 @dataclass(slots=True)
 class LiveIncident:
+    num: int  # the store's creation number; timelines and actions hang off it
     id: str
     kind: Kind
     status: Status
@@ -28,10 +30,18 @@ class LiveIncident:
     event_seq: int = 0
     event_count: int = 0
     events_elided: int = 0
-    fingerprint_seq: int = 0
     fingerprint_count: int = 0
     findings_elided: int = 0
     spray_targets: int = 0
+    bound: bool = True  # holds its key: new findings for the key merge into it
+    key_text: str = field(init=False, repr=False)
+    key_json: str = field(init=False, repr=False)
+    ip_only: bool = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.key_text = self.key.encode()
+        self.key_json = json.dumps(self.key.fields(), sort_keys=True)
+        self.ip_only = self.key.ip_only
 
     def view(self) -> Incident:
         return Incident(
@@ -53,11 +63,13 @@ class LiveIncident:
         )
 
     def close(self, to: Status, at: datetime, by: ClosedBy) -> None:
+        self.bound = False
         self.status = to
         self.closed_at = self.closed_at or at
         self.closed_by = self.closed_by or by.value
 
     def reopen(self, to: Status) -> None:
+        self.bound = True
         self.status = to
         self.closed_at = None
         self.closed_by = None
@@ -65,7 +77,7 @@ class LiveIncident:
 
 @dataclass(frozen=True, slots=True)
 class ActionRow:
-    incident_id: str
+    incident: int
     time: datetime
     action: str
     details: str
@@ -77,19 +89,21 @@ class ActionRow:
 class Changes:
     """Everything one batch changes, written together by the repository."""
 
-    dirty: dict[str, LiveIncident] = field(default_factory=dict)
-    events: list[tuple[str, int, Finding, str]] = field(default_factory=list)
-    fingerprints: list[tuple[str, int, str]] = field(default_factory=list)
+    dirty: dict[int, LiveIncident] = field(default_factory=dict)
+    events: list[tuple[int, int, Finding, str]] = field(default_factory=list)
     actions: list[ActionRow] = field(default_factory=list)
     pending: dict[str, list[Finding]] = field(default_factory=dict)
     pending_cleared: set[str] = field(default_factory=set)
-    truncate: set[str] = field(default_factory=set)
+    truncate: set[int] = field(default_factory=set)
+    new: set[int] = field(default_factory=set)  # created in this batch: inserted
+    rekeyed: set[int] = field(default_factory=set)  # indexed columns changed: fully rewritten
+    created: int = 0  # the store's incident counter after this batch
 
     def touch(self, incident: LiveIncident) -> None:
-        self.dirty[incident.id] = incident
+        self.dirty[incident.num] = incident
 
     def act(
         self, incident: LiveIncident, at: datetime, action: str, details: str, who: str
     ) -> None:
-        self.actions.append(ActionRow(incident.id, at, action, details, who))
+        self.actions.append(ActionRow(incident.num, at, action, details, who))
         self.touch(incident)

@@ -98,16 +98,14 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """A stable id of this observation: the same finding always hashes the same."""
-        parts = [
-            self.check,
-            self.severity.value,
-            self.message,
-            self.time.astimezone(UTC).isoformat(),
-        ]
-        parts += [self.account, self.domain, self.mailbox, self.remote_ip, self.path]
-        parts += [str(self.pid), str(self.uid), self.process]
-        parts.append(json.dumps(self.details, sort_keys=True, default=str))
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+        at = self.time if self.time.tzinfo is UTC else self.time.astimezone(UTC)
+        details = json.dumps(self.details, sort_keys=True, default=str) if self.details else ""
+        text = (
+            f"{self.check}\x1f{self.severity}\x1f{self.message}\x1f{at.isoformat()}\x1f"
+            f"{self.account}\x1f{self.domain}\x1f{self.mailbox}\x1f{self.remote_ip}\x1f"
+            f"{self.path}\x1f{self.pid}\x1f{self.uid}\x1f{self.process}\x1f{details}"
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,28 +120,27 @@ class CorrelationKey:
     pid: int = 0
     remote_ip: str = ""
 
+    def _pairs(self) -> tuple[tuple[str, str | int], ...]:
+        return (
+            ("host", self.host), ("account", self.account), ("domain", self.domain),
+            ("mailbox", self.mailbox), ("uid", self.uid), ("pid", self.pid),
+            ("remote_ip", self.remote_ip),
+        )  # fmt: skip
+
     def fields(self) -> dict[str, str | int]:
-        values: dict[str, str | int] = {
-            "host": self.host,
-            "account": self.account,
-            "domain": self.domain,
-            "mailbox": self.mailbox,
-            "uid": self.uid,
-            "pid": self.pid,
-            "remote_ip": self.remote_ip,
-        }
-        return {name: value for name, value in values.items() if value}
+        return {name: value for name, value in self._pairs() if value}
 
     def encode(self) -> str:
-        return "".join(f"{name}{len(str(v))}:{v};" for name, v in self.fields().items())
+        return "".join(f"{name}{len(str(v))}:{v};" for name, v in self._pairs() if v)
 
     @property
     def empty(self) -> bool:
-        return not self.fields()
+        return not (self.host or self.names_account or self.uid or self.pid or self.remote_ip)
 
     @property
     def ip_only(self) -> bool:
-        return set(self.fields()) == {"remote_ip"}
+        owner = self.host or self.names_account or self.uid or self.pid
+        return bool(self.remote_ip) and not owner
 
     @property
     def names_account(self) -> bool:

@@ -23,22 +23,50 @@ from csm.incidents.model import (
 from csm.store.db import Store
 
 SEVERITIES = ("critical", "high", "warning")
+CREATED_KEY = "incidents.created"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 COLUMNS = (
-    "id, kind, status, active, severity, key, key_json, account, domain, mailbox, created_at, "
+    "num, id, kind, status, active, severity, key, key_json, account, domain, mailbox, created_at, "
     "updated_at, closed_at, closed_by, flags, finding_count, event_seq, event_count, "
-    "events_elided, fingerprint_seq, fingerprint_count, findings_elided, spray_targets"
+    "events_elided, fingerprint_count, findings_elided, spray_targets, bound"
 )
 _UPSERT = (
-    f"INSERT INTO incidents ({COLUMNS}) VALUES ({', '.join('?' * 23)}) "
-    "ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS.split(", ")[1:])
+    f"INSERT INTO incidents ({COLUMNS}) VALUES ({', '.join('?' * 24)}) "
+    "ON CONFLICT (num) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS.split(", ")[2:])
 )
+
+
+_MERGED = (
+    "UPDATE incidents SET severity = ?, updated_at = ?, flags = ?, finding_count = ?,"
+    " event_seq = ?, event_count = ?, events_elided = ?, fingerprint_count = ?,"
+    " findings_elided = ?, spray_targets = ?, bound = ? WHERE num = ?"
+)
+
+
+def _merged(incident: LiveIncident) -> tuple[Any, ...]:
+    """What a merge changes; the columns behind the status, kind and key indexes stay put."""
+    return (
+        incident.severity,  # a StrEnum is stored as its text
+        ts(incident.updated_at),
+        ",".join(sorted(incident.flags)),
+        incident.finding_count,
+        incident.event_seq,
+        incident.event_count,
+        incident.events_elided,
+        incident.fingerprint_count,
+        incident.findings_elided,
+        incident.spray_targets,
+        int(incident.bound),
+        incident.num,
+    )
 
 
 def ts(at: datetime) -> str:
     """Stored times: fixed-width UTC text, so that text order is time order."""
-    return at.astimezone(UTC).strftime(TIME_FORMAT)
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return at.isoformat(timespec="microseconds")[:26] + "Z"  # drop "+00:00"
 
 
 def parse_ts(text: str) -> datetime:
@@ -54,13 +82,14 @@ def _opt_ts(text: str | None) -> datetime | None:
 
 def _row(incident: LiveIncident) -> tuple[Any, ...]:
     return (
+        incident.num,
         incident.id,
         incident.kind.value,
         incident.status.value,
         int(incident.status.active),
         incident.severity.value,
-        incident.key.encode(),
-        json.dumps(incident.key.fields(), sort_keys=True),
+        incident.key_text,
+        incident.key_json,
         incident.account,
         incident.domain,
         incident.mailbox,
@@ -73,36 +102,39 @@ def _row(incident: LiveIncident) -> tuple[Any, ...]:
         incident.event_seq,
         incident.event_count,
         incident.events_elided,
-        incident.fingerprint_seq,
         incident.fingerprint_count,
         incident.findings_elided,
         incident.spray_targets,
+        int(incident.bound),
     )
 
 
 def _live(row: Sequence[Any]) -> LiveIncident:
+    (num, ident, kind, status, _active, severity, _key, key_json, account, domain, mailbox,
+     created, updated, closed_at, closed_by, flags, *counters, spray, bound) = row  # fmt: skip
     return LiveIncident(
-        id=row[0],
-        kind=Kind(row[1]),
-        status=Status(row[2]),
-        severity=Severity(row[4]),
-        key=CorrelationKey.decode(json.loads(row[6])),
-        account=row[7],
-        domain=row[8],
-        mailbox=row[9],
-        created_at=parse_ts(row[10]),
-        updated_at=parse_ts(row[11]),
-        closed_at=_opt_ts(row[12]),
-        closed_by=row[13],
-        flags=set(filter(None, row[14].split(","))),
-        finding_count=row[15],
-        event_seq=row[16],
-        event_count=row[17],
-        events_elided=row[18],
-        fingerprint_seq=row[19],
-        fingerprint_count=row[20],
-        findings_elided=row[21],
-        spray_targets=row[22],
+        num=num,
+        id=ident,
+        kind=Kind(kind),
+        status=Status(status),
+        severity=Severity(severity),
+        key=CorrelationKey.decode(json.loads(key_json)),
+        account=account,
+        domain=domain,
+        mailbox=mailbox,
+        created_at=parse_ts(created),
+        updated_at=parse_ts(updated),
+        closed_at=_opt_ts(closed_at),
+        closed_by=closed_by,
+        flags=set(filter(None, flags.split(","))),
+        finding_count=counters[0],
+        event_seq=counters[1],
+        event_count=counters[2],
+        events_elided=counters[3],
+        fingerprint_count=counters[4],
+        findings_elided=counters[5],
+        spray_targets=spray,
+        bound=bool(bound),
     )
 
 
@@ -124,11 +156,6 @@ def finding_from_json(data: dict[str, Any]) -> Finding:
 # -- reading ------------------------------------------------------------------------------------
 
 
-def exists(store: Store, incident_id: str) -> bool:
-    row = store.conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone()
-    return row is not None
-
-
 def get(store: Store, incident_id: str) -> LiveIncident | None:
     row = store.conn.execute(
         f"SELECT {COLUMNS} FROM incidents WHERE id = ?", (incident_id,)
@@ -136,11 +163,18 @@ def get(store: Store, incident_id: str) -> LiveIncident | None:
     return _live(row) if row else None
 
 
-def load_active(store: Store) -> list[LiveIncident]:
+def load_bound(store: Store) -> list[LiveIncident]:
+    """The active incidents that hold their keys (oldest first, so the newest wins a tie)."""
     rows = store.conn.execute(
-        f"SELECT {COLUMNS} FROM incidents WHERE active = 1 ORDER BY updated_at, id"
+        f"SELECT {COLUMNS} FROM incidents WHERE active = 1 AND bound = 1 ORDER BY updated_at, id"
     ).fetchall()
     return [_live(row) for row in rows]
+
+
+def load_created(store: Store) -> int:
+    """How many incidents this store has ever created (the id counter)."""
+    row = store.conn.execute("SELECT value FROM meta WHERE key = ?", (CREATED_KEY,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def load_pending(store: Store) -> dict[str, list[Finding]]:
@@ -192,31 +226,47 @@ def page(
     return [_live(row) for row in rows], int(total)
 
 
-def timeline(store: Store, incident_id: str) -> list[TimelineEvent]:
+def timeline(store: Store, incident: LiveIncident) -> list[TimelineEvent]:
+    """The kept findings, with one marker where elided ones were."""
     rows = store.conn.execute(
-        "SELECT time, kind, check_name, severity, message, finding_id, pid, uid, process, path,"
-        " remote_ip FROM incident_events WHERE incident_id = ? ORDER BY seq",
-        (incident_id,),
+        "SELECT time, kind, check_name, severity, message, finding_id, pid, uid, process,"
+        " path, remote_ip FROM incident_events WHERE incident = ? ORDER BY seq",
+        (incident.num,),
     ).fetchall()
-    return [
-        TimelineEvent(parse_ts(r[0]), r[1], r[2], Severity(r[3]) if r[3] else None, *r[4:])
-        for r in rows
-    ]
+    events: list[TimelineEvent] = []
+    for at, kind, *rest in rows:
+        if kind == "finding":
+            check, severity, message, *tail = rest
+            events.append(
+                TimelineEvent(parse_ts(at), kind, check, Severity(severity), message, *tail)
+            )
+        elif not events or events[-1].kind != "truncated":
+            message = f"{incident.events_elided} events elided to cap incident size"
+            events.append(TimelineEvent(parse_ts(at), "truncated", message=message))
+    return events
 
 
-def fingerprints(store: Store, incident_id: str) -> list[str]:
+def fingerprints(store: Store, incident: LiveIncident) -> list[str]:
+    """Every kept fingerprint, with one marker where the middle was dropped at the cap."""
     rows = store.conn.execute(
-        "SELECT fingerprint FROM incident_findings WHERE incident_id = ? ORDER BY seq",
-        (incident_id,),
+        "SELECT seq, finding_id FROM incident_events WHERE incident = ? ORDER BY seq",
+        (incident.num,),
     ).fetchall()
-    return [str(r[0]) for r in rows]
+    prints: list[str] = []
+    last: int | None = None
+    for seq, fingerprint in rows:
+        if last is not None and seq - last > 1:  # the gap the cap left
+            prints.append(f"...truncated:{incident.findings_elided} findings elided")
+        prints.append(fingerprint)
+        last = seq
+    return prints
 
 
-def actions(store: Store, incident_id: str) -> list[Action]:
+def actions(store: Store, incident: int) -> list[Action]:
     rows = store.conn.execute(
         "SELECT time, action, result, details, who FROM incident_actions"
-        " WHERE incident_id = ? ORDER BY id",
-        (incident_id,),
+        " WHERE incident = ? ORDER BY id",
+        (incident,),
     ).fetchall()
     return [Action(parse_ts(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
@@ -238,32 +288,45 @@ def write(
     conn: sqlite3.Connection, changes: Changes, timeline_cap: int, fingerprint_cap: int
 ) -> None:
     """Write one batch of changes (inside the caller's transaction)."""
-    conn.executemany(_UPSERT, [_row(i) for i in changes.dirty.values()])
+    full = changes.new | changes.rekeyed
+    conn.executemany(_UPSERT, [_row(i) for i in changes.dirty.values() if i.num in full])
+    conn.executemany(_MERGED, [_merged(i) for i in changes.dirty.values() if i.num not in full])
     conn.executemany(
         "INSERT INTO incident_events VALUES (?, ?, ?, 'finding', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (i, seq, ts(f.time), f.check, f.severity.value, f.message, fp, f.pid, f.uid,
+            (i, seq, ts(f.time), f.check, f.severity, f.message, fp, f.pid, f.uid,
              f.process, f.path, f.remote_ip)
             for i, seq, f, fp in changes.events
         ],
     )  # fmt: skip
-    conn.executemany("INSERT INTO incident_findings VALUES (?, ?, ?)", changes.fingerprints)
     insert_actions(conn, changes.actions)
-    for incident_id in sorted(changes.truncate):
-        _cap(conn, changes.dirty[incident_id], timeline_cap, fingerprint_cap)
+    for num in sorted(changes.truncate):
+        _cap(conn, changes.dirty[num], timeline_cap, fingerprint_cap)
     _write_pending(conn, changes)
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+        (CREATED_KEY, str(changes.created)),
+    )
 
 
 def insert_actions(conn: sqlite3.Connection, rows: Iterable[ActionRow]) -> None:
     conn.executemany(
-        "INSERT INTO incident_actions (incident_id, time, action, result, details, who)"
+        "INSERT INTO incident_actions (incident, time, action, result, details, who)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        [(a.incident_id, ts(a.time), a.action, a.result, a.details, a.who) for a in rows],
+        [(a.incident, ts(a.time), a.action, a.result, a.details, a.who) for a in rows],
     )
 
 
 def update(conn: sqlite3.Connection, incidents: Iterable[LiveIncident]) -> None:
     conn.executemany(_UPSERT, [_row(i) for i in incidents])
+
+
+def unbind_others(conn: sqlite3.Connection, incident: LiveIncident) -> None:
+    """A reopened incident takes its key back from any other incident holding it."""
+    conn.execute(
+        "UPDATE incidents SET bound = 0 WHERE key = ? AND num != ? AND bound = 1",
+        (incident.key_text, incident.num),
+    )
 
 
 def _write_pending(conn: sqlite3.Connection, changes: Changes) -> None:
@@ -280,57 +343,46 @@ def _write_pending(conn: sqlite3.Connection, changes: Changes) -> None:
 
 
 def _cap(conn: sqlite3.Connection, incident: LiveIncident, timeline_cap: int, fp_cap: int) -> None:
-    """Keep the first and last halves; one marker row stands for everything in between."""
+    """Keep the first and last halves of the timeline (the middle keeps only fingerprints),
+    and the first and last halves of the fingerprints (the middle is deleted)."""
     if incident.event_count > timeline_cap:
-        elided = _elide(conn, "incident_events", incident.id, timeline_cap, "kind = 'finding'")
-        incident.events_elided += elided[0]
-        message = f"{incident.events_elided} events elided to cap incident size"
-        conn.execute(
-            "INSERT INTO incident_events (incident_id, seq, time, kind, message)"
-            " VALUES (?, ?, ?, 'truncated', ?)",
-            (incident.id, elided[1], elided[2], message),
+        incident.events_elided += _middle(
+            conn,
+            incident.num,
+            timeline_cap,
+            "kind = 'finding'",
+            "UPDATE incident_events SET kind = 'elided', check_name = '', severity = NULL,"
+            " message = '', process = '', path = '', remote_ip = ''",
         )
         incident.event_count = timeline_cap
     if incident.fingerprint_count > fp_cap:
-        elided = _elide(
-            conn, "incident_findings", incident.id, fp_cap, "fingerprint NOT LIKE '...%'"
-        )
-        incident.findings_elided += elided[0]
-        marker = f"...truncated:{incident.findings_elided} findings elided"
-        conn.execute(
-            "INSERT INTO incident_findings VALUES (?, ?, ?)", (incident.id, elided[1], marker)
+        incident.findings_elided += _middle(
+            conn, incident.num, fp_cap, "1", "DELETE FROM incident_events"
         )
         incident.fingerprint_count = fp_cap
     update(conn, [incident])
 
 
-def _elide(
-    conn: sqlite3.Connection, table: str, incident_id: str, cap: int, counted: str
-) -> tuple[int, int, str]:
-    """Delete the middle rows; return how many real rows went, the first gone seq, its time."""
+def _middle(conn: sqlite3.Connection, incident: int, cap: int, which: str, change: str) -> int:
+    """Apply ``change`` to the rows (of those matching ``which``) between the first and last
+    halves of ``cap`` (one slot is the marker's); return how many rows it touched."""
     head = cap // 2
     tail = cap - head - 1
     seqs = [
-        r[0]
-        for r in conn.execute(
-            f"SELECT seq FROM {table} WHERE incident_id = ? ORDER BY seq",
-            (incident_id,),
+        row[0]
+        for row in conn.execute(
+            f"SELECT seq FROM incident_events WHERE incident = ? AND {which} ORDER BY seq",
+            (incident,),
         )
     ]
-    first, last = seqs[head], seqs[len(seqs) - tail - 1]
-    span = (incident_id, first, last)
-    gone = conn.execute(
-        f"SELECT count(*) FROM {table} WHERE incident_id = ? AND seq BETWEEN ? AND ? AND {counted}",
-        span,
-    ).fetchone()[0]
-    time = ""
-    if table == "incident_events":
-        time = conn.execute(
-            "SELECT time FROM incident_events WHERE incident_id = ? AND seq = ?",
-            (incident_id, first),
-        ).fetchone()[0]
-    conn.execute(f"DELETE FROM {table} WHERE incident_id = ? AND seq BETWEEN ? AND ?", span)
-    return int(gone), int(first), str(time)
+    middle = seqs[head : len(seqs) - tail]
+    if not middle:
+        return 0
+    conn.execute(
+        f"{change} WHERE incident = ? AND {which} AND seq BETWEEN ? AND ?",
+        (incident, middle[0], middle[-1]),
+    )
+    return len(middle)
 
 
 # -- close-guard records --------------------------------------------------------------------
@@ -384,7 +436,11 @@ def add_review(
 
 
 def delete_closed_before(conn: sqlite3.Connection, cutoff: datetime) -> int:
-    """Retention: delete resolved and dismissed incidents last updated before ``cutoff``."""
+    """Retention: delete resolved and dismissed incidents last updated before ``cutoff``,
+    with their timelines, fingerprints and actions."""
+    doomed = "SELECT num FROM incidents WHERE active = 0 AND updated_at < ?"
+    for table in ("incident_events", "incident_actions"):
+        conn.execute(f"DELETE FROM {table} WHERE incident IN ({doomed})", (ts(cutoff),))
     cursor = conn.execute(
         "DELETE FROM incidents WHERE active = 0 AND updated_at < ?", (ts(cutoff),)
     )

@@ -21,6 +21,7 @@ from csm.store.migrations import MIGRATIONS, Migration
 DB_NAME = "csm.db"
 BUSY_TIMEOUT_MS = 5000
 STATE_DIR_MODE = 0o700
+CACHE_KIB = 65536  # the writer's page cache: incident timelines are written all over the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,8 @@ class Store:
         store = cls(_connect(f"file:{path}", path), path)
         try:
             store.conn.execute("PRAGMA journal_mode=WAL")
+            store.conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints
+            store.conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             store.migrated = store.migrate(clock or SystemClock())
         except sqlite3.DatabaseError as exc:
             store.close()

@@ -47,10 +47,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         """
         DROP TABLE incidents;
         CREATE TABLE incidents (
-            id                TEXT PRIMARY KEY,
+            num               INTEGER PRIMARY KEY,
+            id                TEXT NOT NULL UNIQUE,
             kind              TEXT NOT NULL,
             status            TEXT NOT NULL,
             active            INTEGER NOT NULL,
+            bound             INTEGER NOT NULL DEFAULT 1,
             severity          TEXT NOT NULL,
             key               TEXT NOT NULL,
             key_json          TEXT NOT NULL,
@@ -66,19 +68,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             event_seq         INTEGER NOT NULL DEFAULT 0,
             event_count       INTEGER NOT NULL DEFAULT 0,
             events_elided     INTEGER NOT NULL DEFAULT 0,
-            fingerprint_seq   INTEGER NOT NULL DEFAULT 0,
             fingerprint_count INTEGER NOT NULL DEFAULT 0,
             findings_elided   INTEGER NOT NULL DEFAULT 0,
             spray_targets     INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX incidents_by_time ON incidents (updated_at, id);
-        CREATE INDEX incidents_by_status ON incidents (status, updated_at, id);
         CREATE INDEX incidents_by_active ON incidents (active, updated_at, id);
-        CREATE INDEX incidents_by_kind ON incidents (kind, active, updated_at);
+        CREATE INDEX incidents_by_status ON incidents (status);
+        CREATE INDEX incidents_by_kind ON incidents (kind, active);
         CREATE INDEX incidents_by_account ON incidents (account COLLATE NOCASE, active);
-        CREATE INDEX incidents_active_key ON incidents (key) WHERE active = 1;
+        -- One row per finding.  Rows elided from the timeline keep only their fingerprint
+        -- (kind 'elided'); rows beyond the fingerprint cap are deleted.
         CREATE TABLE incident_events (
-            incident_id TEXT NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+            incident    INTEGER NOT NULL,
             seq         INTEGER NOT NULL,
             time        TEXT NOT NULL,
             kind        TEXT NOT NULL,
@@ -90,25 +92,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             uid         INTEGER NOT NULL DEFAULT 0,
             process     TEXT NOT NULL DEFAULT '',
             path        TEXT NOT NULL DEFAULT '',
-            remote_ip   TEXT NOT NULL DEFAULT '',
-            PRIMARY KEY (incident_id, seq)
-        ) WITHOUT ROWID;
-        CREATE TABLE incident_findings (
-            incident_id TEXT NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
-            seq         INTEGER NOT NULL,
-            fingerprint TEXT NOT NULL,
-            PRIMARY KEY (incident_id, seq)
-        ) WITHOUT ROWID;
+            remote_ip   TEXT NOT NULL DEFAULT ''
+        );
+        CREATE UNIQUE INDEX incident_events_by_incident ON incident_events (incident, seq);
         CREATE TABLE incident_actions (
             id          INTEGER PRIMARY KEY AUTOINCREMENT,
-            incident_id TEXT NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+            incident    INTEGER NOT NULL,
             time        TEXT NOT NULL,
             action      TEXT NOT NULL,
             result      TEXT NOT NULL,
             details     TEXT NOT NULL,
             who         TEXT NOT NULL
         );
-        CREATE INDEX incident_actions_by_incident ON incident_actions (incident_id, id);
+        CREATE INDEX incident_actions_by_incident ON incident_actions (incident, id);
         CREATE TABLE incident_pending (
             key        TEXT PRIMARY KEY,
             first_seen TEXT NOT NULL,
