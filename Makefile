@@ -42,6 +42,7 @@ demo: host venv
 
 bench: host venv
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/incidents.py
 
 docs: venv
 	$(BIN)/python scripts/gen_docs.py

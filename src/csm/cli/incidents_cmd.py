@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime
+from types import ModuleType
 from typing import Any
 
 import click
 
 from csm import duration
-from csm.cli import incidents_view as view
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
 from csm.errors import UsageError
 from csm.incidents.bulk import DEFAULT_LIMIT, BulkRequest
 from csm.incidents.model import Status
 from csm.incidents.service import ListQuery
+from csm.jsonio import to_jsonable
+
+
+def view() -> ModuleType:
+    """The human renderer (rich), imported only when a human is reading."""
+    return importlib.import_module("csm.cli.incidents_view")
+
 
 STATUSES = ["all", "active", "open", "contained", "resolved", "dismissed"]
 TARGETS = [s.value for s in Status]
@@ -43,7 +51,7 @@ def list_(obj: CliContext, /, as_json: bool, **options: Any) -> None:
     if as_json:
         emit_json(page)
     else:
-        view.page(page)
+        view().page(page)
 
 
 @incidents.command("show")
@@ -57,7 +65,7 @@ def show(obj: CliContext, incident_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(detail)
     else:
-        view.detail(detail)
+        view().detail(detail)
 
 
 @incidents.command("status")
@@ -72,7 +80,7 @@ def status(obj: CliContext, incident_id: str, to: str, details: str, as_json: bo
     with app.incidents() as service:
         change = service.set_status(incident_id, Status(to), details, app.operator)
     if as_json:
-        emit_json({"ok": True, **view.plain(change)})
+        emit_json({"ok": True, **to_jsonable(change)})
     elif change.changed:
         click.echo(f"{change.id}: {change.from_status} -> {change.to_status}")
     else:
@@ -133,7 +141,7 @@ def bulk_status(obj: CliContext, /, as_json: bool, **options: Any) -> int:
     if as_json:
         emit_json(result)
     else:
-        view.bulk(result)
+        view().bulk(result)
     return 0
 
 
@@ -148,7 +156,7 @@ def sweep(obj: CliContext, apply: bool, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        view.sweep(result)
+        view().sweep(result)
 
 
 def _bulk_request(options: dict[str, Any]) -> BulkRequest:

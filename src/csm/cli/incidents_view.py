@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -14,7 +13,6 @@ from csm.incidents.bulk import BulkResult
 from csm.incidents.model import Incident, IncidentDetail
 from csm.incidents.service import IncidentPage
 from csm.incidents.sweep import SweepResult
-from csm.jsonio import to_jsonable
 
 SEVERITY_STYLE = {"CRITICAL": "bold red", "HIGH": "yellow", "WARNING": "cyan"}
 NO_WRAP = {"ID", "KIND", "SEVERITY", "STATUS", "TIME", "LAST SEEN", "RESULT"}
@@ -34,11 +32,6 @@ def _table(*columns: str) -> Table:
     for column in columns:
         table.add_column(column, no_wrap=column in NO_WRAP)
     return table
-
-
-def plain(record: Any) -> dict[str, Any]:
-    data: dict[str, Any] = to_jsonable(record)
-    return data
 
 
 def when(at: datetime | None) -> str:
