@@ -161,3 +161,28 @@ def test_sweep_holds_the_unreviewed_spam_incident_and_previews_by_default(
     assert preview["dry_run"] is True
     assert (preview["closed_stale"], preview["held"]) == (0, 1)  # the 30-hour-old mailbox takeover
     assert cli("incidents", "list", "--json").json() == before
+
+
+def test_crafted_text_is_shown_literally_not_as_markup_or_escapes(
+    cli: Any, drill: DrillHost
+) -> None:
+    from csm.audit import AuditLog
+    from csm.config.incidents import IncidentsConfig
+    from csm.incidents.model import Finding, Severity
+    from csm.incidents.service import Incidents
+
+    store = Store.open(drill.root / "var/lib/csm/state", clock=SystemClock())
+    service = Incidents(
+        store, IncidentsConfig(), SystemClock(), AuditLog(store, drill.root / "log", SystemClock())
+    )
+    crafted = "[/][bold red]owned[/] \x1b[2J\x1b]0;pwned\x07 [link=http://x]y"
+    (incident,) = service.record(
+        [Finding("webshell", Severity.CRITICAL, crafted, SystemClock().now(), account="[red]acme")]
+    ).incidents
+    store.close()
+    shown = cli("incidents", "show", incident)
+    assert shown.code == 0
+    assert "\x1b" not in shown.out
+    assert "[/][bold red]owned[/] \\x1b[2J" in shown.out
+    listed = cli("incidents", "list")
+    assert listed.code == 0 and "[red]acme" in listed.out

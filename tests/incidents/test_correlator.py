@@ -190,3 +190,31 @@ def test_findings_from_an_old_log_take_their_own_time(harness: Harness) -> None:
     old = T0 - timedelta(days=400)
     harness.record(finding(severity="CRITICAL", at=old - T0, **ACME))
     assert harness.only().created_at == old
+
+
+def test_undecodable_text_becomes_storable() -> None:
+    broken = finding(message="bad \udcff byte", account="ac\udc80me")
+    assert broken.message == "bad ? byte"
+    assert broken.account == "ac?me"
+
+
+def test_spray_tracking_resets_after_idle_and_evicts_the_oldest_ip() -> None:
+    from csm.config.incidents import SprayConfig
+    from csm.incidents.spray import SprayTracker
+
+    tracker = SprayTracker(
+        SprayConfig(enabled=True, dry_run=False, distinct_mailboxes=3, max_tracked_ips=2)
+    )
+    ip1 = {"remote_ip": "192.0.2.1"}
+
+    def seen(i: int, at: timedelta, **fields: Any) -> Any:
+        return tracker.observe(
+            finding("email_auth_failure_realtime", at=at, mailbox=f"u{i}@a.test", **fields)
+        )
+
+    seen(1, 0 * MIN, **ip1)
+    seen(2, 1 * MIN, **ip1)
+    assert seen(3, 40 * MIN, **ip1).targets == 1  # idle past 15 minutes: counting starts again
+    seen(1, 41 * MIN, remote_ip="192.0.2.2")
+    seen(1, 42 * MIN, remote_ip="192.0.2.3")
+    assert list(tracker.ips) == ["192.0.2.2", "192.0.2.3"]

@@ -97,3 +97,13 @@ def test_stale_pending_sightings_are_pruned(harness: Harness) -> None:
     harness.record(finding(account="quiet"))
     harness.service.sweep(apply=True)
     assert harness.sql("SELECT count(*) FROM incident_pending") == [(0,)]
+
+
+def test_one_sweep_closes_at_most_max_per_sweep(make_harness: Any) -> None:
+    h = make_harness(auto_close={"max_per_sweep": 2})
+    for i in range(5):
+        h.record(finding("smtp_bruteforce", "CRITICAL", at=i * MIN, remote_ip=f"192.0.2.{i}"))
+    h.clock.advance(DAY)
+    assert h.service.sweep(apply=True).closed_stale == 2
+    assert h.service.sweep(apply=True).closed_stale == 2
+    assert sum(i.status is Status.OPEN for i in h.incidents()) == 1

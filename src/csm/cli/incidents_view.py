@@ -1,4 +1,9 @@
-"""Human rendering of incidents (rich tables on stdout)."""
+"""Human rendering of incidents (rich tables on stdout).
+
+Every value that came from outside (messages, paths, mailboxes, accounts, notes) goes through
+:func:`safe`: shown literally, never parsed as rich markup, with control characters made visible,
+so a crafted log line cannot restyle the table or send escape sequences to the terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,22 @@ from datetime import datetime
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from csm.clock import isoformat
 from csm.incidents.bulk import BulkResult
-from csm.incidents.model import Incident, IncidentDetail
+from csm.incidents.model import Incident, IncidentDetail, Severity
 from csm.incidents.service import IncidentPage
 from csm.incidents.sweep import SweepResult
 
 SEVERITY_STYLE = {"CRITICAL": "bold red", "HIGH": "yellow", "WARNING": "cyan"}
 NO_WRAP = {"ID", "KIND", "SEVERITY", "STATUS", "TIME", "LAST SEEN", "RESULT"}
 WIDE = 200
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), *range(127, 160)] if c != 9}
+
+
+def safe(value: object) -> Text:
+    return Text(str(value).translate(_CONTROL))
 
 
 def _console() -> Console:
@@ -48,46 +59,44 @@ def subject(incident: Incident) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _severity(value: str) -> str:
-    return f"[{SEVERITY_STYLE.get(value, '')}]{value}[/]"
+def _severity(severity: Severity | None) -> Text:
+    return Text(severity.value, SEVERITY_STYLE[severity.value]) if severity else Text("")
 
 
 def page(result: IncidentPage) -> None:
     table = _table("ID", "KIND", "SEVERITY", "STATUS", "SUBJECT", "FINDINGS", "LAST SEEN")
     for i in result.items:
         table.add_row(
-            i.id, i.kind.value, _severity(i.severity.value), i.status.value, subject(i),
+            i.id, i.kind.value, _severity(i.severity), i.status.value, safe(subject(i)),
             str(i.finding_count), when(i.updated_at),
         )  # fmt: skip
     console = _console()
     console.print(table)
-    shown = len(result.items)
-    console.print(f"{shown} of {result.total} incident(s) (status: {result.status})")
+    console.print(f"{len(result.items)} of {result.total} incident(s) (status: {result.status})")
 
 
 def detail(found: IncidentDetail) -> None:
     console, incident = _console(), found.incident
     rows = [
         ("id", incident.id), ("kind", incident.kind.value), ("status", incident.status.value),
-        ("severity", _severity(incident.severity.value)), ("subject", subject(incident)),
-        ("key", ", ".join(f"{k}={v}" for k, v in incident.correlation_key.items())),
+        ("severity", _severity(incident.severity)), ("subject", safe(subject(incident))),
+        ("key", safe(", ".join(f"{k}={v}" for k, v in incident.correlation_key.items()))),
         ("created", when(incident.created_at)), ("last seen", when(incident.updated_at)),
         ("closed", _closed(incident)), ("flags", ", ".join(incident.compound_flags) or "-"),
         ("findings", str(incident.finding_count)),
     ]  # fmt: skip
     for key, value in rows:
-        console.print(f"[bold]{key + ':':<11}[/]{value}")
+        console.print(Text.assemble((f"{key + ':':<11}", "bold"), value))
     timeline = _table("TIME", "CHECK", "SEVERITY", "MESSAGE")
     for event in found.timeline:
-        severity = _severity(event.severity.value) if event.severity else ""
-        timeline.add_row(when(event.time), event.check or event.kind, severity, event.message)
-    console.print("\n[bold]timeline[/]")
-    console.print(timeline)
+        check = safe(event.check or event.kind)
+        timeline.add_row(when(event.time), check, _severity(event.severity), safe(event.message))
     actions = _table("TIME", "ACTION", "WHO", "DETAILS")
     for action in found.actions:
-        actions.add_row(when(action.time), action.action, action.who, action.details)
-    console.print("\n[bold]actions[/]")
-    console.print(actions)
+        actions.add_row(when(action.time), action.action, safe(action.who), safe(action.details))
+    for title, table in (("timeline", timeline), ("actions", actions)):
+        console.print(Text(f"\n{title}", "bold"))
+        console.print(table)
 
 
 def _closed(incident: Incident) -> str:
@@ -96,36 +105,32 @@ def _closed(incident: Incident) -> str:
 
 def bulk(result: BulkResult) -> None:
     console = _console()
-    mode = "DRY RUN (nothing changed)" if result.dry_run else "APPLIED"
+    would = sum(1 for item in result.items if item.result == "would_change")
+    head = "DRY RUN (nothing changed)" if result.dry_run else "APPLIED"
+    changed = f"would update {would}" if result.dry_run else f"updated {result.updated}"
     console.print(
-        f"{mode}: matched {result.matched}, considered {len(result.items)} (limit {result.limit}),"
-        f" {'updated' if not result.dry_run else 'would update'}"
-        f" {result.updated if not result.dry_run else _would(result)}, blocked {result.blocked}"
+        f"{head}: matched {result.matched}, considered {len(result.items)} (limit {result.limit}),"
+        f" {changed}, blocked {result.blocked}"
     )
     table = _table("ID", "KIND", "STATUS", "TO", "SUBJECT", "LAST SEEN", "RESULT")
     for item in result.items:
         table.add_row(
             item.id, item.kind.value, item.status.value, item.new_status.value,
-            item.account or item.mailbox or item.domain, when(item.last_seen_at), item.result,
+            safe(item.account or item.mailbox or item.domain), when(item.last_seen_at), item.result,
         )  # fmt: skip
     console.print(table)
     for item in result.items:
         for unmet in item.unmet:
-            console.print(
-                f"  {item.id} blocked ({unmet.condition}): {unmet.reason}\n    fix: {unmet.fix}"
-            )
-    if result.dry_run and _would(result):
+            console.print(safe(f"  {item.id} blocked ({unmet.condition}): {unmet.reason}"))
+            console.print(safe(f"    fix: {unmet.fix}"))
+    if result.dry_run and would:
         console.print("Review the list, then repeat with --apply --confirm to change these.")
-
-
-def _would(result: BulkResult) -> int:
-    return sum(1 for item in result.items if item.result == "would_change")
 
 
 def sweep(result: SweepResult) -> None:
     console = _console()
-    mode = "DRY RUN" if result.dry_run else "APPLIED"
     for field in dataclasses.fields(result):
         if field.name not in ("dry_run", "closed_ids"):
             console.print(f"{field.name.replace('_', ' ') + ':':<20}{getattr(result, field.name)}")
-    console.print(mode if result.dry_run else f"{mode}: closed {len(result.closed_ids)}")
+    closed = len(result.closed_ids)
+    console.print("DRY RUN (nothing changed)" if result.dry_run else f"APPLIED: closed {closed}")

@@ -70,6 +70,9 @@ class ClosedBy(enum.StrEnum):
     ACTIVE_CAP = "auto:active_cap"
 
 
+_TEXT_FIELDS = ("check", "message", "account", "domain", "mailbox", "remote_ip", "path", "process")
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One observation by a detector.  ``time`` is when it happened (from the log line or file),
@@ -94,6 +97,10 @@ class Finding:
             raise ValueError("a finding's time must be timezone-aware")
         if not self.check:
             raise ValueError("a finding needs a check name")
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if not value.isascii():  # text from logs and file names: keep it storable
+                object.__setattr__(self, name, value.encode("utf-8", "replace").decode("utf-8"))
 
     @property
     def fingerprint(self) -> str:
