@@ -12,13 +12,13 @@ from tests.incidents.conftest import finding
 @pytest.mark.parametrize("check", sorted(classify.HOST_CHECKS))
 def test_host_checks_are_host_integrity_with_one_host_key(check: str) -> None:
     found = classify.classify(finding(check, account="acme", remote_ip="192.0.2.1"))
-    assert found == classify.Classified(Kind.HOST_INTEGRITY_RISK, CorrelationKey(host="host"))
+    assert found == classify.Classified.of(Kind.HOST_INTEGRITY_RISK, CorrelationKey(host="host"))
 
 
 @pytest.mark.parametrize("check", sorted(classify.MAILBOX_BRUTEFORCE_CHECKS))
 def test_mail_bruteforce_with_an_ip_is_keyed_by_the_attacker(check: str) -> None:
     found = classify.classify(finding(check, mailbox="info@acme.test", remote_ip="192.0.2.7"))
-    assert found == classify.Classified(
+    assert found == classify.Classified.of(
         Kind.MAILBOX_BRUTEFORCE, CorrelationKey(remote_ip="192.0.2.7")
     )
 
@@ -28,7 +28,7 @@ def test_mail_bruteforce_with_an_ip_is_keyed_by_the_attacker(check: str) -> None
 )
 def test_web_attacks_with_an_ip_are_keyed_by_the_attacker(check: str) -> None:
     found = classify.classify(finding(check, account="acme", remote_ip="192.0.2.8"))
-    assert found == classify.Classified(Kind.WEB_ATTACK, CorrelationKey(remote_ip="192.0.2.8"))
+    assert found == classify.Classified.of(Kind.WEB_ATTACK, CorrelationKey(remote_ip="192.0.2.8"))
 
 
 def test_attack_checks_without_an_ip_fall_through() -> None:

@@ -7,7 +7,6 @@ The rule tables are data; the order of the rules follows the Go implementation (
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -59,12 +58,13 @@ HOST_KEY = CorrelationKey(host="host")
 _HOME = re.compile(r"^/home\d*/([^/]+)/")
 
 
-@dataclass(frozen=True, slots=True)
-class Classified:
+class Classified(NamedTuple):
+    """A finding's kind and key (with the key's encoding, computed once per key)."""
+
     kind: Kind
     key: CorrelationKey
-    key_text: str = field(default="", repr=False, compare=False)
-    ip_only: bool = field(default=False, repr=False, compare=False)
+    key_text: str
+    ip_only: bool
 
     @classmethod
     def of(cls, kind: Kind, key: CorrelationKey) -> Classified:
@@ -109,8 +109,7 @@ def key_of(finding: Finding, kind: Kind) -> CorrelationKey:
 
 def _classify(seen: Subject) -> Classified | None:
     kind = _kind(seen)
-    owner = seen._replace(check="", temp_process=False)  # what the key depends on
-    key, text, ip_only = _keyed(_KEY_MODE.get(kind, "owner"), owner)
+    key, text, ip_only = _keyed(_KEY_MODE.get(kind, "owner"), seen[1:7])
     return None if key.empty else Classified(kind, key, text, ip_only)
 
 
@@ -121,8 +120,11 @@ _KEY_MODE = {
 }
 
 
+Owner = tuple[str, str, str, str, int, int]  # remote_ip, mailbox, domain, account, uid, pid
+
+
 @lru_cache(maxsize=131072)
-def _keyed(mode: str, owner: Subject) -> tuple[CorrelationKey, str, bool]:
+def _keyed(mode: str, owner: Owner) -> tuple[CorrelationKey, str, bool]:
     """Keys are few next to findings: derive each once, with its encoding."""
     key = _key_for(mode, owner)
     return key, key.encode(), key.ip_only
@@ -154,22 +156,24 @@ def _attack_kind(check: str) -> Kind | None:
 
 
 def _key(kind: Kind, seen: Subject) -> CorrelationKey:
-    return _key_for(_KEY_MODE.get(kind, "owner"), seen)
+    owner: Owner = seen[1:7]
+    return _key_for(_KEY_MODE.get(kind, "owner"), owner)
 
 
-def _key_for(mode: str, seen: Subject) -> CorrelationKey:
+def _key_for(mode: str, owner: Owner) -> CorrelationKey:
+    remote_ip, mailbox, domain, account, uid, pid = owner
     if mode == "host":
         return HOST_KEY
     if mode == "attacker":
-        return CorrelationKey(remote_ip=seen.remote_ip)
-    domain, mailbox = canonical_mailbox(seen.mailbox, seen.domain)
-    if seen.account or domain or mailbox:
-        return CorrelationKey(account=seen.account, domain=domain, mailbox=mailbox)
-    if seen.uid:
-        return CorrelationKey(uid=seen.uid)
-    if seen.pid:
-        return CorrelationKey(pid=seen.pid)
-    return CorrelationKey(remote_ip=seen.remote_ip)
+        return CorrelationKey(remote_ip=remote_ip)
+    domain, mailbox = canonical_mailbox(mailbox, domain)
+    if account or domain or mailbox:
+        return CorrelationKey(account=account, domain=domain, mailbox=mailbox)
+    if uid:
+        return CorrelationKey(uid=uid)
+    if pid:
+        return CorrelationKey(pid=pid)
+    return CorrelationKey(remote_ip=remote_ip)
 
 
 def account_of(finding: Finding) -> str:

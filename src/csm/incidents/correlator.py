@@ -54,20 +54,25 @@ class Correlator:
         self.bindings = {incident.key_text: incident for incident in active}
         self.pending = dict(pending or {})
         self.spray = SprayTracker(settings.spray)
+        # read on every finding: plain attributes rather than settings lookups
+        self.spray_on = settings.spray.enabled
+        self.window = settings.merge_window
+        self.timeline_cap = settings.timeline_cap
+        self.fingerprint_cap = settings.fingerprint_cap
         self.created = created
 
     def feed(self, finding: Finding, out: Changes) -> Outcome:
         found = classify.classify(finding)
         if found is None:
             return IGNORED
-        if self.spray.tracks(finding):
+        if self.spray_on and self.spray.tracks(finding):
             folded = self._spray(finding, out)
             if folded is not None:
                 return folded
         key = found.key_text
         incident = self.bindings.get(key)
         if incident is not None:
-            if finding.time - incident.updated_at <= self.settings.merge_window:
+            if finding.time - incident.updated_at <= self.window:
                 self._merge(incident, finding, found, out)
                 return Outcome("merged", incident.id)
             self._release(incident, out)
@@ -85,7 +90,7 @@ class Correlator:
         """Open when enough sightings fall in the window, or at once for the gravest; an
         incident that opens takes the key's pending sightings with it (no evidence is lost)."""
         sightings = self.pending.get(key, [])
-        if sightings and finding.time - sightings[0].time > self.settings.merge_window:
+        if sightings and finding.time - sightings[0].time > self.window:
             sightings = []
         sightings = [*sightings, finding]
         at_once = classify.opens_at_once(finding, found.kind)
@@ -183,8 +188,8 @@ class Correlator:
         incident.fingerprint_count += 1
         out.events.append((incident.num, incident.event_seq, finding, fingerprint))
         if (
-            incident.event_count > self.settings.timeline_cap
-            or incident.fingerprint_count > self.settings.fingerprint_cap
+            incident.event_count > self.timeline_cap
+            or incident.fingerprint_count > self.fingerprint_cap
         ):
             out.truncate.add(incident.num)
 
@@ -198,7 +203,7 @@ class Correlator:
         key = CorrelationKey(remote_ip=finding.remote_ip)
         found = Classified.of(Kind.CREDENTIAL_SPRAY, key)
         incident = self.bindings.get(key.encode())
-        if incident is not None and finding.time - incident.updated_at > self.settings.merge_window:
+        if incident is not None and finding.time - incident.updated_at > self.window:
             self._release(incident, out)
             incident = None
         if incident is None:
