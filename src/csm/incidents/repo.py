@@ -4,6 +4,7 @@ and written."""
 from __future__ import annotations
 
 import json
+import operator
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,10 +26,14 @@ from csm.store.db import Store
 SEVERITIES = ("critical", "high", "warning")
 CREATED_KEY = "incidents.created"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+COUNTERS = (
+    "finding_count", "event_seq", "event_count", "events_elided", "fingerprint_count",
+    "findings_elided", "spray_targets",
+)  # fmt: skip
+_counters = operator.attrgetter(*COUNTERS)
 COLUMNS = (
     "num, id, kind, status, active, severity, key, key_json, account, domain, mailbox, created_at, "
-    "updated_at, closed_at, closed_by, flags, finding_count, event_seq, event_count, "
-    "events_elided, fingerprint_count, findings_elided, spray_targets, bound"
+    f"updated_at, closed_at, closed_by, flags, {', '.join(COUNTERS)}, bound"
 )
 _UPSERT = (
     f"INSERT INTO incidents ({COLUMNS}) VALUES ({', '.join('?' * 24)}) "
@@ -38,9 +43,9 @@ _UPSERT = (
 
 
 _MERGED = (
-    "UPDATE incidents SET severity = ?, updated_at = ?, flags = ?, finding_count = ?,"
-    " event_seq = ?, event_count = ?, events_elided = ?, fingerprint_count = ?,"
-    " findings_elided = ?, spray_targets = ?, bound = ? WHERE num = ?"
+    "UPDATE incidents SET severity = ?, updated_at = ?, flags = ?, "
+    + "".join(f"{c} = ?, " for c in COUNTERS)
+    + "bound = ? WHERE num = ?"
 )
 
 
@@ -50,13 +55,7 @@ def _merged(incident: LiveIncident) -> tuple[Any, ...]:
         incident.severity,  # a StrEnum is stored as its text
         ts(incident.updated_at),
         ",".join(sorted(incident.flags)),
-        incident.finding_count,
-        incident.event_seq,
-        incident.event_count,
-        incident.events_elided,
-        incident.fingerprint_count,
-        incident.findings_elided,
-        incident.spray_targets,
+        *_counters(incident),
         int(incident.bound),
         incident.num,
     )
@@ -98,20 +97,14 @@ def _row(incident: LiveIncident) -> tuple[Any, ...]:
         incident.closed_at and ts(incident.closed_at),
         incident.closed_by,
         ",".join(sorted(incident.flags)),
-        incident.finding_count,
-        incident.event_seq,
-        incident.event_count,
-        incident.events_elided,
-        incident.fingerprint_count,
-        incident.findings_elided,
-        incident.spray_targets,
+        *_counters(incident),
         int(incident.bound),
     )
 
 
 def _live(row: Sequence[Any]) -> LiveIncident:
     (num, ident, kind, status, _active, severity, _key, key_json, account, domain, mailbox,
-     created, updated, closed_at, closed_by, flags, *counters, spray, bound) = row  # fmt: skip
+     created, updated, closed_at, closed_by, flags, *counters, bound) = row  # fmt: skip
     return LiveIncident(
         num=num,
         id=ident,
@@ -127,14 +120,8 @@ def _live(row: Sequence[Any]) -> LiveIncident:
         closed_at=_opt_ts(closed_at),
         closed_by=closed_by,
         flags=set(filter(None, flags.split(","))),
-        finding_count=counters[0],
-        event_seq=counters[1],
-        event_count=counters[2],
-        events_elided=counters[3],
-        fingerprint_count=counters[4],
-        findings_elided=counters[5],
-        spray_targets=spray,
         bound=bool(bound),
+        **dict(zip(COUNTERS, counters, strict=True)),
     )
 
 

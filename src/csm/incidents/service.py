@@ -175,7 +175,7 @@ class Incidents:
         result = Sweeper(self.store, self.settings, self.guard, self.audit).run(
             self.clock.now(), apply=apply
         )
-        if result.closed_ids:
+        if apply:  # closures unbind keys; pruned sightings must leave memory too
             self._correlator = None
         return result
 
