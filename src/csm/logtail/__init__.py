@@ -1,0 +1,1 @@
+"""Reading logs: line formats (Exim mainlog, Dovecot/maillog) and files (plain, gzip, rotated)."""

@@ -1,0 +1,48 @@
+"""Log timestamps to epoch seconds without a datetime per line: the minute is parsed once and
+cached, seconds are added as integers."""
+
+from __future__ import annotations
+
+import calendar
+from functools import lru_cache
+
+MONTHS = {m.encode(): i for i, m in enumerate(calendar.month_abbr) if m}
+
+
+@lru_cache(maxsize=4096)
+def minute(year: int, month: int, day: int, hour: int, minutes: int) -> int:
+    """Epoch seconds (UTC) of a minute; raises ValueError on an impossible date."""
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minutes < 60):
+        raise ValueError("impossible time")
+    return calendar.timegm((year, month, day, hour, minutes, 0, 0, 0, 0))
+
+
+def iso_stamp(raw: bytes) -> int:
+    """``YYYY-MM-DD HH:MM:SS`` (Exim's own format) to epoch seconds; ValueError if malformed."""
+    if len(raw) != 19 or raw[4] != 45 or raw[7] != 45 or raw[10] != 32 or raw[13] != 58:
+        raise ValueError("not an Exim timestamp")
+    base = minute(int(raw[0:4]), int(raw[5:7]), int(raw[8:10]), int(raw[11:13]), int(raw[14:16]))
+    return base + _seconds(raw[17:19])
+
+
+def zone_offset(raw: bytes) -> int:
+    """``+0300`` / ``-0530`` to seconds east of UTC; ValueError if malformed."""
+    if len(raw) != 5 or raw[0] not in (43, 45) or not raw[1:].isdigit():
+        raise ValueError("not a zone")
+    seconds = int(raw[1:3]) * 3600 + int(raw[3:5]) * 60
+    return seconds if raw[0] == 43 else -seconds
+
+
+def syslog_stamp(month: bytes, day: bytes, clock: bytes, year: int) -> int:
+    """``Apr 14`` ``12:00:05`` (syslog has no year: the caller supplies it)."""
+    if len(clock) != 8 or clock[2] != 58 or clock[5] != 58:
+        raise ValueError("not a syslog time")
+    base = minute(year, MONTHS[month], int(day), int(clock[0:2]), int(clock[3:5]))
+    return base + _seconds(clock[6:8])
+
+
+def _seconds(raw: bytes) -> int:
+    value = int(raw)
+    if not 0 <= value <= 60 or not raw.isdigit():
+        raise ValueError("bad seconds")
+    return value
