@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 from csm import duration
 from csm.config.fields import HostPath, Listen, Port, Section
 from csm.config.incidents import IncidentsConfig
+from csm.config.mailrules import MailRules, default_rules
 
 
 class PathsConfig(Section):
@@ -58,6 +59,20 @@ class MailConfig(Section):
     exim_spool: HostPath = Field("/var/spool/exim", description="Exim's spool directory.")
     command_timeout: float = Field(
         30.0, gt=0, description="Seconds before an Exim command is abandoned."
+    )
+    high_volume_senders: list[str] = Field(
+        default_factory=list,
+        description="Mailboxes or domains that send in bulk by right: never flagged for volume.",
+    )
+    infra_ips: list[str] = Field(
+        default_factory=list, description="IPs and CIDRs of our own infrastructure: never counted."
+    )
+    log_year: int | None = Field(
+        None, description="Year for syslog lines (which carry none); unset: the log file's year."
+    )
+    rules: MailRules = Field(
+        default_factory=default_rules,
+        description="Mail detection thresholds and patterns (shipped pack: `rules/mail.yaml`).",
     )
 
 
@@ -170,17 +185,27 @@ class Setting:
     description: str
 
 
-def settings(model: type[BaseModel] = Config, prefix: str = "") -> Iterator[Setting]:
-    """Every leaf setting of ``model``, depth first, in declaration order."""
+def settings(
+    model: type[BaseModel] = Config, prefix: str = "", defaults: BaseModel | None = None
+) -> Iterator[Setting]:
+    """Every leaf setting of ``model``, depth first, in declaration order.  ``defaults`` is the
+    section's default value when it has one (a section whose defaults come from a rule pack)."""
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
         nested = _nested_model(field.annotation)
         if nested is not None and not _is_list(field.annotation):
-            yield from settings(nested, f"{path}.")
+            section = getattr(defaults, name) if defaults is not None else _section_default(field)
+            yield from settings(nested, f"{path}.", section)
             continue
-        yield Setting(path, _type_name(field.annotation), _default(field), field.description or "")
+        default = _shown(getattr(defaults, name)) if defaults is not None else _default(field)
+        yield Setting(path, _type_name(field.annotation), default, field.description or "")
         if nested is not None:
             yield from settings(nested, f"{path}[].")
+
+
+def _section_default(field: FieldInfo) -> BaseModel | None:
+    value = None if field.is_required() else field.get_default(call_default_factory=True)
+    return value if isinstance(value, BaseModel) else None
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:
@@ -227,6 +252,10 @@ def _default(field: FieldInfo) -> str:
     value = field.get_default(call_default_factory=True)
     if isinstance(value, BaseModel):
         return "(section)"
+    return _shown(value)
+
+
+def _shown(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(_plain(value, redact=True))

@@ -1,0 +1,1 @@
+"""Hosting accounts: who owns a domain, a mailbox, a path."""

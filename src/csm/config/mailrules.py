@@ -1,0 +1,78 @@
+"""The mail rule pack: defaults shipped as ``rules/mail.yaml``, overridable under ``mail.rules``."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import Field, model_validator
+
+from csm.config.fields import Duration, Section
+
+Count = int
+
+
+class MailRules(Section):
+    rate_window: Duration = Field(description="Window for outbound volume per mailbox.")
+    rate_warn: Count = Field(ge=1, description="Messages per window: HIGH.")
+    rate_critical: Count = Field(ge=1, description="Messages per window: CRITICAL.")
+    fanout_warn: Count = Field(
+        ge=1, description="Distinct recipients per mailbox per window: HIGH."
+    )
+    spread_window: Duration = Field(
+        description="Window for one mailbox authenticating from many networks."
+    )
+    spread_networks: Count = Field(
+        ge=2, description="Distinct /16 networks in the window: mailbox takeover."
+    )
+    cloud_window: Duration = Field(description="Window for submissions through cloud hosts.")
+    cloud_sends: Count = Field(
+        ge=1, description="Cloud-host submissions per mailbox in the window."
+    )
+    cloud_distinct_ips: Count = Field(
+        ge=1, description="…or this many distinct cloud IPs (with 3+ sends)."
+    )
+    failure_then_success: Count = Field(ge=1, description="Failures before a success from one IP.")
+    local_window: Duration = Field(description="Window for local/PHP mail per cPanel user.")
+    local_warn: Count = Field(ge=1, description="Local/PHP messages per window: HIGH.")
+    local_critical: Count = Field(ge=1, description="Local/PHP messages per window: CRITICAL.")
+    brute_window: Duration = Field(description="Window for authentication failures.")
+    brute_per_ip: Count = Field(ge=1, description="Failures from one IP in the window.")
+    brute_subnet_ips: Count = Field(ge=2, description="Failing IPs in one /24 in the window.")
+    brute_account_ips: Count = Field(
+        ge=2, description="Failing IPs against one mailbox in the window."
+    )
+    bounce_window: Duration = Field(description="Window for bounce storms.")
+    bounce_storm: Count = Field(ge=1, description="Failed deliveries per sender in the window.")
+    quiet: Duration = Field(
+        description="The same finding for the same subject is not repeated within this."
+    )
+    cloud_ptr_suffixes: list[str] = Field(description="Host names of cloud providers.")
+    leak_markers: list[str] = Field(description="Subject text that betrays SMTP credentials.")
+    bulk_services: list[str] = Field(description="Bulk-mail services on authenticated submissions.")
+    auth_rejection_markers: list[str] = Field(description="Rejection text blaming SPF/DKIM/DMARC.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _over_the_pack(cls, value: Any) -> Any:
+        """Keys given in the config replace the shipped pack's one by one; lists append."""
+        if not isinstance(value, dict):
+            return value
+        merged = dict(shipped())
+        for key, item in value.items():
+            base = merged.get(key)
+            merged[key] = base + item if isinstance(base, list) and isinstance(item, list) else item
+        return merged
+
+
+@cache
+def shipped() -> dict[str, Any]:
+    text = resources.files("csm.config").joinpath("rules/mail.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def default_rules() -> MailRules:
+    return MailRules.model_validate({})
