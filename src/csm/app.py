@@ -7,10 +7,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from csm.accounts.domains import DomainMap
 from csm.audit import AuditLog, current_operator
 from csm.clock import Clock, SystemClock
 from csm.config.loader import LoadedConfig
 from csm.config.model import Config
+from csm.detectors.mail.context import MailContext
 from csm.host import Host, Runner, run
 from csm.incidents.service import Incidents
 from csm.store.db import Store
@@ -46,6 +48,12 @@ class App:
 
     def audit(self, store: Store) -> AuditLog:
         return AuditLog(store, self.log_dir, self.clock)
+
+    def mail_context(self) -> MailContext:
+        """The mail detectors' shared context: rules, domain owners, trusted senders and IPs."""
+        mail = self.config.mail
+        domains = DomainMap.load(self.host)
+        return MailContext.build(mail.rules, domains, mail.high_volume_senders, mail.infra_ips)
 
     @contextmanager
     def incidents(self) -> Iterator[Incidents]:

@@ -218,3 +218,11 @@ def test_spray_tracking_resets_after_idle_and_evicts_the_oldest_ip() -> None:
     seen(1, 41 * MIN, remote_ip="192.0.2.2")
     seen(1, 42 * MIN, remote_ip="192.0.2.3")
     assert list(tracker.ips) == ["192.0.2.2", "192.0.2.3"]
+
+
+def test_a_finding_far_older_than_the_incident_does_not_join_it(harness: Harness) -> None:
+    harness.record(finding(severity="CRITICAL", at=timedelta(days=2), **ACME))
+    harness.record(finding(severity="CRITICAL", **ACME))  # a replayed line from two days before
+    assert len(harness.incidents()) == 2
+    harness.record(finding(severity="CRITICAL", at=timedelta(days=2) - 10 * MIN, **ACME))
+    assert sorted(i.finding_count for i in harness.incidents()) == [1, 2]

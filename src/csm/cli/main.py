@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "config": ("csm.cli.config_cmd", "config", "Show the effective configuration."),
     "store": ("csm.cli.store_cmd", "store", "Manage the state store (create, migrate)."),
     "incidents": ("csm.cli.incidents_cmd", "incidents", "List, show, review and change incidents."),
+    "check-logs": ("csm.cli.logs_cmd", "check_logs", "Run the mail detectors over log files."),
     "drill": ("csm.cli.drill_cmd", "drill", "Build a simulated hosting server to rehearse on."),
 }
 

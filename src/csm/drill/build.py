@@ -19,7 +19,7 @@ import yaml
 from csm.audit import AuditLog
 from csm.clock import Clock
 from csm.config.incidents import IncidentsConfig
-from csm.drill import cpanel, incidents, wordpress
+from csm.drill import cpanel, incidents, maillog, wordpress
 from csm.drill.plan import Account, plan
 from csm.drill.tree import Tree
 from csm.errors import RefusedError
@@ -52,7 +52,7 @@ def build(root: Path, seed: int, clock: Clock) -> DrillHost:
     for account in accounts:
         wordpress.write_sites(tree, account)
     exim = _find_exim()
-    _write_mail_server(tree, root)
+    _write_mail_server(tree, root, accounts, seed)
     tree.write("/root/.my.cnf", _my_cnf(), 0o600)
     tree.write(CONFIG, _csm_yaml(root, seed, exim), 0o600)
     tree.mkdir("/etc/csm/conf.d", 0o700)
@@ -86,11 +86,12 @@ def _find_exim() -> str:
     return shutil.which("exim") or shutil.which("exim4") or "/usr/sbin/exim"
 
 
-def _write_mail_server(tree: Tree, root: Path) -> None:
+def _write_mail_server(tree: Tree, root: Path, accounts: tuple[Account, ...], seed: int) -> None:
     tree.mkdir(EXIM_SPOOL, 0o750)
     tree.mkdir("/var/log", 0o755)
-    for log in ("/var/log/exim_mainlog", "/var/log/maillog"):
-        tree.write(log, "", 0o640)
+    day = maillog.generate(accounts, seed)
+    tree.write("/var/log/exim_mainlog", "\n".join(day.mainlog) + "\n", 0o640)
+    tree.write("/var/log/maillog", "\n".join(day.maillog) + "\n", 0o640)
     tree.write(EXIM_CONFIG, exim_config(root), 0o644)
 
 

@@ -72,11 +72,16 @@ class Correlator:
         key = found.key_text
         incident = self.bindings.get(key)
         if incident is not None:
-            if finding.time - incident.updated_at <= self.window:
+            if self._within(incident, finding.time):
                 self._merge(incident, finding, found, out)
                 return Outcome("merged", incident.id)
             self._release(incident, out)
         return self._sight(key, finding, found, out)
+
+    def _within(self, incident: LiveIncident, at: datetime) -> bool:
+        """The finding falls within the merge window of the incident's span (a replayed or
+        late line may be older than the incident's last activity, but not by days)."""
+        return incident.created_at - self.window <= at <= incident.updated_at + self.window
 
     def _release(self, incident: LiveIncident, out: Changes) -> None:
         """A stale binding is let go, and that is recorded, so a restart does not revive it."""
@@ -90,7 +95,7 @@ class Correlator:
         """Open when enough sightings fall in the window, or at once for the gravest; an
         incident that opens takes the key's pending sightings with it (no evidence is lost)."""
         sightings = self.pending.get(key, [])
-        if sightings and finding.time - sightings[0].time > self.window:
+        if sightings and abs(finding.time - sightings[0].time) > self.window:
             sightings = []
         sightings = [*sightings, finding]
         at_once = classify.opens_at_once(finding, found.kind)
@@ -110,7 +115,6 @@ class Correlator:
     def _open(
         self, key: str, sightings: list[Finding], found: Classified, out: Changes
     ) -> LiveIncident:
-        first = sightings[0]
         kinds = [found.kind, *(classify.kind_of(f) for f in sightings)]
         self.created += 1
         incident = LiveIncident(
@@ -120,7 +124,7 @@ class Correlator:
             status=Status.OPEN,
             severity=max((f.severity for f in sightings), key=lambda s: s.rank),
             key=found.key,
-            created_at=first.time,
+            created_at=min(f.time for f in sightings),
             updated_at=max(f.time for f in sightings),
             account=found.key.account,
             domain=found.key.domain,
@@ -203,7 +207,7 @@ class Correlator:
         key = CorrelationKey(remote_ip=finding.remote_ip)
         found = Classified.of(Kind.CREDENTIAL_SPRAY, key)
         incident = self.bindings.get(key.encode())
-        if incident is not None and finding.time - incident.updated_at > self.window:
+        if incident is not None and not self._within(incident, finding.time):
             self._release(incident, out)
             incident = None
         if incident is None:

@@ -145,6 +145,24 @@ def _client(first: str, tokens: _Tokens) -> tuple[str, str]:
         word = tokens.word()
 
 
+def auth_failure(rest: bytes) -> tuple[str, str] | None:
+    """``dovecot_login authenticator failed for H=(helo) [ip]:port: 535 … (set_id=user)``:
+    the client address and the login that was tried ("" when none was given)."""
+    marker = rest.find(b"authenticator failed for ")
+    if marker < 0:
+        return None
+    tokens = _Tokens(rest[marker + 25 :])
+    first = tokens.word()
+    if not first.startswith("H="):
+        return None
+    _, ip = _client(first[2:], tokens)
+    if not ip:
+        return None
+    start = rest.rfind(b"(set_id=")
+    login = rest[start + 8 : rest.rfind(b")")] if start >= 0 else b""
+    return ip, login.decode("utf-8", "replace")
+
+
 def _address(token: str) -> str:
     close = token.find("]")
     if close < 0 or token[close + 1 : close + 2] not in ("", ":"):

@@ -1,0 +1,124 @@
+"""``csm check-logs``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from csm import duration
+from csm.cli.context import CliContext
+from csm.cli.output import emit_json, json_option
+from csm.errors import UsageError
+
+SHOWN = 50
+
+
+@click.command("check-logs")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--source", type=click.Choice(["auto", "exim", "maillog"]), default="auto", show_default=True
+)
+@click.option("--since", help="Only findings after this: a duration (24h, 7d) or an RFC 3339 time.")
+@click.option("--store", is_flag=True, help="Record the findings as incidents in the state store.")
+@json_option
+@click.pass_obj
+def check_logs(
+    obj: CliContext,
+    /,
+    paths: tuple[Path, ...],
+    source: str,
+    since: str | None,
+    store: bool,
+    as_json: bool,
+) -> None:
+    """Run the mail detectors over Exim mainlogs and maillogs (plain or .gz, rotated sets)."""
+    from csm.scan import logs  # noqa: PLC0415
+
+    app = obj.app()
+    check = logs.LogCheck(app.mail_context(), since=_since(since), year=app.config.mail.log_year)
+    progress = _progress() if not as_json else None
+    if store:
+        with app.incidents() as service:
+            check.incidents = service
+            report = check.run(list(paths), source, progress)  # type: ignore[arg-type]
+    else:
+        report = check.run(list(paths), source, progress)  # type: ignore[arg-type]
+    if as_json:
+        emit_json(report)
+    else:
+        _render(report)
+
+
+def _since(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.now(UTC) - duration.parse(text)
+    except ValueError:
+        pass
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--since: not a duration (24h) or an RFC 3339 time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _progress() -> Any:
+    def show(lines: int) -> None:
+        click.echo(f"\r  {lines:,} lines…", nl=False, err=True)
+
+    return show
+
+
+def _render(report: Any) -> None:
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from csm.cli.incidents_view import safe, when  # noqa: PLC0415
+
+    console = Console(highlight=False, width=None if Console().is_terminal else 200)
+    files = Table(
+        "FILE", "SOURCE", "LINES", "PARSED", "SKIPPED", "FINDINGS", box=None, header_style="bold"
+    )
+    for f in report.files:
+        files.add_row(
+            safe(f.path),
+            f.source,
+            f"{f.lines:,}",
+            f"{f.parsed:,}",
+            f"{f.skipped:,}",
+            str(f.findings),
+        )
+    console.print(files)
+    for check, count in report.by_check.items():
+        console.print(f"  {check}: {count}")
+    found = Table(
+        "TIME",
+        "CHECK",
+        "SEVERITY",
+        "ACCOUNT",
+        "MAILBOX/IP",
+        "MESSAGE",
+        box=None,
+        header_style="bold",
+    )
+    for f in report.findings[:SHOWN]:
+        found.add_row(
+            when(f.time),
+            f.check,
+            f.severity.value,
+            safe(f.account),
+            safe(f.mailbox or f.remote_ip),
+            safe(f.message),
+        )
+    console.print(found)
+    if len(report.findings) > SHOWN:
+        console.print(f"… and {len(report.findings) - SHOWN} more (use --json)")
+    if report.recorded is not None:
+        r = report.recorded
+        console.print(
+            f"recorded: {r.created} incident(s) created, {r.merged} merged, {r.pending} pending"
+        )

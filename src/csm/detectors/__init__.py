@@ -1,0 +1,1 @@
+"""Detectors: turn parsed log lines and files into findings."""

@@ -1,0 +1,124 @@
+"""Authentication failures: SMTP AUTH (Exim) and IMAP/POP (Dovecot) brute force per IP, per /24,
+and spray on one mailbox; a success after failures from the same IP (a guessed password).
+
+A phone that retries a stale password after waking up fails from an address that also logs in
+fine: failures from an IP with a recent success for the same mailbox do not count."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import OrderedDict
+
+from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Window, emit
+from csm.incidents.model import Finding, Severity
+
+GOOD_SOURCE_SECONDS = 86_400
+TRACKED = 20_000
+
+
+class AuthFailures:
+    def __init__(self, context: MailContext, prefix: str) -> None:
+        """``prefix`` is ``smtp`` (Exim SMTP AUTH) or ``mail`` (Dovecot IMAP/POP)."""
+        self.context = context
+        self.prefix = prefix
+        seconds = context.rules.brute_window.total_seconds()
+        self.by_ip = Window(seconds)
+        self.by_subnet = Window(seconds)
+        self.by_mailbox = Window(seconds)
+        self.pair_failures = Window(seconds)
+        self.good: OrderedDict[tuple[str, str], int] = (
+            OrderedDict()
+        )  # (ip, mailbox) -> last success
+
+    def failure(self, at: int, ip: str, mailbox: str) -> list[Finding]:
+        mailbox = mailbox.lower()
+        if not ip or self.context.is_infra(ip) or self._good_source(at, ip, mailbox):
+            return []
+        self.pair_failures.add(f"{ip} {mailbox}", at)
+        found = self._per_ip(at, ip, mailbox)
+        found += self._per_subnet(at, ip, mailbox)
+        return found + self._per_mailbox(at, ip, mailbox)
+
+    def success(self, at: int, ip: str, mailbox: str) -> list[Finding]:
+        mailbox = mailbox.lower()
+        if not ip or not mailbox:
+            return []
+        failures = len(self.pair_failures.events.get(f"{ip} {mailbox}", ()))
+        guessed = failures >= self.context.rules.failure_then_success and not self._good_source(
+            at, ip, mailbox
+        )
+        self.good[(ip, mailbox)] = at
+        self.good.move_to_end((ip, mailbox))
+        if len(self.good) > TRACKED:
+            self.good.popitem(last=False)
+        if not guessed:
+            return []
+        check = (
+            "smtp_brute_failure_then_success"
+            if self.prefix == "smtp"
+            else "mail_account_compromised"
+        )
+        message = (
+            f"{mailbox} logged in from {ip} after {failures} failed attempts from the same address"
+        )
+        return emit(self.context, Alert(check, Severity.CRITICAL, message, at, mailbox, ip=ip))
+
+    def _good_source(self, at: int, ip: str, mailbox: str) -> bool:
+        last = self.good.get((ip, mailbox))
+        return last is not None and at - last <= GOOD_SOURCE_SECONDS
+
+    def _per_ip(self, at: int, ip: str, mailbox: str) -> list[Finding]:
+        events = self.by_ip.add(ip, at, mailbox)
+        if len(events) != self.context.rules.brute_per_ip:
+            return []
+        targets = sorted({value for _, value in events} - {""})
+        message = (
+            f"{len(events)} failed {self.prefix.upper()} logins from {ip} in {_minutes(self.by_ip)}"
+            f" against {', '.join(targets[:SAMPLE]) or 'unnamed accounts'}"
+        )
+        return emit(
+            self.context, Alert(f"{self.prefix}_bruteforce", Severity.HIGH, message, at, ip=ip)
+        )
+
+    def _per_subnet(self, at: int, ip: str, mailbox: str) -> list[Finding]:
+        subnet = _slash24(ip)
+        if not subnet:
+            return []
+        self.by_subnet.add(subnet, at, ip)
+        ips = self.by_subnet.distinct(subnet)
+        if len(ips) != self.context.rules.brute_subnet_ips:
+            return []
+        message = (
+            f"{len(ips)} addresses of {subnet} failed {self.prefix.upper()} logins"
+            f" in {_minutes(self.by_subnet)}"
+        )
+        alert = Alert(
+            f"{self.prefix}_subnet_spray", Severity.HIGH, message, at, ip=ip, subject=subnet
+        )
+        return emit(self.context, alert)
+
+    def _per_mailbox(self, at: int, ip: str, mailbox: str) -> list[Finding]:
+        if not mailbox:
+            return []
+        self.by_mailbox.add(mailbox, at, ip)
+        ips = self.by_mailbox.distinct(mailbox)
+        if len(ips) != self.context.rules.brute_account_ips:
+            return []
+        message = (
+            f"{mailbox}: failed logins from {len(ips)} addresses in {_minutes(self.by_mailbox)}"
+        )
+        check = f"{self.prefix}_account_spray"
+        return emit(self.context, Alert(check, Severity.HIGH, message, at, mailbox, ip=ip))
+
+
+def _slash24(ip: str) -> str:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    prefix = 24 if address.version == 4 else 64
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def _minutes(window: Window) -> str:
+    return f"{int(window.seconds // 60)} minutes"

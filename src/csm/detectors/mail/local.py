@@ -1,0 +1,72 @@
+"""Local and PHP mail per cPanel user: ``U=<user> P=local`` and ``B=redirect_resolver``
+submissions, named with the sending script's directory from ``cwd=`` lines (as CSF's
+``LF_SCRIPT_ALERT`` does)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Window, emit
+from csm.incidents.model import Finding, Severity
+from csm.logtail.formats.exim import Arrival
+
+SYSTEM_USERS = frozenset({"root", "mailnull", "exim", "Debian-exim", "cpanel", "nobody", "mail"})
+
+
+class LocalMail:
+    def __init__(self, context: MailContext) -> None:
+        self.context = context
+        self.window = Window(context.rules.local_window.total_seconds())
+        self.cwd_by_pid: dict[int, str] = {}
+        self.last_cwd: dict[str, str] = {}  # user -> most recent script directory
+
+    def cwd(self, pid: int, directory: str) -> None:
+        """``cwd=/home/<user>/public_html/x N args: …``: where the next local message comes from."""
+        self.cwd_by_pid[pid] = directory
+        user = _home_user(directory)
+        if user:
+            self.last_cwd[user] = directory
+
+    def arrival(self, at: int, pid: int, msgid: str, mail: Arrival) -> list[Finding]:
+        user = mail.user
+        local = mail.protocol == "local" or mail.resolver == "redirect_resolver"
+        if not user or not local or user in SYSTEM_USERS or mail.sender == "<>":
+            return []
+        directory = self.cwd_by_pid.pop(pid, "") if pid else ""
+        directory = directory or self.last_cwd.get(user, "")
+        events = self.window.add(user, at, f"{msgid} {directory}")
+        rules = self.context.rules
+        if len(events) not in (rules.local_warn, rules.local_critical):
+            return []
+        return self._emit(at, user, mail, [value for _, value in events])
+
+    def _emit(self, at: int, user: str, mail: Arrival, values: list[str]) -> list[Finding]:
+        critical = len(values) >= self.context.rules.local_critical
+        places = Counter(v.split(" ", 1)[1] for v in values if " " in v and v.split(" ", 1)[1])
+        script_dir = places.most_common(1)[0][0] if places else ""
+        where = f" from {script_dir}" if script_dir else ""
+        samples = ", ".join(v.split(" ")[0] for v in values[-SAMPLE:])
+        minutes = int(self.window.seconds // 60)
+        message = (
+            f"cPanel user {user} sent {len(values)} local/PHP messages in {minutes} minutes{where}"
+            f" (sender {mail.sender}); e.g. {samples}"
+        )
+        severity = Severity.CRITICAL if critical else Severity.HIGH
+        subject = f"{user}:{severity}"  # the critical crossing is news after the warning
+        alert = Alert(
+            "email_php_relay_abuse",
+            severity,
+            message,
+            at,
+            account=user,
+            path=script_dir,
+            subject=subject,
+        )
+        return emit(self.context, alert)
+
+
+def _home_user(directory: str) -> str:
+    parts = directory.split("/")
+    if len(parts) > 2 and parts[1].startswith("home"):
+        return parts[2]
+    return ""

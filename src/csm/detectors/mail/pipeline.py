@@ -1,0 +1,107 @@
+"""All mail detectors behind two calls: one Exim mainlog line, or one maillog line."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from csm.detectors.mail.auth import AuthFailures
+from csm.detectors.mail.context import MailContext
+from csm.detectors.mail.delivery import Delivery
+from csm.detectors.mail.local import LocalMail
+from csm.detectors.mail.outbound import Outbound
+from csm.incidents.model import Finding
+from csm.logtail.formats import dovecot, exim
+
+DELIVERED = ("=>", "->")
+PRUNE_EVERY = 100_000
+
+
+class MailDetectors:
+    def __init__(self, context: MailContext) -> None:
+        self.context = context
+        self.outbound = Outbound(context)
+        self.local = LocalMail(context)
+        self.smtp = AuthFailures(context, "smtp")
+        self.imap = AuthFailures(context, "mail")
+        self.delivery = Delivery(context)
+        self.lines = Counter[str]()  # read, parsed, skipped
+        self.findings = Counter[str]()  # per check
+
+    def exim_line(self, raw: bytes, year: int) -> list[Finding]:
+        self.lines["read"] += 1
+        line = exim.parse(raw, year)
+        if line is None:
+            self.lines["skipped"] += 1
+            return []
+        self.lines["parsed"] += 1
+        found = self._exim(line)
+        if self.lines["read"] % PRUNE_EVERY == 0:
+            self._prune(line.time)
+        self.findings.update(f.check for f in found)
+        return found
+
+    def maillog_line(self, raw: bytes, year: int) -> list[Finding]:
+        self.lines["read"] += 1
+        event = dovecot.parse(raw, year)
+        if event is None:
+            self.lines["skipped"] += 1
+            return []
+        self.lines["parsed"] += 1
+        if event.result == "failure":
+            found = self.imap.failure(event.time, event.ip, event.user)
+        elif event.result == "success":
+            found = self.imap.success(event.time, event.ip, event.user)
+        else:
+            found = []
+        self.findings.update(f.check for f in found)
+        return found
+
+    def _exim(self, line: exim.EximLine) -> list[Finding]:
+        flag, at = line.flag, line.time
+        if flag == "<=":
+            return self._arrival(line)
+        if flag in DELIVERED:
+            recipient = line.rest.partition(b" ")[0].decode("utf-8", "replace")
+            return self.outbound.delivery(at, line.msgid, recipient)
+        if flag == "==":
+            return self.delivery.deferral(at, line.msgid, _text(line.rest))
+        if flag == "**":
+            return self.delivery.failure(at, line.msgid, _text(line.rest))
+        return self._other(line)
+
+    def _arrival(self, line: exim.EximLine) -> list[Finding]:
+        mail = exim.arrival(line.rest)
+        if mail is None:
+            self.lines["malformed"] += 1
+            return []
+        self.delivery.arrival(line.msgid, mail.sender)
+        found = self.local.arrival(line.time, line.pid, line.msgid, mail)
+        if mail.auth_id:
+            found += self.smtp.success(line.time, mail.ip, mail.auth_id)
+            found += self.outbound.arrival(line.time, line.msgid, mail)
+        return found
+
+    def _other(self, line: exim.EximLine) -> list[Finding]:
+        rest = line.rest
+        if line.msgid:
+            return self.delivery.frozen(line.time, line.msgid) if rest.startswith(b"Frozen") else []
+        if b"authenticator failed for" in rest:
+            failed = exim.auth_failure(rest)
+            return self.smtp.failure(line.time, *failed) if failed else []
+        if rest.startswith(b"cwd="):
+            self.local.cwd(line.pid, rest[4:].partition(b" ")[0].decode("utf-8", "replace"))
+        elif rest.startswith(b"DKIM: signing failed"):
+            return self.delivery.dkim_failed(line.time, _text(rest))
+        elif rest.startswith(b"** "):
+            return self.delivery.failure(line.time, "", _text(rest))
+        return []
+
+    def _prune(self, now: int) -> None:
+        for detector in (self.outbound, self.local, self.smtp, self.imap, self.delivery):
+            for window in vars(detector).values():
+                if hasattr(window, "prune"):
+                    window.prune(now)
+
+
+def _text(rest: bytes) -> str:
+    return rest.decode("utf-8", "replace")

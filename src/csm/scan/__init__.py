@@ -1,0 +1,1 @@
+"""On-demand checks: run detectors over logs (and later files and databases) into findings."""
