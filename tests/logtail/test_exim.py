@@ -153,4 +153,4 @@ def test_mutated_real_lines_never_raise_and_never_gain_an_auth(data: st.DataObje
     parsed = exim.parse(bytes(base), 2026)
     if parsed is not None and parsed.flag == "<=":
         found = exim.arrival(parsed.rest)
-        assert found is None or found.auth in ("", "x:y")
+        assert found is None or found.auth == "" or "x:y" in found.auth

@@ -1,9 +1,10 @@
 """The correlator: findings in, incidents out.  Pure and in memory; time comes only from the
 findings, so replaying an old log gives the same incidents as watching it live.
 
-Rules (``csm-go-facts.md`` §2.3-2.6): a key bound to an active incident updated within the merge
-window merges; otherwise the sighting waits in the pending bucket until ``open_threshold``
-sightings fall within the window (CRITICAL and a few checks open at once).  Severity and kind only
+Rules (``csm-go-facts.md`` §2.3-2.6): a finding joins its key's active incident when its time
+lies within that incident's span widened by the merge window; otherwise the sighting waits in
+the pending bucket until ``open_threshold`` sightings fall within the window (CRITICAL and a
+few checks open at once).  Severity and kind only
 go up, and each rise is recorded as an action.
 """
 
@@ -51,7 +52,9 @@ class Correlator:
         created: int = 0,
     ) -> None:
         self.settings = settings
-        self.bindings = {incident.key_text: incident for incident in active}
+        self.bindings: dict[str, list[LiveIncident]] = {}
+        for incident in active:
+            self.bindings.setdefault(incident.key_text, []).append(incident)
         self.pending = dict(pending or {})
         self.spray = SprayTracker(settings.spray)
         # read on every finding: plain attributes rather than settings lookups
@@ -70,24 +73,22 @@ class Correlator:
             if folded is not None:
                 return folded
         key = found.key_text
-        incident = self.bindings.get(key)
+        incident = self._covering(key, finding.time)
         if incident is not None:
-            if self._within(incident, finding.time):
-                self._merge(incident, finding, found, out)
-                return Outcome("merged", incident.id)
-            self._release(incident, out)
+            self._merge(incident, finding, found, out)
+            return Outcome("merged", incident.id)
         return self._sight(key, finding, found, out)
 
-    def _within(self, incident: LiveIncident, at: datetime) -> bool:
-        """The finding falls within the merge window of the incident's span (a replayed or
-        late line may be older than the incident's last activity, but not by days)."""
-        return incident.created_at - self.window <= at <= incident.updated_at + self.window
-
-    def _release(self, incident: LiveIncident, out: Changes) -> None:
-        """A stale binding is let go, and that is recorded, so a restart does not revive it."""
-        del self.bindings[incident.key_text]
-        incident.bound = False
-        out.touch(incident)
+    def _covering(self, key: str, at: datetime) -> LiveIncident | None:
+        """The key's active incident whose span (widened by the merge window) holds ``at``;
+        the most recently active one when several do.  A late or replayed line joins the
+        incident of its own time, not whatever is newest."""
+        best = None
+        for incident in self.bindings.get(key, ()):
+            inside = incident.created_at - self.window <= at <= incident.updated_at + self.window
+            if inside and (best is None or incident.updated_at > best.updated_at):
+                best = incident
+        return best
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -136,7 +137,7 @@ class Correlator:
         compound = classify.compound_kind(incident.flags)
         if compound is not None and compound.rank > incident.kind.rank:
             incident.kind = compound
-        self.bindings[key] = incident
+        self.bindings.setdefault(key, []).append(incident)
         out.touch(incident)
         out.new.add(incident.num)
         return incident
@@ -206,10 +207,7 @@ class Correlator:
             return None
         key = CorrelationKey(remote_ip=finding.remote_ip)
         found = Classified.of(Kind.CREDENTIAL_SPRAY, key)
-        incident = self.bindings.get(key.encode())
-        if incident is not None and not self._within(incident, finding.time):
-            self._release(incident, out)
-            incident = None
+        incident = self._covering(key.encode(), finding.time)
         if incident is None:
             incident, result = self._open(key.encode(), [finding], found, out), "created"
         else:

@@ -75,8 +75,6 @@ def apply(conn: sqlite3.Connection, incident: LiveIncident, move: Move) -> Statu
     """Change one incident's status inside the caller's transaction."""
     before = incident.status
     action = transition(incident, move)
-    if move.to.active and not before.active:
-        repo.unbind_others(conn, incident)
     repo.update(conn, [incident])
     repo.insert_actions(conn, [action])
     return StatusChange(incident.id, before, move.to, True)

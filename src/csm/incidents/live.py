@@ -33,7 +33,6 @@ class LiveIncident:
     fingerprint_count: int = 0
     findings_elided: int = 0
     spray_targets: int = 0
-    bound: bool = True  # holds its key: new findings for the key merge into it
     key_text: str = field(init=False, repr=False)
     key_json: str = field(init=False, repr=False)
     ip_only: bool = field(init=False, repr=False)
@@ -63,13 +62,11 @@ class LiveIncident:
         )
 
     def close(self, to: Status, at: datetime, by: ClosedBy) -> None:
-        self.bound = False
         self.status = to
         self.closed_at = self.closed_at or at
         self.closed_by = self.closed_by or by.value
 
     def reopen(self, to: Status) -> None:
-        self.bound = True
         self.status = to
         self.closed_at = None
         self.closed_by = None

@@ -33,19 +33,19 @@ COUNTERS = (
 _counters = operator.attrgetter(*COUNTERS)
 COLUMNS = (
     "num, id, kind, status, active, severity, key, key_json, account, domain, mailbox, created_at, "
-    f"updated_at, closed_at, closed_by, flags, {', '.join(COUNTERS)}, bound"
+    f"updated_at, closed_at, closed_by, flags, {', '.join(COUNTERS)}"
 )
 _UPSERT = (
-    f"INSERT INTO incidents ({COLUMNS}) VALUES ({', '.join('?' * 24)}) "
+    f"INSERT INTO incidents ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(', ')))}) "
     "ON CONFLICT (num) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS.split(", ")[2:])
 )
 
 
 _MERGED = (
-    "UPDATE incidents SET severity = ?, updated_at = ?, flags = ?, "
-    + "".join(f"{c} = ?, " for c in COUNTERS)
-    + "bound = ? WHERE num = ?"
+    "UPDATE incidents SET "
+    + ", ".join(f"{column} = ?" for column in ("severity", "updated_at", "flags", *COUNTERS))
+    + " WHERE num = ?"
 )
 
 
@@ -56,7 +56,6 @@ def _merged(incident: LiveIncident) -> tuple[Any, ...]:
         ts(incident.updated_at),
         ",".join(sorted(incident.flags)),
         *_counters(incident),
-        int(incident.bound),
         incident.num,
     )
 
@@ -98,13 +97,12 @@ def _row(incident: LiveIncident) -> tuple[Any, ...]:
         incident.closed_by,
         ",".join(sorted(incident.flags)),
         *_counters(incident),
-        int(incident.bound),
     )
 
 
 def _live(row: Sequence[Any]) -> LiveIncident:
     (num, ident, kind, status, _active, severity, _key, key_json, account, domain, mailbox,
-     created, updated, closed_at, closed_by, flags, *counters, bound) = row  # fmt: skip
+     created, updated, closed_at, closed_by, flags, *counters) = row  # fmt: skip
     return LiveIncident(
         num=num,
         id=ident,
@@ -120,7 +118,6 @@ def _live(row: Sequence[Any]) -> LiveIncident:
         closed_at=_opt_ts(closed_at),
         closed_by=closed_by,
         flags=set(filter(None, flags.split(","))),
-        bound=bool(bound),
         **dict(zip(COUNTERS, counters, strict=True)),
     )
 
@@ -150,10 +147,10 @@ def get(store: Store, incident_id: str) -> LiveIncident | None:
     return _live(row) if row else None
 
 
-def load_bound(store: Store) -> list[LiveIncident]:
-    """The active incidents that hold their keys (oldest first, so the newest wins a tie)."""
+def load_active(store: Store) -> list[LiveIncident]:
+    """Every active incident, oldest activity first."""
     rows = store.conn.execute(
-        f"SELECT {COLUMNS} FROM incidents WHERE active = 1 AND bound = 1 ORDER BY updated_at, id"
+        f"SELECT {COLUMNS} FROM incidents WHERE active = 1 ORDER BY updated_at, id"
     ).fetchall()
     return [_live(row) for row in rows]
 
@@ -306,14 +303,6 @@ def insert_actions(conn: sqlite3.Connection, rows: Iterable[ActionRow]) -> None:
 
 def update(conn: sqlite3.Connection, incidents: Iterable[LiveIncident]) -> None:
     conn.executemany(_UPSERT, [_row(i) for i in incidents])
-
-
-def unbind_others(conn: sqlite3.Connection, incident: LiveIncident) -> None:
-    """A reopened incident takes its key back from any other incident holding it."""
-    conn.execute(
-        "UPDATE incidents SET bound = 0 WHERE key = ? AND num != ? AND bound = 1",
-        (incident.key_text, incident.num),
-    )
 
 
 def _write_pending(conn: sqlite3.Connection, changes: Changes) -> None:

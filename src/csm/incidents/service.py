@@ -86,7 +86,7 @@ class Incidents:
         if self._correlator is None:
             self._correlator = Correlator(
                 self.settings,
-                repo.load_bound(self.store),
+                repo.load_active(self.store),
                 repo.load_pending(self.store),
                 repo.load_created(self.store),
             )

@@ -52,7 +52,6 @@ MIGRATIONS: tuple[Migration, ...] = (
             kind              TEXT NOT NULL,
             status            TEXT NOT NULL,
             active            INTEGER NOT NULL,
-            bound             INTEGER NOT NULL DEFAULT 1,
             severity          TEXT NOT NULL,
             key               TEXT NOT NULL,
             key_json          TEXT NOT NULL,

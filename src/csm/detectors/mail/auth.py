@@ -68,8 +68,11 @@ class AuthFailures:
         return last is not None and at - last <= GOOD_SOURCE_SECONDS
 
     def _per_ip(self, at: int, ip: str, mailbox: str) -> list[Finding]:
+        """At the threshold, and again when it is reached four times over (a second sighting
+        that lets the attacker's incident open)."""
         events = self.by_ip.add(ip, at, mailbox)
-        if len(events) != self.context.rules.brute_per_ip:
+        threshold = self.context.rules.brute_per_ip
+        if len(events) not in (threshold, SUSTAINED * threshold):
             return []
         targets = sorted({value for _, value in events} - {""})
         message = (
