@@ -13,6 +13,7 @@ from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Window, emit
 from csm.incidents.model import Finding, Severity
 
 GOOD_SOURCE_SECONDS = 86_400
+SUSTAINED = 4
 TRACKED = 20_000
 
 
@@ -79,9 +80,11 @@ class AuthFailures:
             f"{len(events)} failed {self.prefix.upper()} logins from {ip} in {_minutes(self.by_ip)}"
             f" against {', '.join(targets[:SAMPLE]) or 'unnamed accounts'}"
         )
-        return emit(
-            self.context, Alert(f"{self.prefix}_bruteforce", Severity.HIGH, message, at, ip=ip)
+        subject = f"{ip}:{len(events)}"
+        alert = Alert(
+            f"{self.prefix}_bruteforce", Severity.HIGH, message, at, ip=ip, subject=subject
         )
+        return emit(self.context, alert)
 
     def _per_subnet(self, at: int, ip: str, mailbox: str) -> list[Finding]:
         subnet = _slash24(ip)
