@@ -1,0 +1,88 @@
+"""``csm check-logs`` on the simulated host's mail day, rotated and compressed sets, --since."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+from typing import Any
+
+from csm.drill.build import DrillHost
+from csm.drill.maillog import generate
+from csm.logtail import files
+
+
+def logs(drill: DrillHost) -> list[str]:
+    return [str(drill.root / "var/log/exim_mainlog"), str(drill.root / "var/log/maillog")]
+
+
+def test_the_mail_day_gives_the_runbooks_incidents(cli: Any, drill: DrillHost) -> None:
+    day = generate(drill.accounts, drill.seed)
+    stolen_account = drill.accounts[0].user
+    result = cli("check-logs", *logs(drill), "--store", "--json")
+    assert result.code == 0, result.err
+    report = result.json()
+    assert report["recorded"]["created"] >= 2
+    incidents = cli("incidents", "list", "--all", "--json").json()["items"]
+    from_logs = [i for i in incidents if i["created_at"].startswith("2026-11-20")]
+    takeover = [
+        i for i in from_logs if i["kind"] == "mailbox_takeover" and i["mailbox"] == day.stolen
+    ]
+    assert takeover and all(i["account"] == stolen_account for i in takeover)
+    php = [i for i in from_logs if i["kind"] == "web_account_compromise"]
+    assert [i["account"] for i in php] == [drill.accounts[-1].user]
+    php_findings = [f for f in report["findings"] if f["check"] == "email_php_relay_abuse"]
+    assert php_findings and all(f["path"] == day.script_dir for f in php_findings)
+    invoicer = day.invoicer
+    assert not [f for f in report["findings"] if invoicer in (f["mailbox"], f["message"])]
+
+
+def test_human_output_counts_files_and_checks(cli: Any, drill: DrillHost) -> None:
+    result = cli("check-logs", *logs(drill))
+    assert result.code == 0
+    assert "exim_mainlog" in result.out and "email_rate_critical: 1" in result.out
+
+
+def test_since_drops_older_findings(cli: Any, drill: DrillHost) -> None:
+    everything = cli("check-logs", *logs(drill), "--json").json()["findings"]
+    late = cli("check-logs", *logs(drill), "--since", "2026-11-20T12:00:00Z", "--json").json()[
+        "findings"
+    ]
+    assert late and len(late) < len(everything)
+    assert all(f["time"] >= "2026-11-20T12:00:00Z" for f in late)
+    assert cli("check-logs", *logs(drill), "--since", "yesterday").code == 2
+
+
+def test_rotated_and_compressed_sets_are_read_oldest_first(
+    tmp_path: Path, drill: DrillHost
+) -> None:
+    source = drill.root / "var/log/exim_mainlog"
+    lines = source.read_bytes().splitlines(keepends=True)
+    third = len(lines) // 3
+    with gzip.open(tmp_path / "exim_mainlog.2.gz", "wb") as old:
+        old.writelines(lines[:third])
+    (tmp_path / "exim_mainlog.1").write_bytes(b"".join(lines[third : 2 * third]))
+    (tmp_path / "exim_mainlog").write_bytes(b"".join(lines[2 * third :]))
+    shuffled = [
+        tmp_path / "exim_mainlog",
+        tmp_path / "exim_mainlog.2.gz",
+        tmp_path / "exim_mainlog.1",
+    ]
+    ordered = files.ordered(shuffled)
+    assert [f.path.name for f in ordered] == ["exim_mainlog.2.gz", "exim_mainlog.1", "exim_mainlog"]
+    assert b"".join(line for f in ordered for line in files.lines(f)) == b"".join(lines)
+
+
+def test_a_missing_file_is_a_clear_error(cli: Any, drill: DrillHost) -> None:
+    result = cli("check-logs", "/nonexistent/exim_mainlog", "--json")
+    assert result.code == 1
+    assert result.json()["code"] == "not_found"
+
+
+def test_the_source_is_detected_from_the_content(
+    cli: Any, drill: DrillHost, tmp_path: Path
+) -> None:
+    renamed = tmp_path / "mail.current"
+    shutil.copy(drill.root / "var/log/exim_mainlog", renamed)
+    report = cli("check-logs", str(renamed), "--json").json()
+    assert report["files"][0]["source"] == "exim"
