@@ -63,6 +63,10 @@ def test_the_new_23_character_ids() -> None:
         (f"2026-04-04 10:15:23 {OLD_ID} <= a@b.test H=(x [192.0.2.66] A=dovecot_login:evil y) [203.0.113.9]:25 P=esmtp S=1", "", "203.0.113.9"),
         # a subject cannot add an A=
         (f'2026-04-04 10:15:23 {OLD_ID} <= a@b.test H=h [203.0.113.9] P=esmtp S=1 T="hi \\" A=dovecot_login:evil"', "", "203.0.113.9"),
+        # a Message-ID (id=) is the sender's text too
+        (f'2026-04-04 10:15:23 {OLD_ID} <= a@b.test H=h [203.0.113.9] P=esmtp S=1 id=x A=dovecot_login:evil T="s"', "", "203.0.113.9"),
+        # and so is a subject that fakes a client address for a local message
+        (f'2026-04-04 10:15:23 {OLD_ID} <= a@b.test U=alice P=local S=1 T="x H=(y) [192.0.2.1] A=dovecot_login:evil"', "", ""),
         # the first A= after the client address wins
         (f"2026-04-04 10:15:23 {OLD_ID} <= a@b.test H=h [203.0.113.9] P=esmtpa A=dovecot_login:real@b.test S=1 A=dovecot_login:late", "dovecot_login:real@b.test", "203.0.113.9"),
     ],

@@ -47,6 +47,16 @@ IMAP_FAILED = (
     " method=PLAIN, rip={ip}, lip=192.0.2.1, TLS"
 )
 CONNECTION = "SMTP connection from [{ip}]:{port} (TCP/IP connection count = 3)"
+REJECTED = "H=({helo}) [{ip}]:{port} F=<{sender}> rejected RCPT <{rcpt}>: relay not permitted"
+DEFERRED = (
+    "{mid} == {rcpt} R=dkim_lookuphost T=dkim_remote_smtp defer (-44) H=mx.example.com"
+    " [198.51.100.9]: SMTP error from remote mail server after RCPT TO:<{rcpt}>:"
+    " 451 4.7.1 Try again later"
+)
+FAILED = (
+    "{mid} ** {rcpt} R=dkim_lookuphost T=dkim_remote_smtp H=mx.example.com [198.51.100.9]:"
+    " SMTP error from remote mail server after RCPT TO:<{rcpt}>: 550 5.1.1 User unknown"
+)
 AUTH_FAILED = (
     "dovecot_login authenticator failed for H=(User) [{ip}]:{port}: 535 Incorrect"
     " authentication data (set_id={box})"
@@ -165,9 +175,34 @@ def _ordinary(
         if rng.random() < 0.3:
             text = IMAP_OK.format(box=box, ip=ip, mpid=rng.randrange(1000, 9999))
             yield (at, writer.serial, "dovecot", text)
-        if rng.random() < 0.2:
-            ip, port = f"192.0.2.{rng.randrange(2, 250)}", rng.randrange(1024, 65535)
-            yield (at, writer.serial, "exim", CONNECTION.format(ip=ip, port=port))
+        yield from _noise(rng, writer, at)
+
+
+def _noise(rng: random.Random, writer: _Writer, at: datetime) -> Iterator[Event]:
+    """Connections, relay rejections, deferrals and hard failures, as any busy server logs."""
+    ip, port = f"192.0.2.{rng.randrange(2, 250)}", rng.randrange(1024, 65535)
+    roll = rng.random()
+    if roll < 0.2:
+        yield (at, writer.serial, "exim", CONNECTION.format(ip=ip, port=port))
+    elif roll < 0.25:
+        text = REJECTED.format(
+            helo="scanner", ip=ip, port=port, sender="x@spam.example", rcpt="a@example.com"
+        )
+        yield (at, writer.serial, "exim", text)
+    elif roll < 0.3:
+        yield (
+            at,
+            writer.serial,
+            "exim",
+            DEFERRED.format(mid=writer.msgid(at), rcpt="late@example.com"),
+        )
+    elif roll < 0.33:
+        yield (
+            at,
+            writer.serial,
+            "exim",
+            FAILED.format(mid=writer.msgid(at), rcpt="gone@example.com"),
+        )
 
 
 def _invoices(rng: random.Random, writer: _Writer, box: str) -> list[Event]:

@@ -3,10 +3,10 @@ failed logins, and auth-backend trouble."""
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from csm.logtail.formats import syslog
+from csm.logtail.formats.address import ip_text
 
 LOGIN_SERVICES = (b"imap-login:", b"pop3-login:", b"managesieve-login:", b"submission-login:")
 BACKEND_ERRORS = (
@@ -55,7 +55,7 @@ def _login(when: int, service: str, message: bytes) -> AuthEvent | None:
         result = "success"
     else:
         return None  # "Disconnected (no auth attempts)" and the like
-    ip = _ip(_field(message, b"rip=", b", "))
+    ip = ip_text(_field(message, b"rip=", b", "))
     user = _field(message, b"user=<", b">")
     if not ip:
         return None
@@ -66,7 +66,7 @@ def _postfix(when: int, message: bytes) -> AuthEvent | None:
     user = _field(message, b"sasl_username=", b", ")
     start = message.find(b"[")
     end = message.find(b"]", start + 1)
-    ip = _ip(message[start + 1 : end]) if 0 <= start < end else ""
+    ip = ip_text(message[start + 1 : end]) if 0 <= start < end else ""
     if not ip:
         return None
     result = "failure" if b"authentication failed" in message else "success"
@@ -81,12 +81,3 @@ def _field(message: bytes, key: bytes, end: bytes) -> bytes:
     stop = message.find(end, start)
     value = message[start:] if stop < 0 else message[start:stop]
     return value.rstrip(b",")
-
-
-def _ip(raw: bytes) -> str:
-    try:
-        address = ipaddress.ip_address(raw.decode("ascii"))
-    except (ValueError, UnicodeDecodeError):
-        return ""
-    mapped = getattr(address, "ipv4_mapped", None)
-    return str(mapped or address)

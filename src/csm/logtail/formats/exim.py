@@ -1,18 +1,19 @@
 """Exim mainlog lines (``/var/log/exim_mainlog``), as bytes, parsed just enough.
 
 ``parse()`` splits a line into time, pid, message id, flag and the rest; ``arrival()`` reads the
-fields of a ``<=`` line.  Fields are read only after the validated ``[client-ip]`` of ``H=``, and
-the quoted sender and subject are consumed whole, so text an attacker controls (HELO name,
-envelope sender, subject) cannot forge ``A=``, ``U=``, ``P=`` or ``H=``.
+fields of a ``<=`` line.  Fields are read only after the validated ``[client-ip]`` of ``H=`` and
+before the Message-ID and Subject, and a quoted sender is consumed whole, so text an attacker
+controls (HELO name, envelope sender, Message-ID, subject) cannot forge ``A=``, ``U=``, ``P=``
+or ``H=``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 
 from csm.logtail.formats import syslog
+from csm.logtail.formats.address import ip_text
 from csm.logtail.formats.stamps import iso_stamp, zone_offset
 
 MESSAGE_ID = re.compile(
@@ -94,119 +95,122 @@ def _body(when: int, pid: int, rest: bytes) -> EximLine:
 
 
 def arrival(rest: bytes) -> Arrival | None:
-    """The fields of a ``<=`` line's rest; None when it is malformed."""
-    tokens = _Tokens(rest)
-    sender = tokens.word()
+    """The fields of a ``<=`` line's rest; None when it is malformed.
+
+    Exim writes ``<= sender [R=] [H=name (helo) [ip]:port] [U=] P= … A= S= [id=] [T="…"] …``:
+    everything from ``id=`` or ``T="`` on (the Message-ID and Subject headers) is the sender's
+    own text, so fields are looked for only before it, and after the client address."""
+    sender, start = _sender(rest)
     if not sender:
         return None
-    fields: dict[str, str] = {}
+    tail = rest[start:]
+    safe = tail[: _cut(tail)]
     host = ip = ""
-    while not tokens.done():
-        word = tokens.word()
-        if word == "H=" or word.startswith("H="):
-            host, ip = _client(word[2:], tokens)
-            if not ip:
-                return None
-        elif word == "for":
-            break
-        elif "=" in word:
-            key, _, value = word.partition("=")
-            fields.setdefault(key, value)
+    fields = safe
+    marker = safe.find(b" H=")
+    if marker >= 0:
+        client = _client(safe, marker + 3)
+        if client is None:
+            return None
+        host, ip, after = client
+        fields = safe[:marker] + safe[after:]
+    size = _value(fields, b" S=")
     return Arrival(
-        sender=_unquote(sender),
+        sender=sender,
         host=host,
         ip=ip,
-        auth=fields.get("A", ""),
-        user=fields.get("U", ""),
-        protocol=fields.get("P", ""),
-        size=int(fields["S"]) if fields.get("S", "").isdigit() else 0,
-        subject=_unquote(fields.get("T", "")),
-        resolver=fields.get("B", ""),
-        bounce_of=fields.get("R", "") if sender == "<>" else "",
+        auth=_value(fields, b" A="),
+        user=_value(fields, b" U="),
+        protocol=_value(fields, b" P="),
+        size=int(size) if size.isdigit() else 0,
+        subject=_subject(tail),
+        resolver=_value(fields, b" B="),
+        bounce_of=_value(fields, b" R=") if sender == "<>" else "",
     )
 
 
-def _client(first: str, tokens: _Tokens) -> tuple[str, str]:
-    """``H=name (helo) [ip]:port``: the name, and the first ``[ip]`` word outside the HELO's
-    parentheses that validates as an address.  Exim's default HELO syntax check keeps spaces
-    out of HELO names, so an address literal given as HELO (``([192.0.2.1])``) is never taken
-    for the client's address."""
-    host = "" if first.startswith("(") else first
-    word, in_helo = first, False
+def _sender(rest: bytes) -> tuple[str, int]:
+    """The envelope sender (a quoted local part may hold spaces) and where the fields start."""
+    if rest.startswith(b'"'):
+        close = rest.find(b'"', 1)
+        while close > 0 and rest[close - 1 : close] == b"\\":
+            close = rest.find(b'"', close + 1)
+        if close < 0:
+            return "", 0
+        end = rest.find(b" ", close)
+    else:
+        end = rest.find(b" ")
+    end = len(rest) if end < 0 else end
+    return rest[:end].decode("utf-8", "replace"), end
+
+
+def _cut(tail: bytes) -> int:
+    """Where the sender's own text (``id=``, ``T="``) begins."""
+    cuts = [i for i in (tail.find(b" id="), tail.find(b' T="')) if i >= 0]
+    return min(cuts) if cuts else len(tail)
+
+
+def _client(text: bytes, at: int) -> tuple[str, str, int] | None:
+    """``name (helo) [ip]:port`` starting at ``at``: host name, validated address, and where
+    the text after it begins.  Exim's default HELO syntax check keeps spaces out of HELO
+    names, so the first ``) [`` closes the HELO and an address literal given as HELO is never
+    taken for the client's."""
+    host = ""
+    if text[at : at + 1] not in (b"(", b"["):
+        space = text.find(b" ", at)
+        if space < 0:
+            return None
+        host, at = text[at:space].decode("utf-8", "replace"), space + 1
+    if text[at : at + 1] == b"(":
+        close = text.find(b") [", at)
+        if close < 0:
+            return None
+        at = close + 2
+    if text[at : at + 1] != b"[":
+        return None
+    close = text.find(b"]", at)
+    address = ip_text(text[at + 1 : close]) if close > 0 else ""
+    if not address:
+        return None
+    after = text.find(b" ", close)
+    return host, address, len(text) if after < 0 else after
+
+
+def _value(fields: bytes, key: bytes) -> str:
+    start = fields.find(key)
+    if start < 0:
+        return ""
+    start += len(key)
+    end = fields.find(b" ", start)
+    return fields[start : len(fields) if end < 0 else end].decode("utf-8", "replace")
+
+
+def _subject(tail: bytes) -> str:
+    start = tail.find(b' T="')
+    if start < 0:
+        return ""
+    start += 4
+    end = start
     while True:
-        if in_helo or word.startswith("("):
-            in_helo = not word.endswith(")")
-        elif word.startswith("["):
-            address = _address(word)
-            if address:
-                return host, address
-        if tokens.done():
-            return host, ""
-        word = tokens.word()
+        end = tail.find(b'"', end)
+        if end < 0:
+            end = len(tail)
+            break
+        if tail[end - 1 : end] != b"\\":
+            break
+        end += 1
+    return tail[start:end].decode("utf-8", "replace").replace('\\"', '"')
 
 
 def auth_failure(rest: bytes) -> tuple[str, str] | None:
     """``dovecot_login authenticator failed for H=(helo) [ip]:port: 535 … (set_id=user)``:
     the client address and the login that was tried ("" when none was given)."""
-    marker = rest.find(b"authenticator failed for ")
+    marker = rest.find(b"authenticator failed for H=")
     if marker < 0:
         return None
-    tokens = _Tokens(rest[marker + 25 :])
-    first = tokens.word()
-    if not first.startswith("H="):
-        return None
-    _, ip = _client(first[2:], tokens)
-    if not ip:
+    client = _client(rest, marker + 27)
+    if client is None:
         return None
     start = rest.rfind(b"(set_id=")
     login = rest[start + 8 : rest.rfind(b")")] if start >= 0 else b""
-    return ip, login.decode("utf-8", "replace")
-
-
-def _address(token: str) -> str:
-    close = token.find("]")
-    if close < 0 or token[close + 1 : close + 2] not in ("", ":"):
-        return ""
-    try:
-        address = ipaddress.ip_address(token[1:close])
-    except ValueError:
-        return ""
-    mapped = getattr(address, "ipv4_mapped", None)
-    return str(mapped or address)
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-        return value[1:-1].replace('\\"', '"')
-    return value
-
-
-class _Tokens:
-    """Space-separated words; a word that opens a double quote runs to the closing quote
-    (backslash escapes honoured), so a quoted sender or subject is one word."""
-
-    def __init__(self, data: bytes) -> None:
-        self.text = data.decode("utf-8", "replace")
-        self.pos = 0
-
-    def done(self) -> bool:
-        return self.pos >= len(self.text)
-
-    def word(self) -> str:
-        text, start = self.text, self.pos
-        while start < len(text) and text[start] == " ":
-            start += 1
-        end = start
-        quoted = False
-        while end < len(text):
-            char = text[end]
-            if char == "\\" and quoted:
-                end += 2
-                continue
-            if char == '"':
-                quoted = not quoted
-            elif char == " " and not quoted:
-                break
-            end += 1
-        self.pos = end + 1
-        return text[start:end]
+    return client[1], login.decode("utf-8", "replace")
