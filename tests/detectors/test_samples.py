@@ -45,4 +45,4 @@ def test_junk_lines_are_counted_and_skipped() -> None:
     log = SAMPLES / "delivery_trouble.log"
     detectors, _ = run(log, yaml.safe_load(log.with_suffix(".expect.yaml").read_text()))
     assert detectors.lines["skipped"] == 3
-    assert detectors.lines["read"] == 9
+    assert detectors.read == 9

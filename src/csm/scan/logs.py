@@ -57,7 +57,7 @@ class LogCheck:
         for log in files.ordered(paths):
             kind = source if source != "auto" else _detect(log)
             before = len(report.findings)
-            counts = dict(detectors.lines)
+            counts = {**detectors.lines, "read": detectors.read}
             for found in self._findings(detectors, log, kind, progress):
                 report.findings.append(found)
                 pending.append(found)
@@ -103,7 +103,8 @@ def _file_report(
     log: files.LogFile, kind: str, before: dict[str, int], detectors: MailDetectors, findings: int
 ) -> FileReport:
     def delta(key: str) -> int:
-        return detectors.lines[key] - before.get(key, 0)
+        now = detectors.read if key == "read" else detectors.lines[key]
+        return now - before.get(key, 0)
 
     return FileReport(log.path, kind, delta("read"), delta("parsed"), delta("skipped"), findings)
 

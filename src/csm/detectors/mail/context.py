@@ -4,7 +4,7 @@ how findings are made (with the quiet period that stops one burst from alerting 
 from __future__ import annotations
 
 import ipaddress
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,27 +94,39 @@ def emit(context: MailContext, alert: Alert) -> list[Finding]:
 
 
 class Window:
-    """Events per key within a sliding time window (timestamps in seconds, arriving in order)."""
+    """Events per key within a sliding time window (timestamps in seconds, arriving in order),
+    with the distinct values in the window counted as they come and go."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.events: dict[str, deque[tuple[int, str]]] = {}
+        self.values: dict[str, Counter[str]] = {}
 
     def add(self, key: str, at: int, value: str = "") -> deque[tuple[int, str]]:
         events = self.events.get(key)
         if events is None:
             events = self.events[key] = deque()
+            self.values[key] = Counter()
+        seen = self.values[key]
         events.append((at, value))
+        seen[value] += 1
         horizon = at - self.seconds
-        while events and events[0][0] <= horizon:
-            events.popleft()
+        while events[0][0] <= horizon:
+            _, gone = events.popleft()
+            seen[gone] -= 1
+            if not seen[gone]:
+                del seen[gone]
         return events
 
     def distinct(self, key: str) -> set[str]:
-        return {value for _, value in self.events.get(key, ())}
+        return set(self.values.get(key, ()))
+
+    def count_distinct(self, key: str) -> int:
+        return len(self.values.get(key, ()))
 
     def prune(self, now: int) -> None:
         """Forget keys with nothing left in the window (bounds memory on long logs)."""
         horizon = now - self.seconds
         for key in [k for k, e in self.events.items() if not e or e[-1][0] <= horizon]:
             del self.events[key]
+            del self.values[key]

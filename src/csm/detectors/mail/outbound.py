@@ -39,12 +39,10 @@ class Outbound:
         mailbox = self.messages.get(msgid)
         if mailbox is None or self.context.is_high_volume(mailbox):
             return []
-        events = self.fanout.add(mailbox, at, recipient.lower())
-        if len(events) < self.context.rules.fanout_warn:
+        self.fanout.add(mailbox, at, recipient.lower())
+        if self.fanout.count_distinct(mailbox) != self.context.rules.fanout_warn:
             return []
-        recipients = {value for _, value in events}
-        if len(recipients) < self.context.rules.fanout_warn:
-            return []
+        recipients = self.fanout.distinct(mailbox)
         message = (
             f"{mailbox} sent to {len(recipients)} distinct recipients in {_minutes(self.fanout)}"
         )
@@ -80,9 +78,9 @@ class Outbound:
         if not network:
             return []
         self.spread.add(mailbox, at, network)
-        networks = self.spread.distinct(mailbox)
-        if len(networks) < self.context.rules.spread_networks:
+        if self.spread.count_distinct(mailbox) < self.context.rules.spread_networks:
             return []
+        networks = self.spread.distinct(mailbox)
         message = (
             f"{mailbox} authenticated from {len(networks)} networks in {_minutes(self.spread)}: "
             + ", ".join(sorted(networks)[:SAMPLE])
@@ -98,13 +96,13 @@ class Outbound:
             return []
         rules = self.context.rules
         events = self.cloud.add(mailbox, at, mail.ip)
-        ips = {value for _, value in events}
-        many_ips = len(ips) >= rules.cloud_distinct_ips and len(events) >= 3
+        ips = self.cloud.count_distinct(mailbox)
+        many_ips = ips >= rules.cloud_distinct_ips and len(events) >= 3
         if not (many_ips or len(events) >= rules.cloud_sends):
             return []
         message = (
             f"{mailbox} submitted {len(events)} messages through cloud hosts ({host})"
-            f" from {len(ips)} IP(s)"
+            f" from {ips} IP(s)"
         )
         alert = Alert(
             "email_cloud_relay_abuse", Severity.CRITICAL, message, at, mailbox, ip=mail.ip

@@ -11,6 +11,7 @@ from csm.detectors.mail.local import LocalMail
 from csm.detectors.mail.outbound import Outbound
 from csm.incidents.model import Finding
 from csm.logtail.formats import dovecot, exim
+from csm.logtail.formats.stamps import MONTHS
 
 DELIVERED = ("=>", "->")
 PRUNE_EVERY = 100_000
@@ -24,24 +25,42 @@ class MailDetectors:
         self.smtp = AuthFailures(context, "smtp")
         self.imap = AuthFailures(context, "mail")
         self.delivery = Delivery(context)
-        self.lines = Counter[str]()  # read, parsed, skipped
+        self.lines = Counter[str]()  # parsed, skipped, malformed
+        self.read = 0
         self.findings = Counter[str]()  # per check
 
     def exim_line(self, raw: bytes, year: int) -> list[Finding]:
-        self.lines["read"] += 1
+        """Substring tests first: only lines some detector reads are parsed; the rest are
+        counted (and checked for the shape of a mainlog line, so junk is still counted)."""
+        self.read += 1
+        if not _relevant(raw) and not self._tracked_delivery(raw):
+            if not _looks_like_exim(raw):
+                self.lines["skipped"] += 1
+            return []
         line = exim.parse(raw, year)
         if line is None:
             self.lines["skipped"] += 1
             return []
         self.lines["parsed"] += 1
         found = self._exim(line)
-        if self.lines["read"] % PRUNE_EVERY == 0:
+        if self.read % PRUNE_EVERY == 0:
             self._prune(line.time)
-        self.findings.update(f.check for f in found)
+        if found:
+            self.findings.update(f.check for f in found)
         return found
 
+    def _tracked_delivery(self, raw: bytes) -> bool:
+        """A delivery of a message the fan-out count follows (an authenticated submission)."""
+        mark = raw.find(b" => ")
+        if mark < 0:
+            mark = raw.find(b" -> ")
+        if mark < 0:
+            return False
+        msgid = raw[raw.rfind(b" ", 0, mark) + 1 : mark]
+        return msgid.decode("ascii", "replace") in self.outbound.messages
+
     def maillog_line(self, raw: bytes, year: int) -> list[Finding]:
-        self.lines["read"] += 1
+        self.read += 1
         event = dovecot.parse(raw, year)
         if event is None:
             self.lines["skipped"] += 1
@@ -101,6 +120,27 @@ class MailDetectors:
             for window in vars(detector).values():
                 if hasattr(window, "prune"):
                     window.prune(now)
+
+
+RELEVANT = (
+    b" <= ",
+    b" ** ",
+    b"outgoing mail hold",
+    b"authenticator failed",
+    b"cwd=",
+    b" Frozen",
+    b"DKIM: signing failed",
+)
+
+
+def _relevant(raw: bytes) -> bool:
+    return any(marker in raw for marker in RELEVANT)
+
+
+def _looks_like_exim(raw: bytes) -> bool:
+    """Exim's own timestamp, or a syslog header (whose program the parser checks later)."""
+    own = len(raw) > 20 and raw[4] == 45 and raw[10] == 32 and raw[13] == 58  # "-", " ", ":"
+    return own or raw[:3] in MONTHS
 
 
 def _text(rest: bytes) -> str:

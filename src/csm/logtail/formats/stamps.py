@@ -7,6 +7,7 @@ import calendar
 from functools import lru_cache
 
 MONTHS = {m.encode(): i for i, m in enumerate(calendar.month_abbr) if m}
+MINUTES_KEPT = 100_000
 
 
 @lru_cache(maxsize=4096)
@@ -17,11 +18,25 @@ def minute(year: int, month: int, day: int, hour: int, minutes: int) -> int:
     return calendar.timegm((year, month, day, hour, minutes, 0, 0, 0, 0))
 
 
+_MINUTES: dict[bytes, int] = {}
+
+
 def iso_stamp(raw: bytes) -> int:
-    """``YYYY-MM-DD HH:MM:SS`` (Exim's own format) to epoch seconds; ValueError if malformed."""
-    if len(raw) != 19 or raw[4] != 45 or raw[7] != 45 or raw[10] != 32 or raw[13] != 58:
+    """``YYYY-MM-DD HH:MM:SS`` (Exim's own format) to epoch seconds; ValueError if malformed.
+    The minute is looked up (a log has few distinct minutes); only seconds are parsed."""
+    base = _MINUTES.get(raw[:16])
+    if base is None:
+        if len(raw) != 19 or raw[4] != 45 or raw[7] != 45 or raw[10] != 32 or raw[13] != 58:
+            raise ValueError("not an Exim timestamp")
+        fields = (raw[0:4], raw[5:7], raw[8:10], raw[11:13], raw[14:16])
+        if not all(f.isdigit() for f in fields):
+            raise ValueError("not an Exim timestamp")
+        base = minute(*(int(f) for f in fields))
+        if len(_MINUTES) > MINUTES_KEPT:
+            _MINUTES.clear()
+        _MINUTES[raw[:16]] = base
+    elif raw[16] != 58:
         raise ValueError("not an Exim timestamp")
-    base = minute(int(raw[0:4]), int(raw[5:7]), int(raw[8:10]), int(raw[11:13]), int(raw[14:16]))
     return base + _seconds(raw[17:19])
 
 
@@ -42,7 +57,9 @@ def syslog_stamp(month: bytes, day: bytes, clock: bytes, year: int) -> int:
 
 
 def _seconds(raw: bytes) -> int:
+    if len(raw) != 2 or not raw.isdigit():
+        raise ValueError("bad seconds")
     value = int(raw)
-    if not 0 <= value <= 60 or not raw.isdigit():
+    if value > 60:
         raise ValueError("bad seconds")
     return value
