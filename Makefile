@@ -43,6 +43,8 @@ demo: host venv
 bench: host venv
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/incidents.py
+	@command -v fail2ban-regex >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fail2ban >/dev/null
+	$(BIN)/python bench/mainlog.py
 
 docs: venv
 	$(BIN)/python scripts/gen_docs.py
