@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "store": ("csm.cli.store_cmd", "store", "Manage the state store (create, migrate)."),
     "incidents": ("csm.cli.incidents_cmd", "incidents", "List, show, review and change incidents."),
     "check-logs": ("csm.cli.logs_cmd", "check_logs", "Run the mail detectors over log files."),
+    "mail": ("csm.cli.mail_cmd", "mail", "A mailbox's or account's day, from the mail logs."),
     "drill": ("csm.cli.drill_cmd", "drill", "Build a simulated hosting server to rehearse on."),
 }
 

@@ -1,0 +1,83 @@
+"""``csm mail``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from csm.cli.context import CliContext
+from csm.cli.logs_cmd import _since
+from csm.cli.output import emit_json, json_option
+
+
+@click.group()
+def mail() -> None:
+    """Mail: what one mailbox or account did, from the logs."""
+
+
+@mail.command("timeline")
+@click.argument("subject", metavar="MAILBOX|ACCOUNT")
+@click.option("--since", help="Start here: a duration (24h, 7d) or an RFC 3339 time.")
+@click.option(
+    "--log",
+    "logs",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A log to read (repeatable); default: the configured mainlog and maillog.",
+)
+@json_option
+@click.pass_obj
+def timeline(
+    obj: CliContext, /, subject: str, since: str | None, logs: tuple[Path, ...], as_json: bool
+) -> None:
+    """Failed logins, new networks, bursts, bounces, deferrals and holds, hour by hour."""
+    from csm.accounts.domains import DomainMap  # noqa: PLC0415
+    from csm.scan import timeline as service  # noqa: PLC0415
+
+    app = obj.app()
+    mail_config = app.config.mail
+    paths = list(logs) or service.default_logs(
+        app.host.path(mail_config.exim_mainlog), app.host.path(mail_config.maillog)
+    )
+    burst = mail_config.rules.rate_warn
+    result = service.build(subject, paths, DomainMap.load(app.host), burst, _since(since))
+    if as_json:
+        emit_json(result)
+    else:
+        _render(result)
+
+
+def _render(result: Any) -> None:
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from csm.cli.incidents_view import safe, when  # noqa: PLC0415
+
+    console = Console(highlight=False, width=None if Console().is_terminal else 200)
+    hours = Table(
+        "HOUR",
+        "SENT",
+        "LOGINS",
+        "FAILED LOGINS",
+        "BOUNCES",
+        "DEFERRALS",
+        box=None,
+        header_style="bold",
+    )
+    for h in result.hours:
+        hours.add_row(
+            when(h.hour),
+            str(h.sent),
+            str(h.logins),
+            str(h.failed_logins),
+            str(h.bounces),
+            str(h.deferrals),
+        )
+    console.print(f"[bold]{len(result.hours)} hour(s) of mail for[/] ", safe(result.subject))
+    console.print(hours)
+    events = Table("TIME", "WHAT", "IP", "DETAIL", box=None, header_style="bold")
+    for e in result.events:
+        events.add_row(when(e.time), e.kind, e.ip, safe(e.detail))
+    console.print(events)
