@@ -118,12 +118,11 @@ class AuthFailures:
 
 
 def _slash24(ip: str) -> str:
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ""
-    prefix = 24 if address.version == 4 else 64
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    if "." in ip:
+        return ip.rsplit(".", 1)[0] + ".0/24"
+    if ":" in ip:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return ""
 
 
 def _minutes(window: Window) -> str:

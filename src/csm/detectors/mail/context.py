@@ -4,7 +4,7 @@ how findings are made (with the quiet period that stops one burst from alerting 
 from __future__ import annotations
 
 import ipaddress
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -100,21 +100,23 @@ class Window:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.events: dict[str, deque[tuple[int, str]]] = {}
-        self.values: dict[str, Counter[str]] = {}
+        self.values: dict[str, dict[str, int]] = {}
 
     def add(self, key: str, at: int, value: str = "") -> deque[tuple[int, str]]:
         events = self.events.get(key)
         if events is None:
             events = self.events[key] = deque()
-            self.values[key] = Counter()
+            self.values[key] = {}
         seen = self.values[key]
         events.append((at, value))
-        seen[value] += 1
+        seen[value] = seen.get(value, 0) + 1
         horizon = at - self.seconds
         while events[0][0] <= horizon:
             _, gone = events.popleft()
-            seen[gone] -= 1
-            if not seen[gone]:
+            left = seen[gone] - 1
+            if left:
+                seen[gone] = left
+            else:
                 del seen[gone]
         return events
 

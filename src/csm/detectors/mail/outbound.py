@@ -137,13 +137,13 @@ class Outbound:
 
 
 def _network(ip: str) -> str:
-    """The /16 (IPv4) or /48 (IPv6) of an address: one "network" for spread counting."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ""
-    prefix = 16 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    """The /16 (IPv4) or /48 (IPv6) of a validated address: one "network" for spread counting."""
+    if "." in ip:
+        first, second, _ = ip.split(".", 2)
+        return f"{first}.{second}.0.0/16"
+    if ":" in ip:
+        return str(ipaddress.ip_network(f"{ip}/48", strict=False))
+    return ""
 
 
 def _minutes(window: Window) -> str:

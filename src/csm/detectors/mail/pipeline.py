@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from csm.detectors.mail.auth import AuthFailures
@@ -122,19 +123,10 @@ class MailDetectors:
                     window.prune(now)
 
 
-RELEVANT = (
-    b" <= ",
-    b" ** ",
-    b"outgoing mail hold",
-    b"authenticator failed",
-    b"cwd=",
-    b" Frozen",
-    b"DKIM: signing failed",
+RELEVANT = re.compile(
+    rb" <= | \*\* |outgoing mail hold|authenticator failed|cwd=| Frozen|DKIM: signing failed"
 )
-
-
-def _relevant(raw: bytes) -> bool:
-    return any(marker in raw for marker in RELEVANT)
+_relevant = RELEVANT.search
 
 
 def _looks_like_exim(raw: bytes) -> bool:

@@ -31,25 +31,48 @@ class EximLine:
     rest: bytes  # what follows the flag (or the id, or the time)
 
 
-@dataclass(frozen=True, slots=True)
 class Arrival:
-    """The fields of a ``<=`` line that detectors use."""
+    """The fields of a ``<=`` line.  Sender, client and authenticated identity are read at
+    once; the rest when a detector asks (most lines need only a few)."""
 
-    sender: str
-    host: str = ""
-    ip: str = ""
-    auth: str = ""  # A=, e.g. "dovecot_login:info@example.com"
-    user: str = ""  # U=
-    protocol: str = ""  # P=
-    size: int = 0
-    subject: str = ""  # T=
-    resolver: str = ""  # B=, e.g. "redirect_resolver" (cPanel PHP mail)
-    bounce_of: str = ""  # R= on a bounce: the message it bounces
+    __slots__ = ("_fields", "_tail", "auth", "host", "ip", "sender", "user")
+
+    def __init__(self, sender: str, host: str, ip: str, fields: bytes, tail: bytes) -> None:
+        self.sender = sender
+        self.host = host
+        self.ip = ip
+        self._fields = fields
+        self._tail = tail
+        self.auth = _value(fields, b" A=")  # e.g. "dovecot_login:info@example.com"
+        self.user = _value(fields, b" U=")
 
     @property
     def auth_id(self) -> str:
         """The authenticated identity: ``dovecot_login:info@x`` → ``info@x``."""
         return self.auth.partition(":")[2] if ":" in self.auth else ""
+
+    @property
+    def protocol(self) -> str:
+        return _value(self._fields, b" P=")
+
+    @property
+    def resolver(self) -> str:
+        """``B=``, e.g. ``redirect_resolver`` (cPanel's PHP mail)."""
+        return _value(self._fields, b" B=")
+
+    @property
+    def size(self) -> int:
+        size = _value(self._fields, b" S=")
+        return int(size) if size.isdigit() else 0
+
+    @property
+    def bounce_of(self) -> str:
+        """``R=`` on a bounce: the message it bounces."""
+        return _value(self._fields, b" R=") if self.sender == "<>" else ""
+
+    @property
+    def subject(self) -> str:
+        return _subject(self._tail)
 
 
 def parse(line: bytes, year: int = 1970) -> EximLine | None:
@@ -114,19 +137,7 @@ def arrival(rest: bytes) -> Arrival | None:
             return None
         host, ip, after = client
         fields = safe[:marker] + safe[after:]
-    size = _value(fields, b" S=")
-    return Arrival(
-        sender=sender,
-        host=host,
-        ip=ip,
-        auth=_value(fields, b" A="),
-        user=_value(fields, b" U="),
-        protocol=_value(fields, b" P="),
-        size=int(size) if size.isdigit() else 0,
-        subject=_subject(tail),
-        resolver=_value(fields, b" B="),
-        bounce_of=_value(fields, b" R=") if sender == "<>" else "",
-    )
+    return Arrival(sender, host, ip, fields, tail)
 
 
 def _sender(rest: bytes) -> tuple[str, int]:
