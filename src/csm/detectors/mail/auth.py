@@ -77,7 +77,7 @@ class AuthFailures:
             return []
         targets = sorted({value for _, value in events} - {""})
         message = (
-            f"{len(events)} failed {self.prefix.upper()} logins from {ip} in {_minutes(self.by_ip)}"
+            f"{len(events)} failed {self.prefix.upper()} logins from {ip} in {self.by_ip.span}"
             f" against {', '.join(targets[:SAMPLE]) or 'unnamed accounts'}"
         )
         subject = f"{ip}:{len(events)}"
@@ -96,7 +96,7 @@ class AuthFailures:
             return []
         message = (
             f"{len(ips)} addresses of {subnet} failed {self.prefix.upper()} logins"
-            f" in {_minutes(self.by_subnet)}"
+            f" in {self.by_subnet.span}"
         )
         alert = Alert(
             f"{self.prefix}_subnet_spray", Severity.HIGH, message, at, ip=ip, subject=subnet
@@ -110,9 +110,7 @@ class AuthFailures:
         ips = self.by_mailbox.distinct(mailbox)
         if len(ips) != self.context.rules.brute_account_ips:
             return []
-        message = (
-            f"{mailbox}: failed logins from {len(ips)} addresses in {_minutes(self.by_mailbox)}"
-        )
+        message = f"{mailbox}: failed logins from {len(ips)} addresses in {self.by_mailbox.span}"
         check = f"{self.prefix}_account_spray"
         return emit(self.context, Alert(check, Severity.HIGH, message, at, mailbox, ip=ip))
 
@@ -123,7 +121,3 @@ def _slash24(ip: str) -> str:
     if ":" in ip:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return ""
-
-
-def _minutes(window: Window) -> str:
-    return f"{int(window.seconds // 60)} minutes"

@@ -120,6 +120,11 @@ class Window:
                 del seen[gone]
         return events
 
+    @property
+    def span(self) -> str:
+        """The window's length for messages: ``10 minutes``."""
+        return f"{int(self.seconds // 60)} minutes"
+
     def distinct(self, key: str) -> set[str]:
         return set(self.values.get(key, ()))
 

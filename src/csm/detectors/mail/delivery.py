@@ -94,6 +94,5 @@ class Delivery:
         events = self.bounces.add(sender, at, msgid)
         if len(events) != self.context.rules.bounce_storm:
             return []
-        minutes = int(self.bounces.seconds // 60)
-        message = f"{len(events)} failed deliveries of mail from {sender} in {minutes} minutes"
+        message = f"{len(events)} failed deliveries of mail from {sender} in {self.bounces.span}"
         return emit(self.context, Alert("email_bounce_storm", Severity.HIGH, message, at, sender))

@@ -46,9 +46,8 @@ class LocalMail:
         script_dir = places.most_common(1)[0][0] if places else ""
         where = f" from {script_dir}" if script_dir else ""
         samples = ", ".join(v.split(" ")[0] for v in values[-SAMPLE:])
-        minutes = int(self.window.seconds // 60)
         message = (
-            f"cPanel user {user} sent {len(values)} local/PHP messages in {minutes} minutes{where}"
+            f"cPanel user {user} sent {len(values)} local/PHP messages in {self.window.span}{where}"
             f" (sender {mail.sender}); e.g. {samples}"
         )
         severity = Severity.CRITICAL if critical else Severity.HIGH

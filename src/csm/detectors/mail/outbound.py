@@ -43,9 +43,7 @@ class Outbound:
         if self.fanout.count_distinct(mailbox) != self.context.rules.fanout_warn:
             return []
         recipients = self.fanout.distinct(mailbox)
-        message = (
-            f"{mailbox} sent to {len(recipients)} distinct recipients in {_minutes(self.fanout)}"
-        )
+        message = f"{mailbox} sent to {len(recipients)} distinct recipients in {self.fanout.span}"
         return emit(
             self.context, Alert("email_spam_outbreak", Severity.HIGH, message, at, mailbox, ip="")
         )
@@ -66,7 +64,7 @@ class Outbound:
         samples = [value.split(" ")[0] for _, value in list(events)[-SAMPLE:]]
         via = mail.auth.split(":")[0]
         message = (
-            f"{mailbox} sent {count} messages in {_minutes(self.rate)} via {via}"
+            f"{mailbox} sent {count} messages in {self.rate.span} via {via}"
             f" from {len(ips)} IP(s): {', '.join(ips[:SAMPLE])}; e.g. {', '.join(samples)}"
         )
         check = "email_rate_critical" if critical else "email_rate_warning"
@@ -82,7 +80,7 @@ class Outbound:
             return []
         networks = self.spread.distinct(mailbox)
         message = (
-            f"{mailbox} authenticated from {len(networks)} networks in {_minutes(self.spread)}: "
+            f"{mailbox} authenticated from {len(networks)} networks in {self.spread.span}: "
             + ", ".join(sorted(networks)[:SAMPLE])
         )
         return emit(
@@ -144,7 +142,3 @@ def _network(ip: str) -> str:
     if ":" in ip:
         return str(ipaddress.ip_network(f"{ip}/48", strict=False))
     return ""
-
-
-def _minutes(window: Window) -> str:
-    return f"{int(window.seconds // 60)} minutes"
