@@ -23,6 +23,8 @@ def test_the_mail_day_gives_the_runbooks_incidents(cli: Any, drill: DrillHost) -
     assert result.code == 0, result.err
     report = result.json()
     assert report["recorded"]["created"] >= 2
+    times = [f["time"] for f in report["findings"]]
+    assert times == sorted(times)  # mainlog and maillog findings interleaved in time
     incidents = cli("incidents", "list", "--all", "--json").json()["items"]
     from_logs = [i for i in incidents if i["created_at"].startswith("2026-11-20")]
     takeover = [

@@ -52,24 +52,19 @@ class LogCheck:
         self, paths: list[Path], source: Source = "auto", progress: Progress | None = None
     ) -> LogReport:
         detectors, report = MailDetectors(self.context), LogReport()
-        pending: list[Finding] = []
-        recorded: list[RecordResult] = []
         for log in files.ordered(paths):
             kind = source if source != "auto" else _detect(log)
             before = len(report.findings)
             counts = {**detectors.lines, "read": detectors.read}
-            for found in self._findings(detectors, log, kind, progress):
-                report.findings.append(found)
-                pending.append(found)
-                if self.incidents is not None and len(pending) >= BATCH:
-                    recorded.append(self.incidents.record(pending))
-                    pending = []
-            report.files.append(
-                _file_report(log, kind, counts, detectors, len(report.findings) - before)
-            )
+            report.findings.extend(self._findings(detectors, log, kind, progress))
+            found = len(report.findings) - before
+            report.files.append(_file_report(log, kind, counts, detectors, found))
+        # The mainlog's and the maillog's findings interleave in time: record them in order.
+        report.findings.sort(key=lambda f: f.time)
         if self.incidents is not None:
-            recorded.append(self.incidents.record(pending))
-            report.recorded = _sum(recorded)
+            chunks = range(0, len(report.findings), BATCH)
+            results = [self.incidents.record(report.findings[i : i + BATCH]) for i in chunks]
+            report.recorded = _sum(results)
         report.by_check = dict(sorted(detectors.findings.items()))
         return report
 
