@@ -12,7 +12,7 @@ from csm.detectors.mail.local import LocalMail
 from csm.detectors.mail.outbound import Outbound
 from csm.incidents.model import Finding
 from csm.logtail.formats import dovecot, exim
-from csm.logtail.formats.stamps import MONTHS
+from csm.logtail.formats.stamps import MONTHS, iso_stamp
 
 DELIVERED = ("=>", "->")
 PRUNE_EVERY = 100_000
@@ -34,6 +34,9 @@ class MailDetectors:
         """Substring tests first: only lines some detector reads are parsed; the rest are
         counted (and checked for the shape of a mainlog line, so junk is still counted)."""
         self.read += 1
+        message = MESSAGE_LINE.match(raw)
+        if message is not None and message.group(3) in DELIVERED_BYTES:
+            return self._delivery(raw, message)
         if not _relevant(raw) and not self._tracked_delivery(raw):
             if not _looks_like_exim(raw):
                 self.lines["skipped"] += 1
@@ -51,7 +54,7 @@ class MailDetectors:
         return found
 
     def _tracked_delivery(self, raw: bytes) -> bool:
-        """A delivery of a message the fan-out count follows (an authenticated submission)."""
+        """A delivery in another shape (``[pid]``, syslog-wrapped) of a followed message."""
         mark = raw.find(b" => ")
         if mark < 0:
             mark = raw.find(b" -> ")
@@ -59,6 +62,24 @@ class MailDetectors:
             return False
         msgid = raw[raw.rfind(b" ", 0, mark) + 1 : mark]
         return msgid.decode("ascii", "replace") in self.outbound.messages
+
+    def _delivery(self, raw: bytes, message: re.Match[bytes]) -> list[Finding]:
+        """The common ``<time> <id> => <recipient> …`` line, read without the general parser:
+        only deliveries of authenticated submissions matter (the fan-out count)."""
+        msgid = message.group(2).decode("ascii")
+        if msgid not in self.outbound.messages:
+            return []
+        self.lines["parsed"] += 1
+        end = raw.find(b" ", message.end())
+        recipient = raw[message.end() : end if end > 0 else None].decode("utf-8", "replace")
+        try:
+            at = iso_stamp(message.group(1))
+        except ValueError:
+            return []
+        found = self.outbound.delivery(at, msgid, recipient)
+        if found:
+            self.findings.update(f.check for f in found)
+        return found
 
     def maillog_line(self, raw: bytes, year: int) -> list[Finding]:
         self.read += 1
@@ -123,6 +144,12 @@ class MailDetectors:
                     window.prune(now)
 
 
+# "<time> <id> => …": the bulk of every mainlog, recognised in one match.
+MESSAGE_LINE = re.compile(
+    rb"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) "
+    rb"([0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4})) (=>|->) "
+)
+DELIVERED_BYTES = (b"=>", b"->")
 RELEVANT = re.compile(
     rb" <= | \*\* |outgoing mail hold|authenticator failed|cwd=| Frozen|DKIM: signing failed"
 )
