@@ -33,6 +33,8 @@ def test_the_mail_day_gives_the_runbooks_incidents(cli: Any, drill: DrillHost) -
     assert takeover and all(i["account"] == stolen_account for i in takeover)
     php = [i for i in from_logs if i["kind"] == "web_account_compromise"]
     assert [i["account"] for i in php] == [drill.accounts[-1].user]
+    rate = next(f for f in report["findings"] if f["check"] == "email_rate_critical")
+    assert len(rate["details"]["ips"]) > 10 and len(rate["details"]["sample_messages"]) == 5
     php_findings = [f for f in report["findings"] if f["check"] == "email_php_relay_abuse"]
     assert php_findings and all(f["path"] == day.script_dir for f in php_findings)
     invoicer = day.invoicer

@@ -81,9 +81,9 @@ class AuthFailures:
             f" against {', '.join(targets[:SAMPLE]) or 'unnamed accounts'}"
         )
         subject = f"{ip}:{len(events)}"
-        alert = Alert(
-            f"{self.prefix}_bruteforce", Severity.HIGH, message, at, ip=ip, subject=subject
-        )
+        details = {"failures": len(events), "targets": targets[:SAMPLE]}
+        check = f"{self.prefix}_bruteforce"
+        alert = Alert(check, Severity.HIGH, message, at, ip=ip, subject=subject, details=details)
         return emit(self.context, alert)
 
     def _per_subnet(self, at: int, ip: str, mailbox: str) -> list[Finding]:

@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from csm.accounts.domains import DomainMap
 from csm.config.mailrules import MailRules
@@ -71,6 +72,7 @@ class Alert:
     account: str = ""
     path: str = ""
     subject: str = ""  # what the quiet period is per; default: mailbox, domain, account or ip
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. source IPs, sample message ids
 
 
 def emit(context: MailContext, alert: Alert) -> list[Finding]:
@@ -89,7 +91,8 @@ def emit(context: MailContext, alert: Alert) -> list[Finding]:
     when = datetime.fromtimestamp(alert.at, UTC)
     return [
         Finding(alert.check, alert.severity, alert.message, when, account=account,
-                domain=alert.domain, mailbox=mailbox, remote_ip=alert.ip, path=alert.path)
+                domain=alert.domain, mailbox=mailbox, remote_ip=alert.ip, path=alert.path,
+                details=alert.details)
     ]  # fmt: skip
 
 

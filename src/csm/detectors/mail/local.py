@@ -45,22 +45,18 @@ class LocalMail:
         places = Counter(v.split(" ", 1)[1] for v in values if " " in v and v.split(" ", 1)[1])
         script_dir = places.most_common(1)[0][0] if places else ""
         where = f" from {script_dir}" if script_dir else ""
-        samples = ", ".join(v.split(" ")[0] for v in values[-SAMPLE:])
+        samples = [v.split(" ")[0] for v in values[-SAMPLE:]]
         message = (
             f"cPanel user {user} sent {len(values)} local/PHP messages in {self.window.span}{where}"
-            f" (sender {mail.sender}); e.g. {samples}"
+            f" (sender {mail.sender}); e.g. {', '.join(samples)}"
         )
         severity = Severity.CRITICAL if critical else Severity.HIGH
         subject = f"{user}:{severity}"  # the critical crossing is news after the warning
+        details = {"count": len(values), "script_dir": script_dir, "sample_messages": samples}
         alert = Alert(
-            "email_php_relay_abuse",
-            severity,
-            message,
-            at,
-            account=user,
-            path=script_dir,
-            subject=subject,
-        )
+            "email_php_relay_abuse", severity, message, at,
+            account=user, path=script_dir, subject=subject, details=details,
+        )  # fmt: skip
         return emit(self.context, alert)
 
 

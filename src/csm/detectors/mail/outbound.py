@@ -69,7 +69,9 @@ class Outbound:
         )
         check = "email_rate_critical" if critical else "email_rate_warning"
         severity = Severity.CRITICAL if critical else Severity.HIGH
-        return emit(self.context, Alert(check, severity, message, at, mailbox, ip=mail.ip))
+        details = {"count": count, "ips": ips, "sample_messages": samples}
+        alert = Alert(check, severity, message, at, mailbox, ip=mail.ip, details=details)
+        return emit(self.context, alert)
 
     def _spread(self, at: int, mailbox: str, mail: Arrival) -> list[Finding]:
         network = _network(mail.ip)
