@@ -7,9 +7,8 @@ fine: failures from an IP with a recent success for the same mailbox do not coun
 from __future__ import annotations
 
 import ipaddress
-from collections import OrderedDict
 
-from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Window, emit
+from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Recent, Window, emit
 from csm.incidents.model import Finding, Severity
 
 GOOD_SOURCE_SECONDS = 86_400
@@ -27,9 +26,7 @@ class AuthFailures:
         self.by_subnet = Window(seconds)
         self.by_mailbox = Window(seconds)
         self.pair_failures = Window(seconds)
-        self.good: OrderedDict[tuple[str, str], int] = (
-            OrderedDict()
-        )  # (ip, mailbox) -> last success
+        self.good: Recent[int] = Recent(TRACKED)  # "ip mailbox" -> last success
 
     def failure(self, at: int, ip: str, mailbox: str) -> list[Finding]:
         mailbox = mailbox.lower()
@@ -48,10 +45,7 @@ class AuthFailures:
         guessed = failures >= self.context.rules.failure_then_success and not self._good_source(
             at, ip, mailbox
         )
-        self.good[(ip, mailbox)] = at
-        self.good.move_to_end((ip, mailbox))
-        if len(self.good) > TRACKED:
-            self.good.popitem(last=False)
+        self.good.remember(f"{ip} {mailbox}", at)
         if not guessed:
             return []
         check = (
@@ -65,7 +59,7 @@ class AuthFailures:
         return emit(self.context, Alert(check, Severity.CRITICAL, message, at, mailbox, ip=ip))
 
     def _good_source(self, at: int, ip: str, mailbox: str) -> bool:
-        last = self.good.get((ip, mailbox))
+        last = self.good.get(f"{ip} {mailbox}")
         return last is not None and at - last <= GOOD_SOURCE_SECONDS
 
     def _per_ip(self, at: int, ip: str, mailbox: str) -> list[Finding]:

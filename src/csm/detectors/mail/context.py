@@ -8,13 +8,15 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
 from csm.accounts.domains import DomainMap
 from csm.config.mailrules import MailRules
 from csm.incidents.model import Finding, Severity
 
 SAMPLE = 5
+V = TypeVar("V")
 
 
 @dataclass
@@ -94,6 +96,20 @@ def emit(context: MailContext, alert: Alert) -> list[Finding]:
                 domain=alert.domain, mailbox=mailbox, remote_ip=alert.ip, path=alert.path,
                 details=alert.details)
     ]  # fmt: skip
+
+
+class Recent(dict[str, V]):
+    """A bounded map of the most recent entries: past ``limit``, the older half is dropped."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def remember(self, key: str, value: V) -> None:
+        self[key] = value
+        if len(self) > self.limit:
+            for old in list(islice(self, self.limit // 2)):
+                del self[old]
 
 
 class Window:

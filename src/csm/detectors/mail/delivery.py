@@ -4,9 +4,8 @@ bounces, bounce storms per sender, and remote rejections of our mail for SPF/DKI
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 
-from csm.detectors.mail.context import Alert, MailContext, Window, emit
+from csm.detectors.mail.context import Alert, MailContext, Recent, Window, emit
 from csm.incidents.model import Finding, Severity
 
 HOLD = re.compile(
@@ -22,12 +21,10 @@ class Delivery:
     def __init__(self, context: MailContext) -> None:
         self.context = context
         self.bounces = Window(context.rules.bounce_window.total_seconds())
-        self.senders: OrderedDict[str, str] = OrderedDict()  # msgid -> envelope sender
+        self.senders: Recent[str] = Recent(SENDERS_TRACKED)  # msgid -> envelope sender
 
     def arrival(self, msgid: str, sender: str) -> None:
-        self.senders[msgid] = sender.lower()
-        if len(self.senders) > SENDERS_TRACKED:
-            self.senders.popitem(last=False)
+        self.senders.remember(msgid, sender.lower())
 
     def deferral(self, at: int, msgid: str, text: str) -> list[Finding]:
         match = HOLD.search(text)

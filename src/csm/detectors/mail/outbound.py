@@ -4,9 +4,9 @@ submissions through cloud hosts, credentials in a subject, bulk-mail services.""
 from __future__ import annotations
 
 import ipaddress
-from collections import OrderedDict
+import re
 
-from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Window, emit
+from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Recent, Window, emit
 from csm.incidents.model import Finding, Severity
 from csm.logtail.formats.exim import Arrival
 
@@ -21,13 +21,15 @@ class Outbound:
         self.spread = Window(rules.spread_window.total_seconds())
         self.cloud = Window(rules.cloud_window.total_seconds())
         self.fanout = Window(rules.rate_window.total_seconds())
-        self.messages: OrderedDict[str, str] = OrderedDict()  # msgid -> authenticated mailbox
+        self.messages: Recent[str] = Recent(MESSAGES_TRACKED)  # msgid -> authenticated mailbox
+        services = "|".join(re.escape(s) for s in context.rules.bulk_services)
+        self.bulk_services = re.compile(services, re.IGNORECASE) if services else None
 
     def arrival(self, at: int, msgid: str, mail: Arrival) -> list[Finding]:
         mailbox = mail.auth_id.lower()
         if not mailbox or self.context.is_infra(mail.ip):
             return []
-        self._remember(msgid, mailbox)
+        self.messages.remember(msgid, mailbox)
         found = self._leak(at, mailbox, mail) + self._bulk(at, mailbox, mail)
         if self.context.is_high_volume(mailbox):
             return found
@@ -47,11 +49,6 @@ class Outbound:
         return emit(
             self.context, Alert("email_spam_outbreak", Severity.HIGH, message, at, mailbox, ip="")
         )
-
-    def _remember(self, msgid: str, mailbox: str) -> None:
-        self.messages[msgid] = mailbox
-        if len(self.messages) > MESSAGES_TRACKED:
-            self.messages.popitem(last=False)
 
     def _volume(self, at: int, msgid: str, mailbox: str, mail: Arrival) -> list[Finding]:
         rules = self.context.rules
@@ -110,6 +107,8 @@ class Outbound:
         return emit(self.context, alert)
 
     def _leak(self, at: int, mailbox: str, mail: Arrival) -> list[Finding]:
+        if not mail.text_mentions(b"@", b"assword", b"ASSWORD"):
+            return []
         subject = mail.subject.lower()
         if not subject:
             return []
@@ -125,10 +124,12 @@ class Outbound:
         )
 
     def _bulk(self, at: int, mailbox: str, mail: Arrival) -> list[Finding]:
-        text = f"{mail.host} {mail.sender}".lower()
-        service = next((s for s in self.context.rules.bulk_services if s in text), None)
-        if service is None:
+        if self.bulk_services is None:
             return []
+        found = self.bulk_services.search(mail.host) or self.bulk_services.search(mail.sender)
+        if found is None:
+            return []
+        service = found.group(0).lower()
         message = f"{mailbox} submits through the bulk-mail service {service}"
         alert = Alert(
             "email_compromised_account", Severity.CRITICAL, message, at, mailbox, ip=mail.ip

@@ -35,7 +35,9 @@ class MailDetectors:
         counted (and checked for the shape of a mainlog line, so junk is still counted)."""
         self.read += 1
         message = MESSAGE_LINE.match(raw)
-        if message is not None and message.group(3) in DELIVERED_BYTES:
+        if message is not None:
+            if message.group(4) == b"<=":
+                return self._arrival_line(raw, message)
             return self._delivery(raw, message)
         if not _relevant(raw) and not self._tracked_delivery(raw):
             if not _looks_like_exim(raw):
@@ -63,10 +65,28 @@ class MailDetectors:
         msgid = raw[raw.rfind(b" ", 0, mark) + 1 : mark]
         return msgid.decode("ascii", "replace") in self.outbound.messages
 
+    def _arrival_line(self, raw: bytes, message: re.Match[bytes]) -> list[Finding]:
+        """The common ``<time> [pid] <id> <= …`` line, split by the one match."""
+        try:
+            at = iso_stamp(message.group(1))
+        except ValueError:
+            self.lines["skipped"] += 1
+            return []
+        self.lines["parsed"] += 1
+        pid = int(message.group(2)) if message.group(2) else 0
+        rest = raw[message.end() :].rstrip(b"\r\n")
+        line = exim.EximLine(at, pid, message.group(3).decode("ascii"), "<=", rest)
+        found = self._arrival(line)
+        if self.read % PRUNE_EVERY == 0:
+            self._prune(at)
+        if found:
+            self.findings.update(f.check for f in found)
+        return found
+
     def _delivery(self, raw: bytes, message: re.Match[bytes]) -> list[Finding]:
         """The common ``<time> <id> => <recipient> …`` line, read without the general parser:
         only deliveries of authenticated submissions matter (the fan-out count)."""
-        msgid = message.group(2).decode("ascii")
+        msgid = message.group(3).decode("ascii")
         if msgid not in self.outbound.messages:
             return []
         self.lines["parsed"] += 1
@@ -144,12 +164,12 @@ class MailDetectors:
                     window.prune(now)
 
 
-# "<time> <id> => …": the bulk of every mainlog, recognised in one match.
+# "<time> [pid] <id> <=|=>|-> …": the bulk of every mainlog, recognised in one match.
 MESSAGE_LINE = re.compile(
-    rb"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) "
-    rb"([0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4})) (=>|->) "
+    rb"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (?:\[(\d+)\] )?"
+    rb"([0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4}))"
+    rb" (<=|=>|->) "
 )
-DELIVERED_BYTES = (b"=>", b"->")
 RELEVANT = re.compile(
     rb" <= | \*\* |outgoing mail hold|authenticator failed|cwd=| Frozen|DKIM: signing failed"
 )

@@ -74,6 +74,11 @@ class Arrival:
     def subject(self) -> str:
         return _subject(self._tail)
 
+    def text_mentions(self, *needles: bytes) -> bool:
+        """Whether the sender's own text (Message-ID, Subject) holds any of ``needles``: a
+        cheap test before the subject is read."""
+        return any(needle in self._tail for needle in needles)
+
 
 def parse(line: bytes, year: int = 1970) -> EximLine | None:
     """One mainlog line (own format or syslog-wrapped); None when it is not one."""
