@@ -75,9 +75,9 @@ class LogCheck:
         year = self.year or log.year
         since = self.since.timestamp() if self.since else None
         for number, line in enumerate(files.lines(log), start=1):
-            for found in feed(line, year):
-                if since is None or found.time.timestamp() >= since:
-                    yield found
+            found = feed(line, year)
+            if found:
+                yield from (f for f in found if since is None or f.time.timestamp() >= since)
             if progress is not None and number % PROGRESS_EVERY == 0:
                 progress(number)
 

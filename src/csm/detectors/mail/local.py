@@ -29,8 +29,9 @@ class LocalMail:
 
     def arrival(self, at: int, pid: int, msgid: str, mail: Arrival) -> list[Finding]:
         user = mail.user
-        local = mail.protocol == "local" or mail.resolver == "redirect_resolver"
-        if not user or not local or user in SYSTEM_USERS or mail.sender == "<>":
+        if not user or user in SYSTEM_USERS or mail.sender == "<>":
+            return []
+        if mail.protocol != "local" and mail.resolver != "redirect_resolver":
             return []
         directory = self.cwd_by_pid.pop(pid, "") if pid else ""
         directory = directory or self.last_cwd.get(user, "")
