@@ -162,8 +162,10 @@ def _sender(rest: bytes) -> tuple[str, int]:
 
 def _cut(tail: bytes) -> int:
     """Where the sender's own text (``id=``, ``T="``) begins."""
-    cuts = [i for i in (tail.find(b" id="), tail.find(b' T="')) if i >= 0]
-    return min(cuts) if cuts else len(tail)
+    ident, subject = tail.find(b" id="), tail.find(b' T="')
+    if ident < 0:
+        return subject if subject >= 0 else len(tail)
+    return ident if subject < 0 or ident < subject else subject
 
 
 def _client(text: bytes, at: int) -> tuple[str, str, int] | None:
