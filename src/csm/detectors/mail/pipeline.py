@@ -66,7 +66,11 @@ class MailDetectors:
         return msgid.decode("ascii", "replace") in self.outbound.messages
 
     def _arrival_line(self, raw: bytes, message: re.Match[bytes]) -> list[Finding]:
-        """The common ``<time> [pid] <id> <= …`` line, split by the one match."""
+        """The common ``<time> [pid] <id> <= …`` line, split by the one match.  Mail from
+        outside (no ``A=``, no ``U=``, not a bounce) concerns no detector and is not read."""
+        rest = raw[message.end() :]
+        if b" A=" not in rest and b" U=" not in rest and not rest.startswith(b"<>"):
+            return []
         try:
             at = iso_stamp(message.group(1))
         except ValueError:
@@ -74,7 +78,7 @@ class MailDetectors:
             return []
         self.lines["parsed"] += 1
         pid = int(message.group(2)) if message.group(2) else 0
-        rest = raw[message.end() :].rstrip(b"\r\n")
+        rest = rest.rstrip(b"\r\n")
         line = exim.EximLine(at, pid, message.group(3).decode("ascii"), "<=", rest)
         found = self._arrival(line)
         if self.read % PRUNE_EVERY == 0:
