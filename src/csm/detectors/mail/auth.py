@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Recent, Window, emit
+from csm.detectors.mail.context import SAMPLE, Alert, Distinct, MailContext, Recent, Window, emit
 from csm.incidents.model import Finding, Severity
 
 GOOD_SOURCE_SECONDS = 86_400
@@ -23,8 +23,8 @@ class AuthFailures:
         self.prefix = prefix
         seconds = context.rules.brute_window.total_seconds()
         self.by_ip = Window(seconds)
-        self.by_subnet = Window(seconds)
-        self.by_mailbox = Window(seconds)
+        self.by_subnet = Distinct(seconds)
+        self.by_mailbox = Distinct(seconds)
         self.pair_failures = Window(seconds)
         self.good: Recent[int] = Recent(TRACKED)  # "ip mailbox" -> last success
 

@@ -113,12 +113,41 @@ class Recent(dict[str, V]):
 
 
 class Window:
-    """Events per key within a sliding time window (timestamps in seconds, arriving in order),
-    with the distinct values in the window counted as they come and go."""
+    """Events per key within a sliding time window (timestamps in seconds, arriving in order).
+    A ``Distinct`` window also counts the distinct values in it as they come and go."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.events: dict[str, deque[tuple[int, str]]] = {}
+
+    def add(self, key: str, at: int, value: str = "") -> deque[tuple[int, str]]:
+        events = self.events.get(key)
+        if events is None:
+            events = self.events[key] = deque()
+        events.append((at, value))
+        horizon = at - self.seconds
+        while events[0][0] <= horizon:
+            events.popleft()
+        return events
+
+    @property
+    def span(self) -> str:
+        """The window's length for messages: ``10 minutes``."""
+        return f"{int(self.seconds // 60)} minutes"
+
+    def prune(self, now: int) -> None:
+        """Forget keys with nothing left in the window (bounds memory on long logs)."""
+        horizon = now - self.seconds
+        for key in [k for k, e in self.events.items() if not e or e[-1][0] <= horizon]:
+            self._forget(key)
+
+    def _forget(self, key: str) -> None:
+        del self.events[key]
+
+
+class Distinct(Window):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
         self.values: dict[str, dict[str, int]] = {}
 
     def add(self, key: str, at: int, value: str = "") -> deque[tuple[int, str]]:
@@ -139,20 +168,12 @@ class Window:
                 del seen[gone]
         return events
 
-    @property
-    def span(self) -> str:
-        """The window's length for messages: ``10 minutes``."""
-        return f"{int(self.seconds // 60)} minutes"
-
     def distinct(self, key: str) -> set[str]:
         return set(self.values.get(key, ()))
 
     def count_distinct(self, key: str) -> int:
         return len(self.values.get(key, ()))
 
-    def prune(self, now: int) -> None:
-        """Forget keys with nothing left in the window (bounds memory on long logs)."""
-        horizon = now - self.seconds
-        for key in [k for k, e in self.events.items() if not e or e[-1][0] <= horizon]:
-            del self.events[key]
-            del self.values[key]
+    def _forget(self, key: str) -> None:
+        del self.events[key]
+        del self.values[key]

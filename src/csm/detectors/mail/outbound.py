@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Recent, Window, emit
+from csm.detectors.mail.context import SAMPLE, Alert, Distinct, MailContext, Recent, Window, emit
 from csm.incidents.model import Finding, Severity
 from csm.logtail.formats.exim import Arrival
 
@@ -18,9 +18,9 @@ class Outbound:
         self.context = context
         rules = context.rules
         self.rate = Window(rules.rate_window.total_seconds())
-        self.spread = Window(rules.spread_window.total_seconds())
-        self.cloud = Window(rules.cloud_window.total_seconds())
-        self.fanout = Window(rules.rate_window.total_seconds())
+        self.spread = Distinct(rules.spread_window.total_seconds())
+        self.cloud = Distinct(rules.cloud_window.total_seconds())
+        self.fanout = Distinct(rules.rate_window.total_seconds())
         self.messages: Recent[str] = Recent(MESSAGES_TRACKED)  # msgid -> authenticated mailbox
         services = "|".join(re.escape(s) for s in context.rules.bulk_services)
         self.bulk_services = re.compile(services, re.IGNORECASE) if services else None
