@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import importlib
-from datetime import datetime
 from types import ModuleType
 from typing import Any
 
 import click
 
-from csm import duration
+from csm.cli import times
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
-from csm.errors import UsageError
 from csm.incidents.bulk import DEFAULT_LIMIT, BulkRequest
 from csm.incidents.model import Status
 from csm.incidents.service import ListQuery
@@ -162,23 +160,10 @@ def sweep(obj: CliContext, apply: bool, as_json: bool) -> None:
 def _bulk_request(options: dict[str, Any]) -> BulkRequest:
     older = options.pop("older_than")
     seen = options.pop("last_seen_before")
-    try:
-        older_than = duration.parse(str(older)) if older else None
-    except ValueError as exc:
-        raise UsageError(f"--older-than: {exc}") from None
+    older_than = times.length("--older-than", str(older)) if older else None
     return BulkRequest(
         older_than=older_than,
-        last_seen_before=_rfc3339(str(seen)) if seen else None,
+        last_seen_before=times.moment("--last-seen-before", str(seen)) if seen else None,
         to=Status(str(options.pop("to"))),
         **options,
     )
-
-
-def _rfc3339(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--last-seen-before: not an RFC 3339 time: {text!r}") from None
-    if value.tzinfo is None:
-        raise UsageError("--last-seen-before needs a timezone (e.g. 2026-11-20T00:00:00Z)")
-    return value

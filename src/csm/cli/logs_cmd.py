@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from csm import duration
+from csm.cli import times
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
-from csm.errors import UsageError
 
 SHOWN = 50
 
@@ -38,7 +36,9 @@ def check_logs(
     from csm.scan import logs  # noqa: PLC0415
 
     app = obj.app()
-    check = logs.LogCheck(app.mail_context(), since=_since(since), year=app.config.mail.log_year)
+    check = logs.LogCheck(
+        app.mail_context(), since=times.since(since), year=app.config.mail.log_year
+    )
     progress = _progress() if not as_json else None
     if store:
         with app.incidents() as service:
@@ -50,20 +50,6 @@ def check_logs(
         emit_json(report)
     else:
         _render(report)
-
-
-def _since(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.now(UTC) - duration.parse(text)
-    except ValueError:
-        pass
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--since: not a duration (24h) or an RFC 3339 time: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _progress() -> Any:

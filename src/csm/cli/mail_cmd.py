@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
+from csm.cli import times
 from csm.cli.context import CliContext
-from csm.cli.logs_cmd import _since
 from csm.cli.output import emit_json, json_option
 
 
@@ -42,7 +42,7 @@ def timeline(
         app.host.path(mail_config.exim_mainlog), app.host.path(mail_config.maillog)
     )
     burst = mail_config.rules.rate_warn
-    result = service.build(subject, paths, DomainMap.load(app.host), burst, _since(since))
+    result = service.build(subject, paths, DomainMap.load(app.host), burst, times.since(since))
     if as_json:
         emit_json(result)
     else:
