@@ -24,6 +24,22 @@ from csm.drill.build import DrillHost, build
 from csm.host import Host
 
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+SOURCES = Path(__file__).resolve().parent.parent / "src" / "csm"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to test a compiled module (scripts/compile) older than its source: Python would
+    import the stale extension and the tests would pass or fail on code that is not there."""
+    stale = [
+        str(ext.relative_to(SOURCES.parent))
+        for ext in SOURCES.rglob("*.so")
+        if (source := ext.with_name(ext.name.split(".")[0] + ".py")).exists()
+        and source.stat().st_mtime > ext.stat().st_mtime
+    ]
+    if stale:
+        pytest.exit(
+            f"compiled modules older than their source: {', '.join(stale)}; run `make compile`"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csm.logtail.formats import dovecot
+from csm.logtail.formats import dovecot, text
 
 
 @pytest.mark.parametrize(
@@ -20,28 +20,28 @@ from csm.logtail.formats import dovecot
     ],
 )  # fmt: skip
 def test_logins(line: str, service: str, result: str, user: str, ip: str) -> None:
-    event = dovecot.parse(line.encode(), 2026)
+    event = dovecot.parse(line, 2026)
     assert event is not None
     assert (event.service, event.result, event.user, event.ip) == (service, result, user, ip)
 
 
 def test_backend_trouble() -> None:
-    line = b"Jun 19 02:00:00 host dovecot[123]: auth-worker(office@x.ro,203.0.113.4)<1><a>: conn unix:x: socket error: Failed to connect to /usr/local/cpanel/var/cpdoveauthd.sock: connection refused"
+    line = "Jun 19 02:00:00 host dovecot[123]: auth-worker(office@x.ro,203.0.113.4)<1><a>: conn unix:x: socket error: Failed to connect to /usr/local/cpanel/var/cpdoveauthd.sock: connection refused"
     event = dovecot.parse(line, 2026)
     assert event is not None and event.result == "backend_error"
 
 
 @pytest.mark.parametrize(
     "line",
-    [b"Apr 14 12:00:00 host dovecot: imap-login: Disconnected (no auth attempts)",
-     b"Apr 14 12:00:00 host dovecot: imap-login: Logged in: user=<a@b>, rip=not-an-ip",
-     b"Apr 14 12:00:00 host sshd[1]: Failed password for root", b"", b"junk"],
+    ["Apr 14 12:00:00 host dovecot: imap-login: Disconnected (no auth attempts)",
+     "Apr 14 12:00:00 host dovecot: imap-login: Logged in: user=<a@b>, rip=not-an-ip",
+     "Apr 14 12:00:00 host sshd[1]: Failed password for root", "", "junk"],
 )  # fmt: skip
-def test_other_lines_are_none(line: bytes) -> None:
+def test_other_lines_are_none(line: str) -> None:
     assert dovecot.parse(line, 2026) is None
 
 
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise(data: bytes) -> None:
-    dovecot.parse(data, 2026)
-    dovecot.parse(b"Apr 14 12:00:00 host dovecot: imap-login: " + data, 2026)
+    dovecot.parse(text.line(data), 2026)
+    dovecot.parse(text.line(b"Apr 14 12:00:00 host dovecot: imap-login: " + data), 2026)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csm.logtail.formats import exim
+from csm.logtail.formats import exim, text
 
 OLD_ID, NEW_ID = "1abc23-000456-AB", "1wFWBE-000000036n0-1PMK"
 AUTHED = (
@@ -17,7 +17,7 @@ AUTHED = (
 
 
 def arrival(line: str) -> exim.Arrival:
-    parsed = exim.parse(line.encode(), 2026)
+    parsed = exim.parse(line, 2026)
     assert parsed is not None and parsed.flag == "<="
     found = exim.arrival(parsed.rest)
     assert found is not None
@@ -25,7 +25,7 @@ def arrival(line: str) -> exim.Arrival:
 
 
 def test_an_authenticated_submission() -> None:
-    parsed = exim.parse(AUTHED.encode())
+    parsed = exim.parse(AUTHED)
     assert parsed is not None
     assert (parsed.time, parsed.msgid, parsed.flag) == (1775297723, OLD_ID, "<=")
     found = arrival(AUTHED)
@@ -47,7 +47,7 @@ def test_the_new_23_character_ids() -> None:
         f"2026-04-22 14:55:43 {NEW_ID} <= info@occonsultingcy.com H=204.118.26.34.bc."
         "googleusercontent.com (occonsultingcy.com) [34.26.118.204]:47280 P=esmtpsa"
     )
-    parsed = exim.parse(line.encode())
+    parsed = exim.parse(line)
     assert parsed is not None and parsed.msgid == NEW_ID
     assert arrival(line).host.endswith("googleusercontent.com")
 
@@ -117,7 +117,7 @@ def test_a_bounce_names_the_message_it_bounces() -> None:
     ],
 )  # fmt: skip
 def test_line_shapes(line: str, msgid: str, flag: str, pid: int, time: int) -> None:
-    parsed = exim.parse(line.encode(), 2026)
+    parsed = exim.parse(line, 2026)
     assert parsed is not None
     assert (parsed.msgid, parsed.flag, parsed.pid, parsed.time) == (msgid, flag, pid, time)
 
@@ -128,19 +128,17 @@ def test_line_shapes(line: str, msgid: str, flag: str, pid: int, time: int) -> N
      "Apr 99 12:00:05 host exim[1]: x", "2026-04-04 10:15:23 [notapid] x"],
 )  # fmt: skip
 def test_unparseable_lines_are_none(line: str) -> None:
-    assert exim.parse(line.encode(), 2026) is None
+    assert exim.parse(line, 2026) is None
 
 
-@pytest.mark.parametrize(
-    "rest", [b"", b"   ", b"a@b H=", b"a@b H=host", b"a@b H=(helo) [999.1.1.1]"]
-)
-def test_malformed_arrivals_are_none(rest: bytes) -> None:
+@pytest.mark.parametrize("rest", ["", "   ", "a@b H=", "a@b H=host", "a@b H=(helo) [999.1.1.1]"])
+def test_malformed_arrivals_are_none(rest: str) -> None:
     assert exim.arrival(rest) is None
 
 
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise(data: bytes) -> None:
-    parsed = exim.parse(data, 2026)
+    parsed = exim.parse(text.line(data), 2026)
     if parsed is not None and parsed.flag == "<=":
         exim.arrival(parsed.rest)
 
@@ -154,7 +152,19 @@ def test_mutated_real_lines_never_raise_and_never_gain_an_auth(data: st.DataObje
             st.sampled_from([b" ", b"(", b")", b"[", b"]", b'"', b"\\", b"A=x:y", b"\xff", b"\n"])
         )
         base[at:at] = insert
-    parsed = exim.parse(bytes(base), 2026)
+    parsed = exim.parse(text.line(bytes(base)), 2026)
     if parsed is not None and parsed.flag == "<=":
         found = exim.arrival(parsed.rest)
         assert found is None or found.auth == "" or "x:y" in found.auth
+
+
+@given(st.binary(max_size=40))
+def test_text_fields_are_utf8_whatever_the_bytes(junk: bytes) -> None:
+    """A sender in any bytes comes out as the UTF-8 text it would be, never mojibake."""
+    sender = "jos\u00e9@example.com".encode() + junk.replace(b" ", b"")
+    line = text.line(b"2026-04-04 10:15:23 " + OLD_ID.encode() + b" <= " + sender + b" U=a P=local")
+    parsed = exim.parse(line, 2026)
+    assert parsed is not None
+    found = exim.arrival(parsed.rest)
+    assert found is not None
+    assert found.sender == sender.decode("utf-8", "replace")

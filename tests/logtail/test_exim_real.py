@@ -11,7 +11,7 @@ from csm.clock import SystemClock
 from csm.config.loader import load
 from csm.drill.build import build
 from csm.host import Host
-from csm.logtail.formats import exim
+from csm.logtail.formats import exim, text
 from csm.mailqueue.exim import Exim
 
 pytestmark = pytest.mark.exim
@@ -36,7 +36,9 @@ def test_exims_own_arrival_lines_parse(tmp_path: Path, exim_bin: str) -> None:
     )
     written = mainlog.read_bytes()[len(before) :].splitlines()
     arrivals = [
-        line for line in (exim.parse(raw, 2026) for raw in written) if line and line.flag == "<="
+        line
+        for line in (exim.parse(text.line(raw), 2026) for raw in written)
+        if line and line.flag == "<="
     ]
     assert len(arrivals) == 2
     remote, local = (exim.arrival(line.rest) for line in arrivals)

@@ -51,8 +51,13 @@ def _age_key(log: LogFile) -> tuple[str, int, str]:
 
 def lines(log: LogFile) -> Iterator[bytes]:
     """Every line of the file as bytes (a gzip file is read through, by its magic bytes)."""
-    with _open(log.path) as stream:
+    with opened(log) as stream:
         yield from stream
+
+
+def opened(log: LogFile) -> BinaryIO:
+    """The file open for reading its lines, plain or gzip (by its magic bytes)."""
+    return _open(log.path)
 
 
 def _open(path: Path) -> BinaryIO:

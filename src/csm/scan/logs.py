@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Literal
 
@@ -14,7 +15,7 @@ from csm.detectors.mail.pipeline import MailDetectors
 from csm.incidents.model import Finding
 from csm.incidents.service import Incidents, RecordResult
 from csm.logtail import files
-from csm.logtail.formats import exim
+from csm.logtail.formats import exim, text
 
 Source = Literal["auto", "exim", "maillog"]
 BATCH = 5_000
@@ -71,15 +72,19 @@ class LogCheck:
     def _findings(
         self, detectors: MailDetectors, log: files.LogFile, kind: str, progress: Progress | None
     ) -> Iterator[Finding]:
-        feed = detectors.exim_line if kind == "exim" else detectors.maillog_line
+        feed = detectors.exim_lines if kind == "exim" else detectors.maillog_lines
         year = self.year or log.year
         since = self.since.timestamp() if self.since else None
-        for number, line in enumerate(files.lines(log), start=1):
-            found = feed(line, year)
-            if found:
+        start = detectors.read
+        with files.opened(log) as stream:
+            while True:
+                before = detectors.read
+                found = feed(islice(stream, PROGRESS_EVERY), year)
                 yield from (f for f in found if since is None or f.time.timestamp() >= since)
-            if progress is not None and number % PROGRESS_EVERY == 0:
-                progress(number)
+                if detectors.read == before:
+                    return
+                if progress is not None:
+                    progress(detectors.read - start)
 
 
 def _detect(log: files.LogFile) -> str:
@@ -87,7 +92,7 @@ def _detect(log: files.LogFile) -> str:
     if "exim" in log.path.name:
         return "exim"
     for number, line in enumerate(files.lines(log)):
-        if exim.parse(line, log.year) is not None:
+        if exim.parse(text.line(line), log.year) is not None:
             return "exim"
         if number > DETECT_LINES:
             break

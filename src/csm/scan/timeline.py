@@ -14,7 +14,7 @@ from pathlib import Path
 
 from csm.accounts.domains import DomainMap
 from csm.logtail import files
-from csm.logtail.formats import dovecot, exim
+from csm.logtail.formats import dovecot, exim, text
 
 HOUR = 3600
 COUNTS = ("sent", "logins", "failed_logins", "bounces", "deferrals")
@@ -97,7 +97,7 @@ def _lines(walk: _Walk, paths: Iterable[Path]) -> Iterator[tuple[int, int, Calla
     """Every line of every log with its time, so the mainlog and the maillog interleave."""
     order = 0
     for log in files.ordered(list(paths)):
-        for raw in files.lines(log):
+        for raw in map(text.line, files.lines(log)):
             order += 1
             line = exim.parse(raw, log.year)
             if line is not None:
@@ -109,7 +109,7 @@ def _lines(walk: _Walk, paths: Iterable[Path]) -> Iterator[tuple[int, int, Calla
                 yield event.time, order, partial(_login, walk, event)
 
 
-def _relevant(walk: _Walk, line: exim.EximLine, raw: bytes) -> bool:
+def _relevant(walk: _Walk, line: exim.EximLine, raw: str) -> bool:
     """Only the subject's lines are kept for the second, time-ordered pass."""
     if line.flag == "<=":
         mail = exim.arrival(line.rest)
@@ -121,10 +121,10 @@ def _relevant(walk: _Walk, line: exim.EximLine, raw: bytes) -> bool:
         return mine
     if line.flag in ("**", "=="):
         return line.msgid in walk.messages
-    return b"outgoing mail hold" in raw or b"authenticator failed" in line.rest
+    return "outgoing mail hold" in raw or "authenticator failed" in line.rest
 
 
-def _exim(walk: _Walk, line: exim.EximLine, raw: bytes) -> None:
+def _exim(walk: _Walk, line: exim.EximLine, raw: str) -> None:
     if line.time < walk.since:
         return
     if line.flag == "<=":
@@ -132,11 +132,10 @@ def _exim(walk: _Walk, line: exim.EximLine, raw: bytes) -> None:
     elif line.flag in ("**", "==") and line.msgid in walk.messages:
         kind = "bounces" if line.flag == "**" else "deferrals"
         walk.count(line.time, kind)
-        text = line.rest.decode("utf-8", "replace")
-        walk.note(line.time, kind[:-1], text[:160])
-    elif b"outgoing mail hold" in raw and _names_domain(walk, raw):
-        walk.note(line.time, "hold", line.rest.decode("utf-8", "replace")[:160])
-    elif line.flag == "" and b"authenticator failed" in line.rest:
+        walk.note(line.time, kind[:-1], text.field(line.rest)[:160])
+    elif "outgoing mail hold" in raw and _names_domain(walk, raw):
+        walk.note(line.time, "hold", text.field(line.rest)[:160])
+    elif line.flag == "" and "authenticator failed" in line.rest:
         failed = exim.auth_failure(line.rest)
         if failed and walk.mine(failed[1]):
             walk.count(line.time, "failed_logins")
@@ -166,9 +165,9 @@ def _login(walk: _Walk, event: dovecot.AuthEvent) -> None:
         walk.network(event.time, event.ip, f"{event.service} login")
 
 
-def _names_domain(walk: _Walk, raw: bytes) -> bool:
+def _names_domain(walk: _Walk, raw: str) -> bool:
     domain = walk.subject.rpartition("@")[2]
-    return bool(domain) and domain.encode() in raw.lower()
+    return bool(domain) and domain in text.field(raw).lower()
 
 
 def default_logs(mainlog: Path, maillog: Path) -> list[Path]:

@@ -7,13 +7,14 @@ fine: failures from an IP with a recent success for the same mailbox do not coun
 from __future__ import annotations
 
 import ipaddress
+from typing import Final
 
 from csm.detectors.mail.context import SAMPLE, Alert, Distinct, MailContext, Recent, Window, emit
 from csm.incidents.model import Finding, Severity
 
-GOOD_SOURCE_SECONDS = 86_400
-SUSTAINED = 4
-TRACKED = 20_000
+GOOD_SOURCE_SECONDS: Final = 86_400
+SUSTAINED: Final = 4
+TRACKED: Final = 20_000
 
 
 class AuthFailures:
@@ -37,15 +38,21 @@ class AuthFailures:
         found += self._per_subnet(at, ip, mailbox)
         return found + self._per_mailbox(at, ip, mailbox)
 
+    def prune(self, now: int) -> None:
+        for window in (self.by_ip, self.by_subnet, self.by_mailbox, self.pair_failures):
+            window.prune(now)
+
     def success(self, at: int, ip: str, mailbox: str) -> list[Finding]:
         mailbox = mailbox.lower()
         if not ip or not mailbox:
             return []
-        failures = len(self.pair_failures.events.get(f"{ip} {mailbox}", ()))
+        pair = f"{ip} {mailbox}"
+        events = self.pair_failures.events
+        failures = len(events.get(pair, ())) if events else 0
         guessed = failures >= self.context.rules.failure_then_success and not self._good_source(
             at, ip, mailbox
         )
-        self.good.remember(f"{ip} {mailbox}", at)
+        self.good.remember(pair, at)
         if not guessed:
             return []
         check = (

@@ -9,13 +9,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from csm.accounts.domains import DomainMap
 from csm.config.mailrules import MailRules
 from csm.incidents.model import Finding, Severity
 
-SAMPLE = 5
+SAMPLE: Final = 5
 V = TypeVar("V")
 
 
@@ -98,18 +98,28 @@ def emit(context: MailContext, alert: Alert) -> list[Finding]:
     ]  # fmt: skip
 
 
-class Recent(dict[str, V]):
+class Recent(Generic[V]):
     """A bounded map of the most recent entries: past ``limit``, the older half is dropped."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__()
         self.limit = limit
+        self.items: dict[str, V] = {}
+
+    def get(self, key: str) -> V | None:
+        return self.items.get(key)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.items
+
+    def __len__(self) -> int:
+        return len(self.items)
 
     def remember(self, key: str, value: V) -> None:
-        self[key] = value
-        if len(self) > self.limit:
-            for old in list(islice(self, self.limit // 2)):
-                del self[old]
+        items = self.items
+        items[key] = value
+        if len(items) > self.limit:
+            for old in list(islice(items, self.limit // 2)):
+                del items[old]
 
 
 class Window:

@@ -4,17 +4,20 @@ bounces, bounce storms per sender, and remote rejections of our mail for SPF/DKI
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from csm.detectors.mail.context import Alert, MailContext, Recent, Window, emit
 from csm.incidents.model import Finding, Severity
 
-HOLD = re.compile(
+HOLD: Final = re.compile(
     r"(?:Sender (?P<sender>\S+@\S+)|Domain (?P<domain>\S+)) has an outgoing mail hold"
 )
-MAX_DEFERS = re.compile(r"Domain (?P<domain>\S+) has exceeded the max defers and failures per hour")
-ANGLE = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
-SENDERS_TRACKED = 50_000
-POLICY_WORDS = ("authentication", "ptr record", "sender policy", "alignment")
+MAX_DEFERS: Final = re.compile(
+    r"Domain (?P<domain>\S+) has exceeded the max defers and failures per hour"
+)
+ANGLE: Final = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
+SENDERS_TRACKED: Final = 50_000
+POLICY_WORDS: Final = ("authentication", "ptr record", "sender policy", "alignment")
 
 
 class Delivery:
@@ -22,6 +25,9 @@ class Delivery:
         self.context = context
         self.bounces = Window(context.rules.bounce_window.total_seconds())
         self.senders: Recent[str] = Recent(SENDERS_TRACKED)  # msgid -> envelope sender
+
+    def prune(self, now: int) -> None:
+        self.bounces.prune(now)
 
     def arrival(self, msgid: str, sender: str) -> None:
         self.senders.remember(msgid, sender.lower())
@@ -49,13 +55,13 @@ class Delivery:
             alert = Alert("email_defer_fail_governor", Severity.HIGH, message, at, domain=domain)
             return emit(self.context, alert)
         found = self._rejection(at, msgid, text)
-        sender = self.senders.get(msgid, "")
+        sender = self.senders.get(msgid) or ""
         if sender and sender != "<>":
             found += self._storm(at, msgid, sender)
         return found
 
     def frozen(self, at: int, msgid: str) -> list[Finding]:
-        sender = self.senders.get(msgid, "")
+        sender = self.senders.get(msgid) or ""
         if sender != "<>":
             return []
         message = f"frozen bounce {msgid} (undeliverable delivery report: backscatter)"
@@ -76,7 +82,7 @@ class Delivery:
         )
         if not reason or not (any(m in reason for m in markers) or policy):
             return []
-        sender = self.senders.get(msgid, "")
+        sender = self.senders.get(msgid) or ""
         found = ANGLE.search(text)
         sender = sender if "@" in sender else (found.group(1).lower() if found else "")
         domain = sender.rpartition("@")[2]

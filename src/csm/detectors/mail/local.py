@@ -5,12 +5,16 @@ submissions, named with the sending script's directory from ``cwd=`` lines (as C
 from __future__ import annotations
 
 from collections import Counter
+from typing import Final
 
 from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Window, emit
 from csm.incidents.model import Finding, Severity
 from csm.logtail.formats.exim import Arrival
 
-SYSTEM_USERS = frozenset({"root", "mailnull", "exim", "Debian-exim", "cpanel", "nobody", "mail"})
+PIDS_KEPT: Final = 10_000
+SYSTEM_USERS: Final = frozenset(
+    {"root", "mailnull", "exim", "Debian-exim", "cpanel", "nobody", "mail"}
+)
 
 
 class LocalMail:
@@ -26,6 +30,11 @@ class LocalMail:
         user = _home_user(directory)
         if user:
             self.last_cwd[user] = directory
+
+    def prune(self, now: int) -> None:
+        self.window.prune(now)
+        if len(self.cwd_by_pid) > PIDS_KEPT:  # cwd= lines of processes that sent nothing
+            self.cwd_by_pid.clear()
 
     def arrival(self, at: int, pid: int, msgid: str, mail: Arrival) -> list[Finding]:
         user = mail.user

@@ -1,147 +1,208 @@
 """Authenticated outbound mail: volume and fan-out per mailbox, one mailbox from many networks,
-submissions through cloud hosts, credentials in a subject, bulk-mail services."""
+submissions through cloud hosts, credentials in a subject, bulk-mail services.
+
+What is followed about one mailbox's submissions lives in one ``Sender``, found with one
+lookup; recipients and networks are counted in distinct-value windows per mailbox."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
+from collections import deque
+from typing import Final
 
-from csm.detectors.mail.context import SAMPLE, Alert, Distinct, MailContext, Recent, Window, emit
+from csm.detectors.mail.context import SAMPLE, Alert, Distinct, MailContext, emit
 from csm.incidents.model import Finding, Severity
+from csm.logtail.formats.address import network
 from csm.logtail.formats.exim import Arrival
 
-MESSAGES_TRACKED = 50_000
+MESSAGES_TRACKED: Final = 50_000
+
+
+class Sender:
+    """One authenticated mailbox's recent submissions."""
+
+    __slots__ = ("bulk", "cloud", "last", "mailbox", "route", "sent", "trusted")
+
+    def __init__(self, mailbox: str, trusted: bool) -> None:
+        self.mailbox = mailbox
+        self.trusted = trusted  # a known high-volume sender: volume and spread are not counted
+        self.last = 0
+        self.sent: deque[tuple[int, str, str]] = deque()  # (time, msgid, ip) in the rate window
+        self.cloud: deque[tuple[int, str]] = deque()  # (time, ip) through cloud hosts
+        self.route = ""  # the last client host and envelope sender, and the bulk service
+        self.bulk = ""  # named in them ("" for none): they rarely change between messages
 
 
 class Outbound:
     def __init__(self, context: MailContext) -> None:
         self.context = context
         rules = context.rules
-        self.rate = Window(rules.rate_window.total_seconds())
-        self.spread = Distinct(rules.spread_window.total_seconds())
-        self.cloud = Distinct(rules.cloud_window.total_seconds())
-        self.fanout = Distinct(rules.rate_window.total_seconds())
-        self.messages: Recent[str] = Recent(MESSAGES_TRACKED)  # msgid -> authenticated mailbox
-        services = "|".join(re.escape(s) for s in context.rules.bulk_services)
+        self.rate_seconds = int(rules.rate_window.total_seconds())
+        self.spread_seconds = int(rules.spread_window.total_seconds())
+        self.cloud_seconds = int(rules.cloud_window.total_seconds())
+        self.cloud_suffixes = tuple(s.lower() for s in rules.cloud_ptr_suffixes)
+        self.rate_warn, self.rate_critical = rules.rate_warn, rules.rate_critical
+        self.fanout_warn, self.spread_networks = rules.fanout_warn, rules.spread_networks
+        self.fanout = Distinct(self.rate_seconds)  # per mailbox: distinct recipients
+        self.spread = Distinct(self.spread_seconds)  # per mailbox: distinct networks
+        self.senders: dict[str, Sender] = {}
+        self.messages: dict[str, Sender] = {}  # msgid -> its sender, for deliveries
+        services = "|".join(re.escape(s) for s in rules.bulk_services)
         self.bulk_services = re.compile(services, re.IGNORECASE) if services else None
+        # what a credential leak's subject must hold, looked for in the lower-cased text
+        self.leak_hints = ("password", *(m.lower() for m in rules.leak_markers))
 
     def arrival(self, at: int, msgid: str, mail: Arrival) -> list[Finding]:
-        mailbox = mail.auth_id.lower()
-        if not mailbox or self.context.is_infra(mail.ip):
+        sender = self._sender(mail.auth_id)
+        if sender is None or self.context.is_infra(mail.ip):
             return []
-        self.messages.remember(msgid, mailbox)
-        found = self._leak(at, mailbox, mail) + self._bulk(at, mailbox, mail)
-        if self.context.is_high_volume(mailbox):
+        sender.last = at
+        self._follow(msgid, sender)
+        found = self._leak(at, sender, mail) + self._bulk(at, sender, mail)
+        if sender.trusted:
             return found
-        found += self._volume(at, msgid, mailbox, mail)
-        found += self._spread(at, mailbox, mail)
-        return found + self._cloud(at, mailbox, mail)
+        found += self._volume(at, msgid, sender, mail)
+        found += self._spread(at, sender, mail)
+        if mail.host:
+            found += self._cloud(at, sender, mail)
+        return found
 
     def delivery(self, at: int, msgid: str, recipient: str) -> list[Finding]:
-        mailbox = self.messages.get(msgid)
-        if mailbox is None or self.context.is_high_volume(mailbox):
+        sender = self.messages.get(msgid)
+        if sender is None or sender.trusted:
             return []
-        self.fanout.add(mailbox, at, recipient.lower())
-        if self.fanout.count_distinct(mailbox) != self.context.rules.fanout_warn:
+        self.fanout.add(sender.mailbox, at, recipient.lower())
+        warn = self.fanout_warn
+        if self.fanout.count_distinct(sender.mailbox) != warn:
             return []
-        recipients = self.fanout.distinct(mailbox)
-        message = f"{mailbox} sent to {len(recipients)} distinct recipients in {self.fanout.span}"
-        return emit(
-            self.context, Alert("email_spam_outbreak", Severity.HIGH, message, at, mailbox, ip="")
-        )
-
-    def _volume(self, at: int, msgid: str, mailbox: str, mail: Arrival) -> list[Finding]:
-        rules = self.context.rules
-        events = self.rate.add(mailbox, at, f"{msgid} {mail.ip}")
-        count = len(events)
-        if count not in (rules.rate_warn, rules.rate_critical):
-            return []
-        critical = count >= rules.rate_critical
-        ips = sorted({value.split(" ")[1] for _, value in events if " " in value} - {""})
-        samples = [value.split(" ")[0] for _, value in list(events)[-SAMPLE:]]
-        via = mail.auth.split(":")[0]
         message = (
-            f"{mailbox} sent {count} messages in {self.rate.span} via {via}"
-            f" from {len(ips)} IP(s): {', '.join(ips[:SAMPLE])}; e.g. {', '.join(samples)}"
+            f"{sender.mailbox} sent to {warn} distinct recipients in {_span(self.rate_seconds)}"
+        )
+        alert = Alert("email_spam_outbreak", Severity.HIGH, message, at, sender.mailbox)
+        return emit(self.context, alert)
+
+    def prune(self, now: int) -> None:
+        """Forget mailboxes idle for longer than every window (bounds memory on long logs)."""
+        horizon = now - max(self.rate_seconds, self.spread_seconds, self.cloud_seconds)
+        for mailbox in [m for m, s in self.senders.items() if s.last <= horizon]:
+            del self.senders[mailbox]
+        self.fanout.prune(now)
+        self.spread.prune(now)
+
+    def _sender(self, auth_id: str) -> Sender | None:
+        """The mailbox's state, looked up by the login as logged (and by its lower case)."""
+        sender = self.senders.get(auth_id)
+        if sender is None and auth_id:
+            mailbox = auth_id.lower()
+            sender = self.senders.get(mailbox)
+            if sender is None:
+                sender = Sender(mailbox, self.context.is_high_volume(mailbox))
+                self.senders[mailbox] = sender
+            self.senders[auth_id] = sender
+        return sender
+
+    def _follow(self, msgid: str, sender: Sender) -> None:
+        messages = self.messages
+        messages[msgid] = sender
+        if len(messages) > MESSAGES_TRACKED:
+            for old in list(messages)[: MESSAGES_TRACKED // 2]:
+                del messages[old]
+
+    def _volume(self, at: int, msgid: str, sender: Sender, mail: Arrival) -> list[Finding]:
+        sent = sender.sent
+        sent.append((at, msgid, mail.ip))
+        horizon = at - self.rate_seconds
+        while sent[0][0] <= horizon:
+            sent.popleft()
+        count = len(sent)
+        if count not in (self.rate_warn, self.rate_critical):
+            return []
+        critical = count >= self.rate_critical
+        ips = sorted({ip for _, _, ip in sent} - {""})
+        samples = [msgid for _, msgid, _ in list(sent)[-SAMPLE:]]
+        message = (
+            f"{sender.mailbox} sent {count} messages in {_span(self.rate_seconds)}"
+            f" via {mail.auth.split(':')[0]} from {len(ips)} IP(s): {', '.join(ips[:SAMPLE])};"
+            f" e.g. {', '.join(samples)}"
         )
         check = "email_rate_critical" if critical else "email_rate_warning"
         severity = Severity.CRITICAL if critical else Severity.HIGH
         details = {"count": count, "ips": ips, "sample_messages": samples}
-        alert = Alert(check, severity, message, at, mailbox, ip=mail.ip, details=details)
+        alert = Alert(check, severity, message, at, sender.mailbox, ip=mail.ip, details=details)
         return emit(self.context, alert)
 
-    def _spread(self, at: int, mailbox: str, mail: Arrival) -> list[Finding]:
-        network = _network(mail.ip)
-        if not network:
+    def _spread(self, at: int, sender: Sender, mail: Arrival) -> list[Finding]:
+        net = network(mail.ip)
+        if not net:
             return []
-        self.spread.add(mailbox, at, network)
-        if self.spread.count_distinct(mailbox) < self.context.rules.spread_networks:
+        self.spread.add(sender.mailbox, at, net)
+        if self.spread.count_distinct(sender.mailbox) < self.spread_networks:
             return []
-        networks = self.spread.distinct(mailbox)
+        networks = self.spread.distinct(sender.mailbox)
         message = (
-            f"{mailbox} authenticated from {len(networks)} networks in {self.spread.span}: "
-            + ", ".join(sorted(networks)[:SAMPLE])
+            f"{sender.mailbox} authenticated from {len(networks)} networks in"
+            f" {_span(self.spread_seconds)}: " + ", ".join(sorted(networks)[:SAMPLE])
         )
         return emit(
             self.context,
-            Alert("email_suspicious_geo", Severity.CRITICAL, message, at, mailbox, ip=mail.ip),
-        )
+            Alert("email_suspicious_geo", Severity.CRITICAL, message, at, sender.mailbox,
+                  ip=mail.ip),
+        )  # fmt: skip
 
-    def _cloud(self, at: int, mailbox: str, mail: Arrival) -> list[Finding]:
+    def _cloud(self, at: int, sender: Sender, mail: Arrival) -> list[Finding]:
         host = mail.host.lower()
-        if not host or not host.endswith(tuple(self.context.rules.cloud_ptr_suffixes)):
+        if not host.endswith(self.cloud_suffixes):
             return []
-        rules = self.context.rules
-        events = self.cloud.add(mailbox, at, mail.ip)
-        ips = self.cloud.count_distinct(mailbox)
-        many_ips = ips >= rules.cloud_distinct_ips and len(events) >= 3
-        if not (many_ips or len(events) >= rules.cloud_sends):
+        rules, cloud = self.context.rules, sender.cloud
+        cloud.append((at, mail.ip))
+        horizon = at - self.cloud_seconds
+        while cloud[0][0] <= horizon:
+            cloud.popleft()
+        ips = len({ip for _, ip in cloud})
+        many_ips = ips >= rules.cloud_distinct_ips and len(cloud) >= 3
+        if not (many_ips or len(cloud) >= rules.cloud_sends):
             return []
         message = (
-            f"{mailbox} submitted {len(events)} messages through cloud hosts ({host})"
+            f"{sender.mailbox} submitted {len(cloud)} messages through cloud hosts ({host})"
             f" from {ips} IP(s)"
         )
         alert = Alert(
-            "email_cloud_relay_abuse", Severity.CRITICAL, message, at, mailbox, ip=mail.ip
+            "email_cloud_relay_abuse", Severity.CRITICAL, message, at, sender.mailbox, ip=mail.ip
         )
         return emit(self.context, alert)
 
-    def _leak(self, at: int, mailbox: str, mail: Arrival) -> list[Finding]:
-        if not mail.text_mentions(b"@", b"assword", b"ASSWORD"):
+    def _leak(self, at: int, sender: Sender, mail: Arrival) -> list[Finding]:
+        if not mail.text_mentions(self.leak_hints):
             return []
         subject = mail.subject.lower()
-        if not subject:
-            return []
         if "@" in subject and any(m in subject for m in self.context.rules.leak_markers):
             severity = Severity.CRITICAL
         elif "password" in subject and "smtp" in subject:
             severity = Severity.HIGH
         else:
             return []
-        message = f"SMTP credentials in the subject of a message sent by {mailbox}"
-        return emit(
-            self.context, Alert("email_credential_leak", severity, message, at, mailbox, ip=mail.ip)
-        )
+        message = f"SMTP credentials in the subject of a message sent by {sender.mailbox}"
+        alert = Alert("email_credential_leak", severity, message, at, sender.mailbox, ip=mail.ip)
+        return emit(self.context, alert)
 
-    def _bulk(self, at: int, mailbox: str, mail: Arrival) -> list[Finding]:
+    def _bulk(self, at: int, sender: Sender, mail: Arrival) -> list[Finding]:
         if self.bulk_services is None:
             return []
-        found = self.bulk_services.search(mail.host) or self.bulk_services.search(mail.sender)
-        if found is None:
+        route = f"{mail.host} {mail.sender}"
+        if route != sender.route:
+            found = self.bulk_services.search(route)
+            sender.route, sender.bulk = route, found.group(0).lower() if found else ""
+        service = sender.bulk
+        if not service:
             return []
-        service = found.group(0).lower()
-        message = f"{mailbox} submits through the bulk-mail service {service}"
+        message = f"{sender.mailbox} submits through the bulk-mail service {service}"
         alert = Alert(
-            "email_compromised_account", Severity.CRITICAL, message, at, mailbox, ip=mail.ip
-        )
+            "email_compromised_account", Severity.CRITICAL, message, at, sender.mailbox,
+            ip=mail.ip,
+        )  # fmt: skip
         return emit(self.context, alert)
 
 
-def _network(ip: str) -> str:
-    """The /16 (IPv4) or /48 (IPv6) of a validated address: one "network" for spread counting."""
-    if "." in ip:
-        first, second, _ = ip.split(".", 2)
-        return f"{first}.{second}.0.0/16"
-    if ":" in ip:
-        return str(ipaddress.ip_network(f"{ip}/48", strict=False))
-    return ""
+def _span(seconds: int) -> str:
+    """A window's length for messages: ``10 minutes``."""
+    return f"{seconds // 60} minutes"

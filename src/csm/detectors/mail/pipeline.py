@@ -1,9 +1,19 @@
-"""All mail detectors behind two calls: one Exim mainlog line, or one maillog line."""
+"""All mail detectors behind two calls: a batch of Exim mainlog lines, or of maillog lines.
+
+Most of a mainlog is lines no detector reads (``Completed``, deliveries of mail from outside,
+connections).  Exim writes its own lines as ``<time> <id> <flag> …``, so the flag sits at a
+fixed offset for both id lengths: the fast path looks there and reads a line only when some
+detector wants it.  Every other shape (``[pid]``, ``+zone``, syslog-wrapped, lines without a
+message id) goes through the general parser, which is also the reference the fast path is
+tested against (``fast=False``).
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
+from typing import Final
 
 from csm.detectors.mail.auth import AuthFailures
 from csm.detectors.mail.context import MailContext
@@ -11,183 +21,253 @@ from csm.detectors.mail.delivery import Delivery
 from csm.detectors.mail.local import LocalMail
 from csm.detectors.mail.outbound import Outbound
 from csm.incidents.model import Finding
-from csm.logtail.formats import dovecot, exim
+from csm.logtail.formats import dovecot, exim, text
 from csm.logtail.formats.stamps import MONTHS, iso_stamp
 
-DELIVERED = ("=>", "->")
-COMPLETED = (b" Completed\n", b" Completed")
-PRUNE_EVERY = 100_000
+DELIVERED: Final = ("=>", "->")
+PRUNE_EVERY: Final = 100_000
+
+# Lines are dispatched on raw bytes; only lines a detector reads are decoded (formats.text).
+# The four bytes after a 16- or 23-character message id, and what they make of the line.
+ARRIVAL: Final = 0
+DELIVERY: Final = 1
+COMPLETED: Final = 2
+FAILURE: Final = 3
+DEFERRAL: Final = 4
+FLAG_AT: Final = {b" <= ": ARRIVAL, b" => ": DELIVERY, b" -> ": DELIVERY, b" Com": COMPLETED,
+           b" ** ": FAILURE, b" == ": DEFERRAL}  # fmt: skip
+# where the flag starts: 20 (time and space) + the id's length
+SHORT_ID: Final = 36
+LONG_ID: Final = 43
+HOLD: Final = b"outgoing mail hold"
 
 
 class MailDetectors:
-    def __init__(self, context: MailContext) -> None:
+    def __init__(self, context: MailContext, *, fast: bool = True) -> None:
         self.context = context
+        self.fast = fast
         self.outbound = Outbound(context)
         self.local = LocalMail(context)
         self.smtp = AuthFailures(context, "smtp")
         self.imap = AuthFailures(context, "mail")
         self.delivery = Delivery(context)
-        self.lines = Counter[str]()  # parsed, skipped, malformed
         self.read = 0
+        self.parsed = 0  # lines some detector read
+        self.skipped = 0  # lines that are not mail log lines (junk, other programs)
+        self.malformed = 0  # arrivals whose fields could not be read
         self.findings = Counter[str]()  # per check
+        self.now = 0  # the latest time read
+        self._pruned = 0
+
+    @property
+    def lines(self) -> Counter[str]:
+        """The lines parsed, skipped and malformed so far."""
+        counts = {"parsed": self.parsed, "skipped": self.skipped, "malformed": self.malformed}
+        return Counter({k: v for k, v in counts.items() if v})
 
     def exim_line(self, raw: bytes, year: int) -> list[Finding]:
-        """Substring tests first: only lines some detector reads are parsed; the rest are
-        counted (and checked for the shape of a mainlog line, so junk is still counted)."""
-        self.read += 1
-        if raw.endswith(COMPLETED):  # a quarter of every mainlog: nothing to read
-            return []
-        message = MESSAGE_LINE.match(raw)
-        if message is not None:
-            if message.group(4) == b"<=":
-                return self._arrival_line(raw, message)
-            return self._delivery(raw, message)
-        if not _relevant(raw) and not self._tracked_delivery(raw):
-            if not _looks_like_exim(raw):
-                self.lines["skipped"] += 1
-            return []
-        line = exim.parse(raw, year)
-        if line is None:
-            self.lines["skipped"] += 1
-            return []
-        self.lines["parsed"] += 1
-        found = self._exim(line)
-        if self.read % PRUNE_EVERY == 0:
-            self._prune(line.time)
-        if found:
-            self.findings.update(f.check for f in found)
-        return found
-
-    def _tracked_delivery(self, raw: bytes) -> bool:
-        """A delivery in another shape (``[pid]``, syslog-wrapped) of a followed message."""
-        mark = raw.find(b" => ")
-        if mark < 0:
-            mark = raw.find(b" -> ")
-        if mark < 0:
-            return False
-        msgid = raw[raw.rfind(b" ", 0, mark) + 1 : mark]
-        return msgid.decode("ascii", "replace") in self.outbound.messages
-
-    def _arrival_line(self, raw: bytes, message: re.Match[bytes]) -> list[Finding]:
-        """The common ``<time> [pid] <id> <= …`` line, split by the one match.  Mail from
-        outside (no ``A=``, no ``U=``, not a bounce) concerns no detector and is not read."""
-        rest = raw[message.end() :]
-        if b" A=" not in rest and b" U=" not in rest and not rest.startswith(b"<>"):
-            return []
-        try:
-            at = iso_stamp(message.group(1))
-        except ValueError:
-            self.lines["skipped"] += 1
-            return []
-        self.lines["parsed"] += 1
-        pid = int(message.group(2)) if message.group(2) else 0
-        rest = rest.rstrip(b"\r\n")
-        line = exim.EximLine(at, pid, message.group(3).decode("ascii"), "<=", rest)
-        found = self._arrival(line)
-        if self.read % PRUNE_EVERY == 0:
-            self._prune(at)
-        if found:
-            self.findings.update(f.check for f in found)
-        return found
-
-    def _delivery(self, raw: bytes, message: re.Match[bytes]) -> list[Finding]:
-        """The common ``<time> <id> => <recipient> …`` line, read without the general parser:
-        only deliveries of authenticated submissions matter (the fan-out count)."""
-        msgid = message.group(3).decode("ascii")
-        if msgid not in self.outbound.messages:
-            return []
-        self.lines["parsed"] += 1
-        end = raw.find(b" ", message.end())
-        recipient = raw[message.end() : end if end > 0 else None].decode("utf-8", "replace")
-        try:
-            at = iso_stamp(message.group(1))
-        except ValueError:
-            return []
-        found = self.outbound.delivery(at, msgid, recipient)
-        if found:
-            self.findings.update(f.check for f in found)
-        return found
+        return self.exim_lines((raw,), year)
 
     def maillog_line(self, raw: bytes, year: int) -> list[Finding]:
-        self.read += 1
-        event = dovecot.parse(raw, year)
-        if event is None:
-            self.lines["skipped"] += 1
-            return []
-        self.lines["parsed"] += 1
-        if event.result == "failure":
-            found = self.imap.failure(event.time, event.ip, event.user)
-        elif event.result == "success":
-            found = self.imap.success(event.time, event.ip, event.user)
-        else:
-            found = []
-        self.findings.update(f.check for f in found)
+        return self.maillog_lines((raw,), year)
+
+    def exim_lines(self, lines: Iterable[bytes], year: int) -> list[Finding]:
+        """The findings of a batch of mainlog lines, in order."""
+        found: list[Finding] = []
+        fast = self.fast
+        for raw in lines:
+            self.read += 1
+            if fast:
+                step = FLAG_AT.get(raw[SHORT_ID : SHORT_ID + 4])
+                end = SHORT_ID
+                if step is None:
+                    step = FLAG_AT.get(raw[LONG_ID : LONG_ID + 4])
+                    end = LONG_ID
+                if step is None:
+                    if _ignorable(raw):
+                        continue
+                elif self._fast(raw, step, end, found):
+                    continue
+            found += self._general(raw, year)
+        self._after_batch(found)
         return found
+
+    def maillog_lines(self, lines: Iterable[bytes], year: int) -> list[Finding]:
+        found: list[Finding] = []
+        for raw in lines:
+            self.read += 1
+            event = dovecot.parse(text.line(raw), year)
+            if event is None:
+                self.skipped += 1
+                continue
+            self.parsed += 1
+            self.now = max(self.now, event.time)
+            if event.result == "failure":
+                found += self.imap.failure(event.time, event.ip, event.user)
+            elif event.result == "success":
+                found += self.imap.success(event.time, event.ip, event.user)
+        self._after_batch(found)
+        return found
+
+    def _fast(self, raw: bytes, step: int, end: int, found: list[Finding]) -> bool:
+        """Handle a line of Exim's own ``<time> <id> <flag>`` shape; False when it is not one
+        after all (the general parser then reads it)."""
+        if step == DELIVERY:
+            if raw[20:end].decode("latin-1") not in self.outbound.messages:
+                # not a submission we follow; or, with a space, not this shape at all
+                return raw.find(b" ", 20, end) < 0
+            return self._delivery(raw, end, found)
+        if step == ARRIVAL:
+            return self._arrival_line(raw, end, found)
+        if step == COMPLETED:
+            return raw[end : end + 10] == b" Completed"
+        # failures (bounce storms, rejections) and holds are read by the general parser
+        return step == DEFERRAL and raw.find(HOLD) < 0
+
+    def _arrival_line(self, raw: bytes, end: int, found: list[Finding]) -> bool:
+        line = text.line(raw)
+        rest = line[end + 4 :]
+        if not _concerns_us(rest):
+            return True  # in whatever shape, with no A=, U= or <> after "<=" it is not ours
+        if not _is_own(line, end):
+            return False
+        at = iso_stamp(line[:19])
+        self.parsed += 1
+        self.now = at
+        found += self._arrival(at, 0, line[20:end], rest.rstrip("\r\n"))
+        return True
+
+    def _delivery(self, raw: bytes, end: int, found: list[Finding]) -> bool:
+        """A delivery of a followed message: its recipient counts for fan-out."""
+        line = text.line(raw)
+        if not _stamp_ok(line[:19]):
+            return False
+        at = iso_stamp(line[:19])
+        self.parsed += 1
+        self.now = at
+        recipient = line[end + 4 :].partition(" ")[0].rstrip("\r\n")
+        found += self.outbound.delivery(at, line[20:end], text.field(recipient))
+        return True
+
+    def _general(self, raw: bytes, year: int) -> list[Finding]:
+        text_line = text.line(raw)
+        if not _relevant(text_line) and not self._tracked_delivery(text_line):
+            if not _looks_like_exim(text_line):
+                self.skipped += 1
+            return []
+        line = exim.parse(text_line, year)
+        if line is None:
+            self.skipped += 1
+            return []
+        self.parsed += 1
+        self.now = max(self.now, line.time)
+        return self._exim(line)
+
+    def _tracked_delivery(self, line: str) -> bool:
+        """A delivery in another shape (``[pid]``, syslog-wrapped) of a followed message."""
+        mark = line.find(" => ")
+        if mark < 0:
+            mark = line.find(" -> ")
+        if mark < 0:
+            return False
+        return line[line.rfind(" ", 0, mark) + 1 : mark] in self.outbound.messages
 
     def _exim(self, line: exim.EximLine) -> list[Finding]:
         flag, at = line.flag, line.time
         if flag == "<=":
-            return self._arrival(line)
+            if not _concerns_us(line.rest):
+                return []
+            return self._arrival(at, line.pid, line.msgid, line.rest)
         if flag in DELIVERED:
-            recipient = line.rest.partition(b" ")[0].decode("utf-8", "replace")
+            recipient = text.field(line.rest.partition(" ")[0])
             return self.outbound.delivery(at, line.msgid, recipient)
         if flag == "==":
-            return self.delivery.deferral(at, line.msgid, _text(line.rest))
+            return self.delivery.deferral(at, line.msgid, text.field(line.rest))
         if flag == "**":
-            return self.delivery.failure(at, line.msgid, _text(line.rest))
+            return self.delivery.failure(at, line.msgid, text.field(line.rest))
         return self._other(line)
 
-    def _arrival(self, line: exim.EximLine) -> list[Finding]:
-        mail = exim.arrival(line.rest)
+    def _arrival(self, at: int, pid: int, msgid: str, rest: str) -> list[Finding]:
+        mail = exim.arrival(rest)
         if mail is None:
-            self.lines["malformed"] += 1
+            self.malformed += 1
             return []
-        self.delivery.arrival(line.msgid, mail.sender)
-        found = self.local.arrival(line.time, line.pid, line.msgid, mail)
+        self.delivery.arrival(msgid, mail.sender)
+        found = self.local.arrival(at, pid, msgid, mail) if mail.user else []
         if mail.auth_id:
-            found += self.smtp.success(line.time, mail.ip, mail.auth_id)
-            found += self.outbound.arrival(line.time, line.msgid, mail)
+            found += self.smtp.success(at, mail.ip, mail.auth_id)
+            found += self.outbound.arrival(at, msgid, mail)
         return found
 
     def _other(self, line: exim.EximLine) -> list[Finding]:
         rest = line.rest
         if line.msgid:
-            return self.delivery.frozen(line.time, line.msgid) if rest.startswith(b"Frozen") else []
-        if b"authenticator failed for" in rest:
+            return self.delivery.frozen(line.time, line.msgid) if rest.startswith("Frozen") else []
+        if "authenticator failed for" in rest:
             failed = exim.auth_failure(rest)
             return self.smtp.failure(line.time, *failed) if failed else []
-        if rest.startswith(b"cwd="):
-            self.local.cwd(line.pid, rest[4:].partition(b" ")[0].decode("utf-8", "replace"))
-        elif rest.startswith(b"DKIM: signing failed"):
-            return self.delivery.dkim_failed(line.time, _text(rest))
-        elif rest.startswith(b"** "):
-            return self.delivery.failure(line.time, "", _text(rest))
+        if rest.startswith("cwd="):
+            self.local.cwd(line.pid, text.field(rest[4:].partition(" ")[0]))
+        elif rest.startswith("DKIM: signing failed"):
+            return self.delivery.dkim_failed(line.time, text.field(rest))
+        elif rest.startswith("** "):
+            return self.delivery.failure(line.time, "", text.field(rest))
         return []
 
-    def _prune(self, now: int) -> None:
-        for detector in (self.outbound, self.local, self.smtp, self.imap, self.delivery):
-            for window in vars(detector).values():
-                if hasattr(window, "prune"):
-                    window.prune(now)
+    def _after_batch(self, found: list[Finding]) -> None:
+        if found:
+            self.findings.update(f.check for f in found)
+        if self.read - self._pruned >= PRUNE_EVERY:
+            self._pruned = self.read
+            for detector in (self.outbound, self.local, self.smtp, self.imap, self.delivery):
+                detector.prune(self.now)
 
 
-# "<time> [pid] <id> <=|=>|-> …": the bulk of every mainlog, recognised in one match.
-MESSAGE_LINE = re.compile(
-    rb"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (?:\[(\d+)\] )?"
-    rb"([0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4}))"
-    rb" (<=|=>|->) "
+# What the lines some detector reads hold (plain substring tests beat one regex here).
+RELEVANT: Final = (" <= ", " ** ", "authenticator failed", "cwd=", " Frozen",
+                   "outgoing mail hold", "DKIM: signing failed")  # fmt: skip
+
+
+def _relevant(line: str) -> bool:
+    return any(needle in line for needle in RELEVANT)
+
+
+def _ignorable(raw: bytes) -> bool:
+    """A line of Exim's own shape (no ``[pid]``) that no detector reads, known without the
+    general parser: a message line other than ``Frozen``, or a line about no message other
+    than ``cwd=``, ``DKIM: signing failed``, ``** …`` and ``<driver> authenticator failed``."""
+    if raw[19:20] != b" " or raw[20:21] in (b"[", b"+", b"-"):  # a [pid] or a zone follows
+        return False
+    if raw[26:27] == b"-" and (raw[36:37] == b" " or raw[43:44] == b" "):
+        return raw[37:43] != b"Frozen" and raw[44:50] != b"Frozen"
+    return _NO_MESSAGE_READ.match(raw, 20) is None
+
+
+_NO_MESSAGE_READ: Final = re.compile(
+    rb"cwd=|DKIM: signing failed|\*\* |[^ ]+ authenticator failed for H="
 )
-RELEVANT = re.compile(
-    rb" <= | \*\* |outgoing mail hold|authenticator failed|cwd=| Frozen|DKIM: signing failed"
-)
-_relevant = RELEVANT.search
 
 
-def _looks_like_exim(raw: bytes) -> bool:
+def _concerns_us(rest: str) -> bool:
+    """Whether an arrival may be ours: authenticated (``A=``), local (``U=``) or a bounce.
+    Mail from outside concerns no detector and is not read."""
+    return " A=" in rest or " U=" in rest or rest.startswith("<>")
+
+
+def _is_own(line: str, end: int) -> bool:
+    """Whether the line really is ``<time> <id> …``: Exim's timestamp and a message id."""
+    return line[19:20] == " " and exim.is_message_id(line[20:end]) and _stamp_ok(line[:19])
+
+
+def _stamp_ok(stamp: str) -> bool:
+    try:
+        iso_stamp(stamp)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_exim(line: str) -> bool:
     """Exim's own timestamp, or a syslog header (whose program the parser checks later)."""
-    own = len(raw) > 20 and raw[4] == 45 and raw[10] == 32 and raw[13] == 58  # "-", " ", ":"
-    return own or raw[:3] in MONTHS
-
-
-def _text(rest: bytes) -> str:
-    return rest.decode("utf-8", "replace")
+    own = len(line) > 20 and line[4] == "-" and line[10] == " " and line[13] == ":"
+    return own or line[:3] in MONTHS

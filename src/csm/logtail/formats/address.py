@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Final
 
-_ADDRESSES: dict[bytes, str] = {}
-_ADDRESSES_KEPT = 100_000
+_ADDRESSES: Final[dict[str, str]] = {}
+_ADDRESSES_KEPT: Final = 100_000
 
 
-def ip_text(raw: bytes) -> str:
+def ip_text(raw: str) -> str:
     """A validated address (IPv4-mapped IPv6 as IPv4), or ""; results are cached, as the same
     addresses recur on every busy log."""
     found = _ADDRESSES.get(raw)
     if found is not None:
         return found
     try:
-        address = ipaddress.ip_address(raw.decode("ascii"))
+        address = ipaddress.ip_address(raw)
     except (ValueError, UnicodeDecodeError):
         text = ""
     else:
@@ -25,3 +26,24 @@ def ip_text(raw: bytes) -> str:
         _ADDRESSES.clear()
     _ADDRESSES[raw] = text
     return text
+
+
+_NETWORKS: Final[dict[str, str]] = {}
+
+
+def network(ip: str) -> str:
+    """The /16 (IPv4) or /48 (IPv6) of a validated address: one "network" when counting where a
+    mailbox is used from; "" for no address."""
+    found = _NETWORKS.get(ip)
+    if found is None:
+        if "." in ip:
+            first, second, _ = ip.split(".", 2)
+            found = f"{first}.{second}.0.0/16"
+        elif ":" in ip:
+            found = str(ipaddress.ip_network(f"{ip}/48", strict=False))
+        else:
+            found = ""
+        if len(_NETWORKS) >= _ADDRESSES_KEPT:
+            _NETWORKS.clear()
+        _NETWORKS[ip] = found
+    return found

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import calendar
 from functools import lru_cache
+from typing import Final
 
-MONTHS = {m.encode(): i for i, m in enumerate(calendar.month_abbr) if m}
-MINUTES_KEPT = 100_000
+MONTHS: Final = {m: i for i, m in enumerate(calendar.month_abbr) if m}
+MINUTES_KEPT: Final = 100_000
 
 
 @lru_cache(maxsize=4096)
@@ -18,48 +19,66 @@ def minute(year: int, month: int, day: int, hour: int, minutes: int) -> int:
     return calendar.timegm((year, month, day, hour, minutes, 0, 0, 0, 0))
 
 
-_MINUTES: dict[bytes, int] = {}
+_MINUTES: Final[dict[str, int]] = {}
+_STAMPS: Final[dict[str, int]] = {}
+STAMPS_KEPT: Final = 200_000
 
 
-def iso_stamp(raw: bytes) -> int:
+def iso_stamp(raw: str) -> int:
     """``YYYY-MM-DD HH:MM:SS`` (Exim's own format) to epoch seconds; ValueError if malformed.
-    The minute is looked up (a log has few distinct minutes); only seconds are parsed."""
+    Whole stamps are remembered (a busy log repeats each second on many lines)."""
+    found = _STAMPS.get(raw)
+    if found is not None:
+        return found
+    value = _iso_stamp(raw)
+    if len(_STAMPS) >= STAMPS_KEPT:
+        _STAMPS.clear()
+    _STAMPS[raw] = value
+    return value
+
+
+def _iso_stamp(raw: str) -> int:
+    """The minute is looked up (a log has few distinct minutes); only seconds are parsed."""
     base = _MINUTES.get(raw[:16])
     if base is None:
-        if len(raw) != 19 or raw[4] != 45 or raw[7] != 45 or raw[10] != 32 or raw[13] != 58:
+        if len(raw) != 19 or raw[4] != "-" or raw[7] != "-" or raw[10] != " " or raw[13] != ":":
             raise ValueError("not an Exim timestamp")
         fields = (raw[0:4], raw[5:7], raw[8:10], raw[11:13], raw[14:16])
-        if not all(f.isdigit() for f in fields):
+        if not all(_digits(f) for f in fields):
             raise ValueError("not an Exim timestamp")
         base = minute(*(int(f) for f in fields))
         if len(_MINUTES) > MINUTES_KEPT:
             _MINUTES.clear()
         _MINUTES[raw[:16]] = base
-    elif raw[16] != 58:
+    elif raw[16] != ":":
         raise ValueError("not an Exim timestamp")
     return base + _seconds(raw[17:19])
 
 
-def zone_offset(raw: bytes) -> int:
+def zone_offset(raw: str) -> int:
     """``+0300`` / ``-0530`` to seconds east of UTC; ValueError if malformed."""
-    if len(raw) != 5 or raw[0] not in (43, 45) or not raw[1:].isdigit():
+    if len(raw) != 5 or raw[0] not in "+-" or not _digits(raw[1:]):
         raise ValueError("not a zone")
     seconds = int(raw[1:3]) * 3600 + int(raw[3:5]) * 60
-    return seconds if raw[0] == 43 else -seconds
+    return seconds if raw[0] == "+" else -seconds
 
 
-def syslog_stamp(month: bytes, day: bytes, clock: bytes, year: int) -> int:
+def syslog_stamp(month: str, day: str, clock: str, year: int) -> int:
     """``Apr 14`` ``12:00:05`` (syslog has no year: the caller supplies it)."""
-    if len(clock) != 8 or clock[2] != 58 or clock[5] != 58:
+    if len(clock) != 8 or clock[2] != ":" or clock[5] != ":":
         raise ValueError("not a syslog time")
     base = minute(year, MONTHS[month], int(day), int(clock[0:2]), int(clock[3:5]))
     return base + _seconds(clock[6:8])
 
 
-def _seconds(raw: bytes) -> int:
-    if len(raw) != 2 or not raw.isdigit():
+def _seconds(raw: str) -> int:
+    if len(raw) != 2 or not _digits(raw):
         raise ValueError("bad seconds")
     value = int(raw)
     if value > 60:
         raise ValueError("bad seconds")
     return value
+
+
+def _digits(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit()

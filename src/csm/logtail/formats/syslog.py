@@ -11,25 +11,25 @@ from csm.logtail.formats.stamps import MONTHS, iso_stamp, syslog_stamp, zone_off
 @dataclass(frozen=True, slots=True)
 class SyslogLine:
     time: int
-    host: bytes
-    program: bytes
+    host: str
+    program: str
     pid: int
-    message: bytes
+    message: str
 
 
-def parse(line: bytes, year: int) -> SyslogLine | None:
+def parse(line: str, year: int) -> SyslogLine | None:
     """The wrapped message, or None when the line has no syslog header."""
     try:
         if line[:3] in MONTHS:
             return _traditional(line, year)
-        if len(line) > 19 and line[4:5] == b"-" and line[10:11] == b"T":
+        if len(line) > 19 and line[4:5] == "-" and line[10:11] == "T":
             return _rfc3339(line)
     except (ValueError, KeyError, IndexError):
         return None
     return None
 
 
-def _traditional(line: bytes, year: int) -> SyslogLine | None:
+def _traditional(line: str, year: int) -> SyslogLine | None:
     parts = line.split(None, 4)
     if len(parts) < 5:
         return None
@@ -37,22 +37,22 @@ def _traditional(line: bytes, year: int) -> SyslogLine | None:
     return _program(syslog_stamp(month, day, clock, year), host, rest)
 
 
-def _rfc3339(line: bytes) -> SyslogLine | None:
+def _rfc3339(line: str) -> SyslogLine | None:
     parts = line.split(None, 2)
     if len(parts) < 3:
         return None
     stamp, host, rest = parts
-    when = iso_stamp(stamp[:10] + b" " + stamp[11:19])
-    zone = stamp[19:].lstrip(b".0123456789")
-    if zone and zone != b"Z":
-        when -= zone_offset(zone.replace(b":", b""))
+    when = iso_stamp(stamp[:10] + " " + stamp[11:19])
+    zone = stamp[19:].lstrip(".0123456789")
+    if zone and zone != "Z":
+        when -= zone_offset(zone.replace(":", ""))
     return _program(when, host, rest)
 
 
-def _program(when: int, host: bytes, rest: bytes) -> SyslogLine | None:
-    tag, sep, message = rest.partition(b": ")
-    if not sep or b" " in tag:
+def _program(when: int, host: str, rest: str) -> SyslogLine | None:
+    tag, sep, message = rest.partition(": ")
+    if not sep or " " in tag:
         return None
-    program, _, pid = tag.partition(b"[")
-    pid_value = int(pid[:-1]) if pid.endswith(b"]") and pid[:-1].isdigit() else 0
+    program, _, pid = tag.partition("[")
+    pid_value = int(pid[:-1]) if pid.endswith("]") and pid[:-1].isdigit() else 0
     return SyslogLine(when, host, program, pid_value, message)
