@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from csm.accounts.domains import DomainMap
 from csm.audit import AuditLog, current_operator
@@ -14,8 +15,10 @@ from csm.config.loader import LoadedConfig
 from csm.config.model import Config
 from csm.detectors.mail.context import MailContext
 from csm.host import Host, Runner, run
-from csm.incidents.service import Incidents
 from csm.store.db import Store
+
+if TYPE_CHECKING:
+    from csm.incidents.service import Incidents
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,8 @@ class App:
         """The incidents service over an open store, closed afterwards."""
         store = self.open_store()
         try:
+            from csm.incidents.service import Incidents  # noqa: PLC0415 - heavy, seldom needed
+
             yield Incidents(store, self.config.incidents, self.clock, self.audit(store))
         finally:
             store.close()

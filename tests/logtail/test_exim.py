@@ -3,6 +3,8 @@ forgery attempts, and fuzzing: a line either parses or is skipped, never an exce
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -168,3 +170,16 @@ def test_text_fields_are_utf8_whatever_the_bytes(junk: bytes) -> None:
     found = exim.arrival(parsed.rest)
     assert found is not None
     assert found.sender == sender.decode("utf-8", "replace")
+
+
+ID_PATTERN = re.compile(
+    r"[0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4})"
+)
+
+
+@given(st.one_of(
+    st.text(alphabet="aZ09-_ \u00e9\u00b2", min_size=14, max_size=25),
+    st.sampled_from([OLD_ID, NEW_ID, OLD_ID.replace("-", "x"), NEW_ID[:-1] + "-"]),
+))  # fmt: skip
+def test_message_ids_are_exactly_exim_s_two_formats(candidate: str) -> None:
+    assert exim.is_message_id(candidate) == bool(ID_PATTERN.fullmatch(candidate))

@@ -211,3 +211,15 @@ class IncidentDetail:
     findings: tuple[str, ...]
     timeline: tuple[TimelineEvent, ...]
     actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """What recording a batch of findings did: incidents created and merged into, findings
+    held pending (below the open threshold) and ignored, and the incidents touched."""
+
+    created: int
+    merged: int
+    pending: int
+    ignored: int
+    incidents: tuple[str, ...]

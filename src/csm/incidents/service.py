@@ -17,22 +17,13 @@ from csm.incidents import bulk, lifecycle, repo
 from csm.incidents.correlator import Correlator
 from csm.incidents.guard import CloseGuard, store_guard
 from csm.incidents.live import ActionRow, Changes, LiveIncident
-from csm.incidents.model import Finding, Incident, IncidentDetail, Status
+from csm.incidents.model import Finding, Incident, IncidentDetail, RecordResult, Status
 from csm.incidents.sweep import Sweeper, SweepResult
 from csm.store.db import Store
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 StatusFilter = Literal["all", "active", "open", "contained", "resolved", "dismissed"]
-
-
-@dataclass(frozen=True, slots=True)
-class RecordResult:
-    created: int
-    merged: int
-    pending: int
-    ignored: int
-    incidents: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,22 +6,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from csm.detectors.mail.context import MailContext
 from csm.detectors.mail.pipeline import MailDetectors
-from csm.incidents.model import Finding
-from csm.incidents.service import Incidents, RecordResult
+from csm.incidents.model import Finding, RecordResult
 from csm.logtail import files
 from csm.logtail.formats import exim, text
+
+if TYPE_CHECKING:  # the incidents engine is imported only when findings are recorded
+    from csm.incidents.service import Incidents
 
 Source = Literal["auto", "exim", "maillog"]
 BATCH = 5_000
 DETECT_LINES = 50
 Progress = Callable[[int], None]  # lines read so far in the current file
-PROGRESS_EVERY = 50_000
+BATCH_BYTES = 4 << 20  # lines are read and handed to the detectors in batches of ~4 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +78,9 @@ class LogCheck:
         since = self.since.timestamp() if self.since else None
         start = detectors.read
         with files.opened(log) as stream:
-            while True:
-                before = detectors.read
-                found = feed(islice(stream, PROGRESS_EVERY), year)
+            while batch := stream.readlines(BATCH_BYTES):
+                found = feed(batch, year)
                 yield from (f for f in found if since is None or f.time.timestamp() >= since)
-                if detectors.read == before:
-                    return
                 if progress is not None:
                     progress(detectors.read - start)
 

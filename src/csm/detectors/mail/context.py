@@ -155,35 +155,61 @@ class Window:
         del self.events[key]
 
 
-class Distinct(Window):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(seconds)
-        self.values: dict[str, dict[str, int]] = {}
+class Tally:
+    """The distinct values seen within a sliding time window, for one subject (a mailbox's
+    recipients or networks).  Times arrive in order."""
 
-    def add(self, key: str, at: int, value: str = "") -> deque[tuple[int, str]]:
-        events = self.events.get(key)
-        if events is None:
-            events = self.events[key] = deque()
-            self.values[key] = {}
-        seen = self.values[key]
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.events: deque[tuple[int, str]] = deque()
+        self.counts: dict[str, int] = {}
+
+    def add(self, at: int, value: str) -> int:
+        """Count ``value`` at ``at``; how many distinct values the window now holds."""
+        events, counts = self.events, self.counts
         events.append((at, value))
-        seen[value] = seen.get(value, 0) + 1
+        counts[value] = counts.get(value, 0) + 1
         horizon = at - self.seconds
         while events[0][0] <= horizon:
-            _, gone = events.popleft()
-            left = seen[gone] - 1
+            gone = events.popleft()[1]
+            left = counts[gone] - 1
             if left:
-                seen[gone] = left
+                counts[gone] = left
             else:
-                del seen[gone]
-        return events
+                del counts[gone]
+        return len(counts)
+
+    def values(self) -> set[str]:
+        return set(self.counts)
+
+    @property
+    def latest(self) -> int:
+        return self.events[-1][0] if self.events else 0
+
+
+class Distinct(Window):
+    """Distinct values per key within a sliding window."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.tallies: dict[str, Tally] = {}
+
+    def add(self, key: str, at: int, value: str = "") -> deque[tuple[int, str]]:
+        tally = self.tallies.get(key)
+        if tally is None:
+            tally = self.tallies[key] = Tally(self.seconds)
+        tally.add(at, value)
+        return tally.events
 
     def distinct(self, key: str) -> set[str]:
-        return set(self.values.get(key, ()))
+        tally = self.tallies.get(key)
+        return tally.values() if tally is not None else set()
 
     def count_distinct(self, key: str) -> int:
-        return len(self.values.get(key, ()))
+        tally = self.tallies.get(key)
+        return len(tally.counts) if tally is not None else 0
 
-    def _forget(self, key: str) -> None:
-        del self.events[key]
-        del self.values[key]
+    def prune(self, now: int) -> None:
+        horizon = now - self.seconds
+        for key in [k for k, t in self.tallies.items() if t.latest <= horizon]:
+            del self.tallies[key]

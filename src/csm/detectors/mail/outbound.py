@@ -2,7 +2,7 @@
 submissions through cloud hosts, credentials in a subject, bulk-mail services.
 
 What is followed about one mailbox's submissions lives in one ``Sender``, found with one
-lookup; recipients and networks are counted in distinct-value windows per mailbox."""
+lookup: its recent messages, and the distinct recipients and networks in their windows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 from collections import deque
 from typing import Final
 
-from csm.detectors.mail.context import SAMPLE, Alert, Distinct, MailContext, emit
+from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Tally, emit
 from csm.incidents.model import Finding, Severity
 from csm.logtail.formats.address import network
 from csm.logtail.formats.exim import Arrival
@@ -21,14 +21,17 @@ MESSAGES_TRACKED: Final = 50_000
 class Sender:
     """One authenticated mailbox's recent submissions."""
 
-    __slots__ = ("bulk", "cloud", "last", "mailbox", "route", "sent", "trusted")
+    __slots__ = ("bulk", "cloud", "last", "mailbox", "networks", "recipients", "route", "sent",
+                 "trusted")  # fmt: skip
 
-    def __init__(self, mailbox: str, trusted: bool) -> None:
+    def __init__(self, mailbox: str, trusted: bool, rate: float, spread: float) -> None:
         self.mailbox = mailbox
         self.trusted = trusted  # a known high-volume sender: volume and spread are not counted
         self.last = 0
         self.sent: deque[tuple[int, str, str]] = deque()  # (time, msgid, ip) in the rate window
         self.cloud: deque[tuple[int, str]] = deque()  # (time, ip) through cloud hosts
+        self.recipients = Tally(rate)  # distinct recipients in the rate window (fan-out)
+        self.networks = Tally(spread)  # distinct networks submitted from (spread)
         self.route = ""  # the last client host and envelope sender, and the bulk service
         self.bulk = ""  # named in them ("" for none): they rarely change between messages
 
@@ -43,8 +46,6 @@ class Outbound:
         self.cloud_suffixes = tuple(s.lower() for s in rules.cloud_ptr_suffixes)
         self.rate_warn, self.rate_critical = rules.rate_warn, rules.rate_critical
         self.fanout_warn, self.spread_networks = rules.fanout_warn, rules.spread_networks
-        self.fanout = Distinct(self.rate_seconds)  # per mailbox: distinct recipients
-        self.spread = Distinct(self.spread_seconds)  # per mailbox: distinct networks
         self.senders: dict[str, Sender] = {}
         self.messages: dict[str, Sender] = {}  # msgid -> its sender, for deliveries
         services = "|".join(re.escape(s) for s in rules.bulk_services)
@@ -69,11 +70,14 @@ class Outbound:
 
     def delivery(self, at: int, msgid: str, recipient: str) -> list[Finding]:
         sender = self.messages.get(msgid)
-        if sender is None or sender.trusted:
+        return self.delivered(at, sender, recipient) if sender is not None else []
+
+    def delivered(self, at: int, sender: Sender, recipient: str) -> list[Finding]:
+        """A delivery of one of ``sender``'s messages: its recipient counts for fan-out."""
+        if sender.trusted:
             return []
-        self.fanout.add(sender.mailbox, at, recipient.lower())
         warn = self.fanout_warn
-        if self.fanout.count_distinct(sender.mailbox) != warn:
+        if sender.recipients.add(at, recipient.lower()) != warn:
             return []
         message = (
             f"{sender.mailbox} sent to {warn} distinct recipients in {_span(self.rate_seconds)}"
@@ -86,8 +90,6 @@ class Outbound:
         horizon = now - max(self.rate_seconds, self.spread_seconds, self.cloud_seconds)
         for mailbox in [m for m, s in self.senders.items() if s.last <= horizon]:
             del self.senders[mailbox]
-        self.fanout.prune(now)
-        self.spread.prune(now)
 
     def _sender(self, auth_id: str) -> Sender | None:
         """The mailbox's state, looked up by the login as logged (and by its lower case)."""
@@ -96,7 +98,8 @@ class Outbound:
             mailbox = auth_id.lower()
             sender = self.senders.get(mailbox)
             if sender is None:
-                sender = Sender(mailbox, self.context.is_high_volume(mailbox))
+                trusted = self.context.is_high_volume(mailbox)
+                sender = Sender(mailbox, trusted, self.rate_seconds, self.spread_seconds)
                 self.senders[mailbox] = sender
             self.senders[auth_id] = sender
         return sender
@@ -135,10 +138,9 @@ class Outbound:
         net = network(mail.ip)
         if not net:
             return []
-        self.spread.add(sender.mailbox, at, net)
-        if self.spread.count_distinct(sender.mailbox) < self.spread_networks:
+        if sender.networks.add(at, net) < self.spread_networks:
             return []
-        networks = self.spread.distinct(sender.mailbox)
+        networks = sender.networks.values()
         message = (
             f"{sender.mailbox} authenticated from {len(networks)} networks in"
             f" {_span(self.spread_seconds)}: " + ", ".join(sorted(networks)[:SAMPLE])
@@ -172,7 +174,7 @@ class Outbound:
         return emit(self.context, alert)
 
     def _leak(self, at: int, sender: Sender, mail: Arrival) -> list[Finding]:
-        if not mail.text_mentions(self.leak_hints):
+        if not mail.subject_mentions(self.leak_hints):
             return []
         subject = mail.subject.lower()
         if "@" in subject and any(m in subject for m in self.context.rules.leak_markers):

@@ -19,7 +19,7 @@ from csm.detectors.mail.auth import AuthFailures
 from csm.detectors.mail.context import MailContext
 from csm.detectors.mail.delivery import Delivery
 from csm.detectors.mail.local import LocalMail
-from csm.detectors.mail.outbound import Outbound
+from csm.detectors.mail.outbound import Outbound, Sender
 from csm.incidents.model import Finding
 from csm.logtail.formats import dovecot, exim, text
 from csm.logtail.formats.stamps import MONTHS, iso_stamp
@@ -58,6 +58,7 @@ class MailDetectors:
         self.findings = Counter[str]()  # per check
         self.now = 0  # the latest time read
         self._pruned = 0
+        self._stamp, self._at = "", 0  # the last timestamp read, and its time
 
     @property
     def lines(self) -> Counter[str]:
@@ -113,10 +114,11 @@ class MailDetectors:
         """Handle a line of Exim's own ``<time> <id> <flag>`` shape; False when it is not one
         after all (the general parser then reads it)."""
         if step == DELIVERY:
-            if raw[20:end].decode("latin-1") not in self.outbound.messages:
+            sender = self.outbound.messages.get(raw[20:end].decode("latin-1"))
+            if sender is None:
                 # not a submission we follow; or, with a space, not this shape at all
                 return raw.find(b" ", 20, end) < 0
-            return self._delivery(raw, end, found)
+            return self._delivery(raw, end, sender, found)
         if step == ARRIVAL:
             return self._arrival_line(raw, end, found)
         if step == COMPLETED:
@@ -129,25 +131,37 @@ class MailDetectors:
         rest = line[end + 4 :]
         if not _concerns_us(rest):
             return True  # in whatever shape, with no A=, U= or <> after "<=" it is not ours
-        if not _is_own(line, end):
+        at = self._time(line[:19]) if _own_shape(line, end) else -1
+        if at < 0:
             return False
-        at = iso_stamp(line[:19])
         self.parsed += 1
         self.now = at
         found += self._arrival(at, 0, line[20:end], rest.rstrip("\r\n"))
         return True
 
-    def _delivery(self, raw: bytes, end: int, found: list[Finding]) -> bool:
+    def _delivery(self, raw: bytes, end: int, sender: Sender, found: list[Finding]) -> bool:
         """A delivery of a followed message: its recipient counts for fan-out."""
         line = text.line(raw)
-        if not _stamp_ok(line[:19]):
+        at = self._time(line[:19])
+        if at < 0:
             return False
-        at = iso_stamp(line[:19])
         self.parsed += 1
         self.now = at
         recipient = line[end + 4 :].partition(" ")[0].rstrip("\r\n")
-        found += self.outbound.delivery(at, line[20:end], text.field(recipient))
+        found += self.outbound.delivered(at, sender, text.field(recipient))
         return True
+
+    def _time(self, stamp: str) -> int:
+        """Exim's timestamp in epoch seconds (-1 when it is not one); consecutive lines mostly
+        share their second, so the last one is remembered."""
+        if stamp == self._stamp:
+            return self._at
+        try:
+            at = iso_stamp(stamp)
+        except ValueError:
+            return -1
+        self._stamp, self._at = stamp, at
+        return at
 
     def _general(self, raw: bytes, year: int) -> list[Finding]:
         text_line = text.line(raw)
@@ -254,17 +268,10 @@ def _concerns_us(rest: str) -> bool:
     return " A=" in rest or " U=" in rest or rest.startswith("<>")
 
 
-def _is_own(line: str, end: int) -> bool:
-    """Whether the line really is ``<time> <id> …``: Exim's timestamp and a message id."""
-    return line[19:20] == " " and exim.is_message_id(line[20:end]) and _stamp_ok(line[:19])
-
-
-def _stamp_ok(stamp: str) -> bool:
-    try:
-        iso_stamp(stamp)
-    except ValueError:
-        return False
-    return True
+def _own_shape(line: str, end: int) -> bool:
+    """Whether the line is ``<time> <id> …``: a message id right after the timestamp (a HELO
+    name that happens to reach the flag's offset is not one)."""
+    return line[19:20] == " " and exim.is_message_id(line[20:end])
 
 
 def _looks_like_exim(line: str) -> bool:

@@ -9,7 +9,6 @@ or ``H=``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -18,9 +17,6 @@ from csm.logtail.formats.address import ip_text
 from csm.logtail.formats.stamps import iso_stamp, zone_offset
 from csm.logtail.formats.text import field
 
-MESSAGE_ID: Final = re.compile(
-    r"[0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4})"
-)
 FLAGS: Final = frozenset({"<=", "=>", "->", ">>", "*>", "**", "=="})
 
 
@@ -73,16 +69,26 @@ class Arrival:
     def subject(self) -> str:
         return _subject(self._tail)
 
-    def text_mentions(self, needles: tuple[str, ...]) -> bool:
-        """Whether the sender's own text (Message-ID, Subject), lower-cased, holds any of
-        ``needles``: a cheap test before the subject is read."""
-        text = self._tail.lower()
+    def subject_mentions(self, needles: tuple[str, ...]) -> bool:
+        """Whether the raw Subject, lower-cased, holds any of ``needles``: a cheap test
+        before the subject is read."""
+        start = self._tail.find(' T="')
+        if start < 0:
+            return False
+        text = self._tail[start + 4 :].lower()
         return any(needle in text for needle in needles)
 
 
 def is_message_id(raw: str) -> bool:
     """``xxxxxx-xxxxxx-xx`` or Exim 4.97's ``xxxxxx-xxxxxxxxxxx-xxxx``."""
-    return len(raw) in (16, 23) and MESSAGE_ID.fullmatch(raw) is not None
+    size = len(raw)
+    if size == 16:
+        dashes = raw[6] == "-" and raw[13] == "-"
+    elif size == 23:
+        dashes = raw[6] == "-" and raw[18] == "-"
+    else:
+        return False
+    return dashes and raw.count("-") == 2 and raw.isascii() and raw.replace("-", "").isalnum()
 
 
 def parse(line: str, year: int = 1970) -> EximLine | None:
