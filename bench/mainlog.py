@@ -21,6 +21,7 @@ from csm.drill.maillog import generate
 
 TARGET_LINES = 1_000_000
 FAIL2BAN_FILTER = "/etc/fail2ban/filter.d/exim.conf"
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
 
 def mainlog(root: Path) -> tuple[Path, int]:
@@ -35,9 +36,16 @@ def mainlog(root: Path) -> tuple[Path, int]:
 
 
 def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
-    started = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - started
+    """The best of RUNS wall-clock times: this is a shared virtual machine, and the fastest
+    run is the one least disturbed (as timeit does).  Every tool is timed the same way."""
+    best = float("inf")
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        subprocess.run(
+            argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        )
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec from this (large) process.
@@ -62,6 +70,7 @@ def main() -> None:
         root = Path(tmp)
         log, lines = mainlog(root)
         print(f"mainlog             {lines:>10,} lines, {log.stat().st_size / 1e6:.0f} MB")
+        print(f"each tool timed {RUNS} times, best run kept")
         rates: dict[str, float] = {}
         if shutil.which("eximstats"):
             rates["eximstats"] = lines / timed(["eximstats", str(log)])

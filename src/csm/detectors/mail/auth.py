@@ -47,8 +47,7 @@ class AuthFailures:
         if not ip or not mailbox:
             return []
         pair = f"{ip} {mailbox}"
-        events = self.pair_failures.events
-        failures = len(events.get(pair, ())) if events else 0
+        failures = self.pair_failures.count(pair) if self.pair_failures.series else 0
         guessed = failures >= self.context.rules.failure_then_success and not self._good_source(
             at, ip, mailbox
         )
@@ -76,7 +75,7 @@ class AuthFailures:
         threshold = self.context.rules.brute_per_ip
         if len(events) not in (threshold, SUSTAINED * threshold):
             return []
-        targets = sorted({value for _, value in events} - {""})
+        targets = sorted(set(events.recent()) - {""})
         message = (
             f"{len(events)} failed {self.prefix.upper()} logins from {ip} in {self.by_ip.span}"
             f" against {', '.join(targets[:SAMPLE]) or 'unnamed accounts'}"

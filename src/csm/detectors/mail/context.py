@@ -4,7 +4,6 @@ how findings are made (with the quiet period that stops one burst from alerting 
 from __future__ import annotations
 
 import ipaddress
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -122,23 +121,90 @@ class Recent(Generic[V]):
                 del items[old]
 
 
+class Series:
+    """The values recorded within a sliding time window, for one subject; times arrive in
+    order.  Kept as two lists and a start index, compacted as it grows: cheaper than a deque
+    of tuples on the hot path."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = int(seconds)
+        self.times: list[int] = []
+        self.values: list[str] = []
+        self.start = 0  # times[:start] have left the window
+
+    def add(self, at: int, value: str) -> int:
+        """Record ``value`` at ``at``; how many values the window now holds."""
+        self.times.append(at)
+        self.values.append(value)
+        self._expire(at - self.seconds)
+        return len(self.times) - self.start
+
+    def __len__(self) -> int:
+        return len(self.times) - self.start
+
+    def recent(self) -> list[str]:
+        """The values in the window, oldest first."""
+        return self.values[self.start :]
+
+    @property
+    def latest(self) -> int:
+        return self.times[-1] if self.times else 0
+
+    def _expire(self, horizon: int) -> None:
+        times, start = self.times, self.start
+        while times[start] <= horizon:
+            self._gone(self.values[start])
+            start += 1
+        if start > 64 and start * 2 > len(times):
+            del times[:start], self.values[:start]
+            start = 0
+        self.start = start
+
+    def _gone(self, value: str) -> None:
+        """A value left the window."""
+
+
+class Tally(Series):
+    """A series that also counts its distinct values (a mailbox's recipients or networks)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.counts: dict[str, int] = {}
+
+    def add(self, at: int, value: str) -> int:
+        """Record ``value`` at ``at``; how many distinct values the window now holds."""
+        self.counts[value] = self.counts.get(value, 0) + 1
+        super().add(at, value)
+        return len(self.counts)
+
+    def distinct(self) -> set[str]:
+        return set(self.counts)
+
+    def _gone(self, value: str) -> None:
+        left = self.counts[value] - 1
+        if left:
+            self.counts[value] = left
+        else:
+            del self.counts[value]
+
+
 class Window:
-    """Events per key within a sliding time window (timestamps in seconds, arriving in order).
-    A ``Distinct`` window also counts the distinct values in it as they come and go."""
+    """A series per key (a mailbox, an IP, a sender) within one sliding window."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.events: dict[str, deque[tuple[int, str]]] = {}
+        self.series: dict[str, Series] = {}
 
-    def add(self, key: str, at: int, value: str = "") -> deque[tuple[int, str]]:
-        events = self.events.get(key)
-        if events is None:
-            events = self.events[key] = deque()
-        events.append((at, value))
-        horizon = at - self.seconds
-        while events[0][0] <= horizon:
-            events.popleft()
-        return events
+    def add(self, key: str, at: int, value: str = "") -> Series:
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = self._new()
+        series.add(at, value)
+        return series
+
+    def count(self, key: str) -> int:
+        series = self.series.get(key)
+        return len(series) if series is not None else 0
 
     @property
     def span(self) -> str:
@@ -148,68 +214,23 @@ class Window:
     def prune(self, now: int) -> None:
         """Forget keys with nothing left in the window (bounds memory on long logs)."""
         horizon = now - self.seconds
-        for key in [k for k, e in self.events.items() if not e or e[-1][0] <= horizon]:
-            self._forget(key)
+        for key in [k for k, s in self.series.items() if s.latest <= horizon]:
+            del self.series[key]
 
-    def _forget(self, key: str) -> None:
-        del self.events[key]
-
-
-class Tally:
-    """The distinct values seen within a sliding time window, for one subject (a mailbox's
-    recipients or networks).  Times arrive in order."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.events: deque[tuple[int, str]] = deque()
-        self.counts: dict[str, int] = {}
-
-    def add(self, at: int, value: str) -> int:
-        """Count ``value`` at ``at``; how many distinct values the window now holds."""
-        events, counts = self.events, self.counts
-        events.append((at, value))
-        counts[value] = counts.get(value, 0) + 1
-        horizon = at - self.seconds
-        while events[0][0] <= horizon:
-            gone = events.popleft()[1]
-            left = counts[gone] - 1
-            if left:
-                counts[gone] = left
-            else:
-                del counts[gone]
-        return len(counts)
-
-    def values(self) -> set[str]:
-        return set(self.counts)
-
-    @property
-    def latest(self) -> int:
-        return self.events[-1][0] if self.events else 0
+    def _new(self) -> Series:
+        return Series(self.seconds)
 
 
 class Distinct(Window):
     """Distinct values per key within a sliding window."""
 
-    def __init__(self, seconds: float) -> None:
-        super().__init__(seconds)
-        self.tallies: dict[str, Tally] = {}
-
-    def add(self, key: str, at: int, value: str = "") -> deque[tuple[int, str]]:
-        tally = self.tallies.get(key)
-        if tally is None:
-            tally = self.tallies[key] = Tally(self.seconds)
-        tally.add(at, value)
-        return tally.events
+    def _new(self) -> Series:
+        return Tally(self.seconds)
 
     def distinct(self, key: str) -> set[str]:
-        tally = self.tallies.get(key)
-        return tally.values() if tally is not None else set()
+        series = self.series.get(key)
+        return series.distinct() if isinstance(series, Tally) else set()
 
     def count_distinct(self, key: str) -> int:
-        tally = self.tallies.get(key)
-        return len(tally.counts) if tally is not None else 0
-
-    def prune(self, now: int) -> None:
-        horizon = now - self.seconds
-        for key in [k for k, t in self.tallies.items() if t.latest <= horizon]:
-            del self.tallies[key]
+        series = self.series.get(key)
+        return len(series.counts) if isinstance(series, Tally) else 0

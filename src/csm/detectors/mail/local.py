@@ -48,7 +48,7 @@ class LocalMail:
         rules = self.context.rules
         if len(events) not in (rules.local_warn, rules.local_critical):
             return []
-        return self._emit(at, user, mail, [value for _, value in events])
+        return self._emit(at, user, mail, events.recent())
 
     def _emit(self, at: int, user: str, mail: Arrival, values: list[str]) -> list[Finding]:
         critical = len(values) >= self.context.rules.local_critical

@@ -7,10 +7,9 @@ lookup: its recent messages, and the distinct recipients and networks in their w
 from __future__ import annotations
 
 import re
-from collections import deque
 from typing import Final
 
-from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Tally, emit
+from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Series, Tally, emit
 from csm.incidents.model import Finding, Severity
 from csm.logtail.formats.address import network
 from csm.logtail.formats.exim import Arrival
@@ -24,12 +23,14 @@ class Sender:
     __slots__ = ("bulk", "cloud", "last", "mailbox", "networks", "recipients", "route", "sent",
                  "trusted")  # fmt: skip
 
-    def __init__(self, mailbox: str, trusted: bool, rate: float, spread: float) -> None:
+    def __init__(
+        self, mailbox: str, trusted: bool, rate: float, spread: float, cloud: float
+    ) -> None:
         self.mailbox = mailbox
         self.trusted = trusted  # a known high-volume sender: volume and spread are not counted
         self.last = 0
-        self.sent: deque[tuple[int, str, str]] = deque()  # (time, msgid, ip) in the rate window
-        self.cloud: deque[tuple[int, str]] = deque()  # (time, ip) through cloud hosts
+        self.sent = Series(rate)  # "msgid ip" of each message in the rate window
+        self.cloud = Series(cloud)  # the client address of submissions through cloud hosts
         self.recipients = Tally(rate)  # distinct recipients in the rate window (fan-out)
         self.networks = Tally(spread)  # distinct networks submitted from (spread)
         self.route = ""  # the last client host and envelope sender, and the bulk service
@@ -99,7 +100,8 @@ class Outbound:
             sender = self.senders.get(mailbox)
             if sender is None:
                 trusted = self.context.is_high_volume(mailbox)
-                sender = Sender(mailbox, trusted, self.rate_seconds, self.spread_seconds)
+                windows = (self.rate_seconds, self.spread_seconds, self.cloud_seconds)
+                sender = Sender(mailbox, trusted, *windows)
                 self.senders[mailbox] = sender
             self.senders[auth_id] = sender
         return sender
@@ -112,17 +114,13 @@ class Outbound:
                 del messages[old]
 
     def _volume(self, at: int, msgid: str, sender: Sender, mail: Arrival) -> list[Finding]:
-        sent = sender.sent
-        sent.append((at, msgid, mail.ip))
-        horizon = at - self.rate_seconds
-        while sent[0][0] <= horizon:
-            sent.popleft()
-        count = len(sent)
+        count = sender.sent.add(at, f"{msgid} {mail.ip}")
         if count not in (self.rate_warn, self.rate_critical):
             return []
         critical = count >= self.rate_critical
-        ips = sorted({ip for _, _, ip in sent} - {""})
-        samples = [msgid for _, msgid, _ in list(sent)[-SAMPLE:]]
+        sent = [entry.split(" ") for entry in sender.sent.recent()]
+        ips = sorted({entry[1] for entry in sent} - {""})
+        samples = [entry[0] for entry in sent[-SAMPLE:]]
         message = (
             f"{sender.mailbox} sent {count} messages in {_span(self.rate_seconds)}"
             f" via {mail.auth.split(':')[0]} from {len(ips)} IP(s): {', '.join(ips[:SAMPLE])};"
@@ -140,7 +138,7 @@ class Outbound:
             return []
         if sender.networks.add(at, net) < self.spread_networks:
             return []
-        networks = sender.networks.values()
+        networks = sender.networks.distinct()
         message = (
             f"{sender.mailbox} authenticated from {len(networks)} networks in"
             f" {_span(self.spread_seconds)}: " + ", ".join(sorted(networks)[:SAMPLE])
@@ -155,17 +153,14 @@ class Outbound:
         host = mail.host.lower()
         if not host.endswith(self.cloud_suffixes):
             return []
-        rules, cloud = self.context.rules, sender.cloud
-        cloud.append((at, mail.ip))
-        horizon = at - self.cloud_seconds
-        while cloud[0][0] <= horizon:
-            cloud.popleft()
-        ips = len({ip for _, ip in cloud})
-        many_ips = ips >= rules.cloud_distinct_ips and len(cloud) >= 3
-        if not (many_ips or len(cloud) >= rules.cloud_sends):
+        rules = self.context.rules
+        sends = sender.cloud.add(at, mail.ip)
+        ips = len(set(sender.cloud.recent()))
+        many_ips = ips >= rules.cloud_distinct_ips and sends >= 3
+        if not (many_ips or sends >= rules.cloud_sends):
             return []
         message = (
-            f"{sender.mailbox} submitted {len(cloud)} messages through cloud hosts ({host})"
+            f"{sender.mailbox} submitted {sends} messages through cloud hosts ({host})"
             f" from {ips} IP(s)"
         )
         alert = Alert(
