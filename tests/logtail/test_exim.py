@@ -183,3 +183,19 @@ ID_PATTERN = re.compile(
 ))  # fmt: skip
 def test_message_ids_are_exactly_exim_s_two_formats(candidate: str) -> None:
     assert exim.is_message_id(candidate) == bool(ID_PATTERN.fullmatch(candidate))
+
+
+NOISE = st.text(alphabet=' AUPHS=:[]()"\\x@.-', max_size=30)
+
+
+@given(helo=NOISE.filter(lambda h: ") [" not in h and " " not in h), subject=NOISE, ident=NOISE)
+def test_sender_text_never_becomes_a_field(helo: str, subject: str, ident: str) -> None:
+    """Whatever a client puts in its HELO, Message-ID or Subject, the fields read are Exim's."""
+    line = (
+        f"2026-04-04 10:15:23 {OLD_ID} <= a@b.test H=host.test ({helo}) [203.0.113.9]:25"
+        f' P=esmtpsa A=dovecot_login:real@b.test S=10 id={ident} T="{subject}"'
+    )
+    found = arrival(line)
+    assert (found.auth, found.protocol, found.user, found.ip, found.host) == (
+        "dovecot_login:real@b.test", "esmtpsa", "", "203.0.113.9", "host.test",
+    )  # fmt: skip

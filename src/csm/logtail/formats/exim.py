@@ -31,52 +31,69 @@ class EximLine:
 
 class Arrival:
     """The fields of a ``<=`` line.  Sender, client and identities are read at once; the rest
-    when a detector asks (most lines need only a few)."""
+    when a detector asks (most lines need only a few).  Fields are looked for in the line's
+    field text: from after the sender to the sender's own text, less the client address."""
 
-    __slots__ = ("_fields", "_tail", "auth", "auth_id", "host", "ip", "sender", "user")
+    __slots__ = ("_after", "_cut", "_gap", "_rest", "_start", "auth", "auth_id", "host", "ip",
+                 "sender", "user")  # fmt: skip
 
-    def __init__(self, sender: str, host: str, ip: str, fields: str, tail: str) -> None:
+    def __init__(
+        self, rest: str, sender: str, client: tuple[str, str, int, int], start: int, cut: int
+    ) -> None:
+        self._rest, self._start, self._cut = rest, start, cut
         self.sender = sender
-        self.host = host
-        self.ip = ip
-        self._fields = fields
-        self._tail = tail
-        self.auth = _value(fields, " A=")  # e.g. "dovecot_login:info@example.com"
+        self.host, self.ip = client[0], client[1]
+        self._gap, self._after = client[2], client[3]  # the client address: not a field
+        self.auth = self._value(" A=")  # e.g. "dovecot_login:info@example.com"
         # the authenticated identity: "dovecot_login:info@x" -> "info@x"
-        self.auth_id = self.auth.partition(":")[2]
-        self.user = _value(fields, " U=")
+        colon = self.auth.find(":")
+        self.auth_id = self.auth[colon + 1 :] if colon >= 0 else ""
+        self.user = self._value(" U=")
 
     @property
     def protocol(self) -> str:
-        return _value(self._fields, " P=")
+        return self._value(" P=")
 
     @property
     def resolver(self) -> str:
         """``B=``, e.g. ``redirect_resolver`` (cPanel's PHP mail)."""
-        return _value(self._fields, " B=")
+        return self._value(" B=")
 
     @property
     def size(self) -> int:
-        size = _value(self._fields, " S=")
-        return int(size) if size.isdigit() else 0
+        size = self._value(" S=")
+        return int(size) if size.isascii() and size.isdigit() else 0
 
     @property
     def bounce_of(self) -> str:
         """``R=`` on a bounce: the message it bounces."""
-        return _value(self._fields, " R=") if self.sender == "<>" else ""
+        return self._value(" R=") if self.sender == "<>" else ""
 
     @property
     def subject(self) -> str:
-        return _subject(self._tail)
+        return _subject(self._rest, self._start)
 
     def subject_mentions(self, needles: tuple[str, ...]) -> bool:
         """Whether the raw Subject, lower-cased, holds any of ``needles``: a cheap test
         before the subject is read."""
-        start = self._tail.find(' T="')
+        start = self._rest.find(' T="', self._start)
         if start < 0:
             return False
-        text = self._tail[start + 4 :].lower()
+        text = self._rest[start + 4 :].lower()
         return any(needle in text for needle in needles)
+
+    def _value(self, key: str) -> str:
+        """The first ``key`` field's value: before the client address, else after it."""
+        rest, end = self._rest, self._gap
+        at = rest.find(key, self._start, end)
+        if at < 0:
+            end = self._cut
+            at = rest.find(key, self._after, end)
+            if at < 0:
+                return ""
+        at += len(key)
+        stop = rest.find(" ", at, end)
+        return field(rest[at : end if stop < 0 else stop])
 
 
 def is_message_id(raw: str) -> bool:
@@ -138,108 +155,94 @@ def arrival(rest: str) -> Arrival | None:
 
     Exim writes ``<= sender [R=] [H=name (helo) [ip]:port] [U=] P= … A= S= [id=] [T="…"] …``:
     everything from ``id=`` or ``T="`` on (the Message-ID and Subject headers) is the sender's
-    own text, so fields are looked for only before it, and after the client address."""
-    sender, start = _sender(rest)
-    if not sender:
+    own text, so fields are looked for only before it, and after the client address.  The line
+    is read in place, by offsets."""
+    start = _sender_end(rest)
+    if start <= 0:
         return None
-    tail = rest[start:]
-    safe = tail[: _cut(tail)]
-    host = ip = ""
-    fields = safe
-    marker = safe.find(" H=")
+    cut = _cut(rest, start)
+    client = ("", "", cut, cut)
+    marker = rest.find(" H=", start, cut)
     if marker >= 0:
-        client = _client(safe, marker + 3)
-        if client is None:
+        found = _client(rest, marker + 3, cut)
+        if found is None:
             return None
-        host, ip, after = client
-        fields = safe[:marker] + safe[after:]
-    return Arrival(sender, host, ip, fields, tail)
+        client = (found[0], found[1], marker, found[2])
+    return Arrival(rest, field(rest[:start]), client, start, cut)
 
 
-def _sender(rest: str) -> tuple[str, int]:
-    """The envelope sender (a quoted local part may hold spaces) and where the fields start."""
+def _sender_end(rest: str) -> int:
+    """Where the envelope sender ends (a quoted local part may hold spaces); 0 for none."""
     if rest.startswith('"'):
         close = rest.find('"', 1)
-        while close > 0 and rest[close - 1 : close] == "\\":
+        while close > 0 and rest[close - 1] == "\\":
             close = rest.find('"', close + 1)
         if close < 0:
-            return "", 0
+            return 0
         end = rest.find(" ", close)
     else:
         end = rest.find(" ")
-    end = len(rest) if end < 0 else end
-    return field(rest[:end]), end
+    return len(rest) if end < 0 else end
 
 
-def _cut(tail: str) -> int:
+def _cut(rest: str, start: int) -> int:
     """Where the sender's own text (``id=``, ``T="``) begins."""
-    ident, subject = tail.find(" id="), tail.find(' T="')
+    ident, subject = rest.find(" id=", start), rest.find(' T="', start)
     if ident < 0:
-        return subject if subject >= 0 else len(tail)
+        return subject if subject >= 0 else len(rest)
     return ident if subject < 0 or ident < subject else subject
 
 
-def _client(text: str, at: int) -> tuple[str, str, int] | None:
-    """``name (helo) [ip]:port`` starting at ``at``: host name, validated address, and where
-    the text after it begins.  Exim's default HELO syntax check keeps spaces out of HELO
-    names, so the first ``) [`` closes the HELO and an address literal given as HELO is never
-    taken for the client's."""
+def _client(text: str, at: int, end: int) -> tuple[str, str, int] | None:
+    """``name (helo) [ip]:port`` from ``at`` (before ``end``): host name, validated address,
+    and where the text after it begins.  Exim's default HELO syntax check keeps spaces out of
+    HELO names, so the first ``) [`` closes the HELO and an address literal given as HELO is
+    never taken for the client's."""
     host = ""
-    if text[at : at + 1] not in ("(", "["):
-        space = text.find(" ", at)
+    if at >= end or text[at] not in "([":
+        space = text.find(" ", at, end)
         if space < 0:
             return None
         host, at = field(text[at:space]), space + 1
-    if text[at : at + 1] == "(":
-        close = text.find(") [", at)
+    if at < end and text[at] == "(":
+        close = text.find(") [", at, end)
         if close < 0:
             return None
         at = close + 2
-    if text[at : at + 1] != "[":
+    if at >= end or text[at] != "[":
         return None
-    close = text.find("]", at)
+    close = text.find("]", at, end)
     address = ip_text(text[at + 1 : close]) if close > 0 else ""
     if not address:
         return None
-    after = text.find(" ", close)
-    return host, address, len(text) if after < 0 else after
+    after = text.find(" ", close, end)
+    return host, address, end if after < 0 else after
 
 
-def _value(fields: str, key: str) -> str:
-    start = fields.find(key)
-    if start < 0:
+def _subject(text: str, start: int) -> str:
+    begin = text.find(' T="', start)
+    if begin < 0:
         return ""
-    start += len(key)
-    end = fields.find(" ", start)
-    return field(fields[start : len(fields) if end < 0 else end])
-
-
-def _subject(tail: str) -> str:
-    start = tail.find(' T="')
-    if start < 0:
-        return ""
-    start += 4
-    end = start
+    begin += 4
+    end = begin
     while True:
-        end = tail.find('"', end)
+        end = text.find('"', end)
         if end < 0:
-            end = len(tail)
+            end = len(text)
             break
-        if tail[end - 1 : end] != "\\":
+        if text[end - 1] != "\\":
             break
         end += 1
-    return field(tail[start:end]).replace('\\"', '"')
+    return field(text[begin:end]).replace('\\"', '"')
 
 
 def auth_failure(rest: str) -> tuple[str, str] | None:
     """``dovecot_login authenticator failed for H=(helo) [ip]:port: 535 … (set_id=user)``:
     the client address and the login that was tried ("" when none was given)."""
     marker = rest.find(" authenticator failed for H=")
-    if (
-        marker <= 0 or rest.find(" ", 0, marker) >= 0
-    ):  # Exim's own words open the line, or it is not one
+    if marker <= 0 or rest.find(" ", 0, marker) >= 0:  # Exim's own words open the line
         return None
-    client = _client(rest, marker + 28)
+    client = _client(rest, marker + 28, len(rest))
     if client is None:
         return None
     start = rest.rfind("(set_id=")
