@@ -20,8 +20,8 @@ MESSAGES_TRACKED: Final = 50_000
 class Sender:
     """One authenticated mailbox's recent submissions."""
 
-    __slots__ = ("bulk", "cloud", "last", "mailbox", "networks", "recipients", "route", "sent",
-                 "trusted")  # fmt: skip
+    __slots__ = ("bulk", "cloud", "cloudy", "host", "last", "leaky", "mailbox", "networks",
+                 "recipients", "route", "sent", "subject", "trusted")  # fmt: skip
 
     def __init__(
         self, mailbox: str, trusted: bool, rate: float, spread: float, cloud: float
@@ -33,6 +33,8 @@ class Sender:
         self.cloud = Series(cloud)  # the client address of submissions through cloud hosts
         self.recipients = Tally(rate)  # distinct recipients in the rate window (fan-out)
         self.networks = Tally(spread)  # distinct networks submitted from (spread)
+        self.subject, self.leaky = "", False  # the last raw subject; may it leak credentials?
+        self.host, self.cloudy = "", False  # the last client host; is it a cloud host?
         self.route = ""  # the last client host and envelope sender, and the bulk service
         self.bulk = ""  # named in them ("" for none): they rarely change between messages
 
@@ -150,9 +152,12 @@ class Outbound:
         )  # fmt: skip
 
     def _cloud(self, at: int, sender: Sender, mail: Arrival) -> list[Finding]:
-        host = mail.host.lower()
-        if not host.endswith(self.cloud_suffixes):
+        if mail.host != sender.host:  # and their client host
+            cloudy = mail.host.lower().endswith(self.cloud_suffixes)
+            sender.host, sender.cloudy = mail.host, cloudy
+        if not sender.cloudy:
             return []
+        host = mail.host.lower()
         rules = self.context.rules
         sends = sender.cloud.add(at, mail.ip)
         ips = len(set(sender.cloud.recent()))
@@ -169,7 +174,11 @@ class Outbound:
         return emit(self.context, alert)
 
     def _leak(self, at: int, sender: Sender, mail: Arrival) -> list[Finding]:
-        if not mail.subject_mentions(self.leak_hints):
+        raw = mail.raw_subject
+        if raw != sender.subject:  # a sender's messages often share their subject
+            low = raw.lower()
+            sender.subject, sender.leaky = raw, any(hint in low for hint in self.leak_hints)
+        if not sender.leaky:
             return []
         subject = mail.subject.lower()
         if "@" in subject and any(m in subject for m in self.context.rules.leak_markers):

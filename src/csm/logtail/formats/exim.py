@@ -73,14 +73,12 @@ class Arrival:
     def subject(self) -> str:
         return _subject(self._rest, self._start)
 
-    def subject_mentions(self, needles: tuple[str, ...]) -> bool:
-        """Whether the raw Subject, lower-cased, holds any of ``needles``: a cheap test
-        before the subject is read."""
+    @property
+    def raw_subject(self) -> str:
+        """The Subject as logged, up to the end of the line (quotes and escapes left in):
+        for cheap tests before the subject is read."""
         start = self._rest.find(' T="', self._start)
-        if start < 0:
-            return False
-        text = self._rest[start + 4 :].lower()
-        return any(needle in text for needle in needles)
+        return self._rest[start + 4 :] if start >= 0 else ""
 
     def _value(self, key: str) -> str:
         """The first ``key`` field's value: before the client address, else after it."""
