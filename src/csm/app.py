@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from csm.accounts.domains import DomainMap
+from csm.accounts.model import Panel
+from csm.accounts.service import Accounts
 from csm.audit import AuditLog, current_operator
 from csm.clock import Clock, SystemClock
+from csm.config import profiles
 from csm.config.loader import LoadedConfig
 from csm.config.model import Config
 from csm.detectors.mail.context import MailContext
@@ -18,6 +21,7 @@ from csm.host import Host, Runner, run
 from csm.store.db import Store
 
 if TYPE_CHECKING:
+    from csm.credentials.service import Credentials
     from csm.incidents.service import Incidents
 
 
@@ -58,16 +62,43 @@ class App:
         domains = DomainMap.load(self.host)
         return MailContext.build(mail.rules, domains, mail.high_volume_senders, mail.infra_ips)
 
+    @property
+    def panel(self) -> Panel:
+        """cPanel or plain, as configured or detected from the host tree."""
+        return profiles.detect(self.config, self.host).panel
+
+    def accounts(self) -> Accounts:
+        hosting = self.config.hosting
+        files = tuple(hosting.dovecot_passwd_files)
+        return Accounts(self.host, self.panel, files, hosting.min_uid)
+
     @contextmanager
     def incidents(self) -> Iterator[Incidents]:
-        """The incidents service over an open store, closed afterwards."""
+        """The incidents service over an open store, closed afterwards (its close guard knows
+        whether this is a cPanel host, whose account password must be rotated too)."""
         store = self.open_store()
         try:
-            from csm.incidents.service import Incidents  # noqa: PLC0415 - heavy, seldom needed
+            from csm.incidents.guard import store_guard  # noqa: PLC0415 - heavy, seldom needed
+            from csm.incidents.service import Incidents  # noqa: PLC0415
 
-            yield Incidents(store, self.config.incidents, self.clock, self.audit(store))
+            close_guard = store_guard(store, self.panel)
+            audit = self.audit(store)
+            yield Incidents(store, self.config.incidents, self.clock, audit, close_guard)
         finally:
             store.close()
+
+    @contextmanager
+    def credentials(self) -> Iterator[Credentials]:
+        """The credentials service (with the incidents it reads), closed afterwards."""
+        from csm import mysql  # noqa: PLC0415
+        from csm.credentials.service import Credentials  # noqa: PLC0415
+
+        with self.incidents() as incidents:
+            yield Credentials(
+                self.host, self.accounts(), incidents, incidents.audit, self.clock,
+                lambda: mysql.credentials(self.config.mysql, self.host),
+                self.config.mysql.connect_timeout,
+            )  # fmt: skip
 
 
 def build(

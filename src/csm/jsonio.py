@@ -1,6 +1,7 @@
 """The one JSON encoder, shared by the CLI and the API.
 
-Dataclasses become objects, enums their values, datetimes RFC 3339 UTC strings, paths strings.
+Dataclasses become objects, enums their values, datetimes RFC 3339 UTC strings, dates
+ISO 8601 dates, paths strings.
 Errors use one envelope: ``{"ok": false, "error": "...", "code": "..."}``.
 """
 
@@ -11,7 +12,7 @@ import dataclasses
 import enum
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
 
@@ -35,6 +36,8 @@ def _scalar(value: Any) -> Any:
         return to_jsonable(value.value)
     if isinstance(value, datetime):
         return isoformat(value)
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, PurePath):
         return str(value)
     if isinstance(value, bytes):

@@ -77,13 +77,13 @@ def test_runbook_step_7_previews_change_nothing(cli: Any, drill: DrillHost) -> N
 
 
 def complete_the_guard(drill: DrillHost, account: str, incident_id: str, cli: Any) -> None:
-    """Review, then a rotation and a clean scan, recorded as the credentials and scans do."""
+    """Review, every credential deferred (``csm creds defer``), then a clean scan recorded as
+    the scans do."""
     assert cli("incidents", "review", incident_id, "--note", "uploads cleaned").code == 0
+    assert cli("creds", "defer", account, "--reason", "rotated by the provider").code == 0
     store = Store.open(drill.root / "var/lib/csm/state", clock=SystemClock())
     now = SystemClock().now()
     with store.transaction() as conn:
-        rotated = repo.CredentialEvent(account, f"cpanel:{account}", "rotated", now, "test")
-        repo.add_credential_event(conn, rotated)
         repo.add_scan_result(conn, repo.ScanRecord(account, now, now, complete=True, clean=True))
     store.close()
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 import pytest
 
+from csm.credentials import repo as credentials
+from csm.credentials.model import Event
 from csm.errors import NotFoundError, RefusedError, UsageError
 from csm.incidents import repo
 from csm.incidents.model import ClosedBy, Status
@@ -24,8 +27,8 @@ def record_rotation(
     h: Harness, account: str, after: timedelta, action: str = "rotated", item: str = "cpanel:x"
 ) -> None:
     with h.store.transaction() as conn:
-        event = repo.CredentialEvent(account, item, action, h.clock.now() + after, "t", "r")
-        repo.add_credential_event(conn, event)
+        kind: Literal["rotated", "deferred"] = "rotated" if action == "rotated" else "deferred"
+        credentials.add(conn, Event(account, item, kind, h.clock.now() + after, "t", "r"))
 
 
 def record_scan(

@@ -17,13 +17,17 @@ def drill() -> None:
 @drill.command("build")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same host.")
+@click.option(
+    "--databases/--no-databases", default=True, show_default=True,
+    help="Create the WordPress databases in MariaDB (as root from the drill's .my.cnf).",
+)  # fmt: skip
 @json_option
-def build(directory: Path, seed: int, as_json: bool) -> None:
+def build(directory: Path, seed: int, databases: bool, as_json: bool) -> None:
     """Build a simulated cPanel host under DIRECTORY (an earlier drill there is replaced)."""
     from csm.clock import SystemClock  # noqa: PLC0415
     from csm.drill.build import build as build_host  # noqa: PLC0415
 
-    host = build_host(directory, seed, SystemClock())
+    host = build_host(directory, seed, SystemClock(), with_databases=databases)
     if as_json:
         emit_json(host)
         return

@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "store": ("csm.cli.store_cmd", "store", "Manage the state store (create, migrate)."),
     "incidents": ("csm.cli.incidents_cmd", "incidents", "List, show, review and change incidents."),
     "check-logs": ("csm.cli.logs_cmd", "check_logs", "Run the mail detectors over log files."),
+    "accounts": ("csm.cli.accounts_cmd", "accounts", "Hosting accounts: list, show, map, review."),
+    "creds": ("csm.cli.creds_cmd", "creds", "Credentials: plan, rotate, defer, status."),
     "mail": ("csm.cli.mail_cmd", "mail", "A mailbox's or account's day, from the mail logs."),
     "drill": ("csm.cli.drill_cmd", "drill", "Build a simulated hosting server to rehearse on."),
 }

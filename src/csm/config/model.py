@@ -115,6 +115,13 @@ class HostingConfig(Section):
     panel: Literal["auto", "cpanel", "plain"] = Field(
         "auto", description="Hosting panel: detect it, or force `cpanel` / `plain`."
     )
+    dovecot_passwd_files: list[HostPath] = Field(
+        default_factory=lambda: ["/etc/dovecot/users"],
+        description="Without cPanel: Dovecot passwd-files holding the mailboxes.",
+    )
+    min_uid: int = Field(
+        1000, ge=1, description="Without cPanel: the lowest uid of a hosting account."
+    )
 
 
 class ApiToken(Section):

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import yaml
 
+from csm import mysql
 from csm.audit import AuditLog
 from csm.clock import Clock
 from csm.config.incidents import IncidentsConfig
-from csm.drill import cpanel, incidents, maillog, wordpress
+from csm.config.model import MysqlConfig
+from csm.drill import cpanel, databases, incidents, maillog, wordpress
 from csm.drill.plan import Account, plan
 from csm.drill.tree import Tree
 from csm.errors import RefusedError
@@ -41,10 +43,12 @@ class DrillHost:
     config_path: Path
     exim_bin: str
     accounts: tuple[Account, ...]
+    databases: tuple[str, ...] = ()  # the WordPress schemas created in MariaDB
 
 
-def build(root: Path, seed: int, clock: Clock) -> DrillHost:
-    """Build (or rebuild, when DIR holds an earlier drill) the simulated host under ``root``."""
+def build(root: Path, seed: int, clock: Clock, *, with_databases: bool = False) -> DrillHost:
+    """Build (or rebuild, when DIR holds an earlier drill) the simulated host under ``root``;
+    with ``with_databases``, its WordPress databases in the configured MariaDB too."""
     root = _prepare(root.absolute())
     tree = Tree(Host(root))
     accounts = plan(seed)
@@ -60,7 +64,11 @@ def build(root: Path, seed: int, clock: Clock) -> DrillHost:
     tree.write(
         f"/{MARKER}", json.dumps({"seed": seed, "accounts": [a.user for a in accounts]}) + "\n"
     )
-    return DrillHost(root, seed, root / CONFIG.lstrip("/"), exim, accounts)
+    made: list[str] = []
+    if with_databases:
+        creds = mysql.credentials(MysqlConfig(defaults_file="/root/.my.cnf"), Host(root))
+        made = databases.create(creds, accounts, MysqlConfig().connect_timeout)
+    return DrillHost(root, seed, root / CONFIG.lstrip("/"), exim, accounts, tuple(made))
 
 
 def _prepare(root: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import yaml
@@ -31,6 +32,8 @@ def write_account(tree: Tree, account: Account) -> None:
     for private in PRIVATE_DIRS:
         tree.mkdir(f"{account.home}/{private}", 0o700 if private != "mail" else 0o751)
     _write_mail(tree, account)
+    _write_ftp(tree, account)
+    _write_databases(tree, account)
 
 
 def _all_domains(account: Account) -> list[str]:
@@ -105,3 +108,26 @@ def _write_mail(tree: Tree, account: Account) -> None:
 def _passwd_line(account: Account, local: str, domain: str) -> str:
     home = f"{account.home}/mail/{domain}/{local}"
     return f"{local}:x:{account.uid}:{account.uid}::{home}:{account.home}\n"
+
+
+def _write_ftp(tree: Tree, account: Account) -> None:
+    """cPanel's proftpd passwd file: one extra FTP login (the account's own is implicit)."""
+    login = f"webdev@{account.domain}"
+    home = f"{account.home}/public_html"
+    uid, hashed = account.uid, account.mailboxes[0].hash
+    line = f"{login}:{hashed}:{uid}:{uid}:{account.user}:{home}:/bin/ftpsh\n"
+    tree.write(f"/etc/proftpd/{account.user}", line, 0o640)
+
+
+def _write_databases(tree: Tree, account: Account) -> None:
+    """cPanel's database map: each WordPress site's schema and its user."""
+    sites = [s for s in account.sites if s.wordpress]
+    data = {
+        "MYSQL": {
+            "dbs": {s.db_name: account.user for s in sites},
+            "dbusers": {s.db_user: {"dbs": {s.db_name: ["ALL PRIVILEGES"]}} for s in sites},
+            "owner": account.user,
+        },
+        "version": 1,
+    }
+    tree.write(f"/var/cpanel/databases/{account.user}.json", json.dumps(data, indent=2) + "\n")

@@ -109,6 +109,6 @@ def _no_scan(incident: LiveIncident, after: str) -> Unmet:
     )
 
 
-def store_guard(store: Store) -> CloseGuard:
-    records = repo.GuardRecords(store)
+def store_guard(store: Store, panel: str = "plain") -> CloseGuard:
+    records = repo.GuardRecords(store, panel)
     return CloseGuard(records, records, records)

@@ -366,10 +366,16 @@ def _middle(conn: sqlite3.Connection, incident: int, cap: int, which: str, chang
 
 class GuardRecords:
     """(a), (b) and (c) answered from the store's ``reviews``, ``credential_events`` and
-    ``scan_results`` tables (filled by ``incidents review``, the credentials and the scans)."""
+    ``scan_results`` tables (filled by ``incidents review``, the credentials and the scans).
 
-    def __init__(self, store: Store) -> None:
+    (b), also the gate for mail queue actions: an account's credentials count as handled after
+    ``since`` when every item that matters was rotated or deferred after it: the mailboxes its
+    active incidents name, the incident's own mailbox, and the cPanel password on a cPanel
+    host.  With none of those, any record after ``since`` does."""
+
+    def __init__(self, store: Store, panel: str = "plain") -> None:
         self.store = store
+        self.panel = panel
 
     def reviewed(self, incident_id: str, account: str, since: datetime) -> datetime | None:
         return self._first(
@@ -378,12 +384,35 @@ class GuardRecords:
             (ts(since), incident_id, account),
         )
 
+    def required(self, account: str, mailbox: str = "") -> set[str]:
+        """The credential items that must be rotated or deferred for ``account``."""
+        needed = {f"mailbox:{m.lower()}" for m in active_mailboxes(self.store.conn, account)}
+        if mailbox:
+            needed.add(f"mailbox:{mailbox.lower()}")
+        if self.panel == "cpanel" and account:
+            needed.add(f"cpanel:{account}")
+        return needed
+
     def rotated_or_deferred(self, account: str, mailbox: str, since: datetime) -> datetime | None:
-        return self._first(
-            "SELECT min(at) FROM credential_events WHERE at >= ? AND ("
-            "(account = ? AND account != '') OR (item = ? AND ? != ''))",
-            (ts(since), account, f"mailbox:{mailbox}", mailbox),
+        """When the last required item was handled after ``since``; None while one is open."""
+        if not account:  # a mailbox with no known account: that mailbox's own record
+            item = f"mailbox:{mailbox.lower()}"
+            sql = "SELECT min(at) FROM credential_events WHERE item = ? AND at >= ? AND ? != ''"
+            return self._first(sql, (item, ts(since), mailbox))
+        needed = self.required(account, mailbox)
+        mailboxes = sorted(i for i in needed if i.startswith("mailbox:"))
+        marks = ", ".join("?" * len(mailboxes)) or "''"
+        rows = self.store.conn.execute(
+            "SELECT item, min(at) FROM credential_events WHERE at >= ?"  # only ? marks are joined
+            f" AND (account = ? OR item IN ({marks})) GROUP BY item",
+            (ts(since), account, *mailboxes),
         )
+        first = {item: parse_ts(at) for item, at in rows}
+        if not needed:
+            return min(first.values(), default=None)
+        if not needed <= first.keys():
+            return None
+        return max(first[item] for item in needed)
 
     def clean_scan(self, account: str, since: datetime) -> datetime | None:
         return self._first(
@@ -395,6 +424,15 @@ class GuardRecords:
     def _first(self, sql: str, params: tuple[str, ...]) -> datetime | None:
         row = self.store.conn.execute(sql, params).fetchone()
         return parse_ts(row[0]) if row and row[0] else None
+
+
+def active_mailboxes(conn: sqlite3.Connection, account: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT DISTINCT mailbox FROM incidents WHERE active = 1 AND account = ? AND mailbox != ''"
+        " ORDER BY mailbox",
+        (account,),
+    )
+    return [row[0] for row in rows]
 
 
 def add_review(
@@ -426,26 +464,6 @@ def delete_closed_before(conn: sqlite3.Connection, cutoff: datetime) -> int:
 def prune_pending(conn: sqlite3.Connection, cutoff: datetime) -> int:
     cursor = conn.execute("DELETE FROM incident_pending WHERE first_seen < ?", (ts(cutoff),))
     return cursor.rowcount
-
-
-@dataclass(frozen=True, slots=True)
-class CredentialEvent:
-    """Input (b): an item rotated, or its rotation deferred for ``reason``."""
-
-    account: str
-    item: str
-    action: str  # "rotated" or "deferred"
-    at: datetime
-    who: str
-    reason: str = ""
-
-
-def add_credential_event(conn: sqlite3.Connection, event: CredentialEvent) -> None:
-    conn.execute(
-        "INSERT INTO credential_events (at, who, account, item, action, reason)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (ts(event.at), event.who, event.account, event.item, event.action, event.reason),
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,24 @@ class Incidents:
         self.audit.record(who, "incident.review", incident.id, {"note": note})
         return Review(incident.id, incident.account, note, who)
 
+    def review_account(self, account: str, note: str, who: str) -> Review:
+        """An operator's review of a whole account: input (a) of the close guard for every
+        incident of the account created before it."""
+        if not note.strip():
+            raise UsageError("a review needs a note: --note TEXT (what you checked)")
+        with self.store.transaction() as conn:
+            repo.add_review(conn, self.clock.now(), who, None, account, note)
+        self.audit.record(who, "account.review", account, {"note": note})
+        return Review("", account, note, who)
+
+    def open_mailboxes(self, account: str) -> tuple[str, ...]:
+        """The mailboxes named by the account's active incidents."""
+        return tuple(repo.active_mailboxes(self.store.conn, account))
+
+    def active_for(self, account: str) -> tuple[Incident, ...]:
+        """The account's active incidents, newest activity first."""
+        return self.list(ListQuery(status="active", account=account, all=True)).items
+
     def set_status(
         self, incident_id: str, to: Status, details: str, who: str
     ) -> lifecycle.StatusChange:

@@ -1,0 +1,67 @@
+"""Accounts on a host without cPanel: ``/etc/passwd`` users with a home (uid at or above
+``hosting.min_uid``), their mailboxes from Dovecot passwd-files (``user@domain:{SCHEME}hash:
+uid:gid::home…``, owned by the user whose uid or home they carry), and the same WordPress
+discovery as on cPanel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from csm.accounts.cpanel import lines, scheme
+from csm.accounts.model import Account, Mailbox, Source
+from csm.accounts.wordpress import discover
+from csm.host import Host
+
+NOBODY_UID = 65534
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    user: str
+    uid: int
+    home: str
+    source: Source
+
+
+def entries(host: Host, min_uid: int) -> list[Entry]:
+    """The hosting users of ``/etc/passwd``."""
+    found = []
+    for line in lines(host, "/etc/passwd"):
+        parts = line.text.split(":")
+        if len(parts) < 7 or not parts[2].isdigit():
+            continue
+        uid = int(parts[2])
+        if min_uid <= uid < NOBODY_UID and parts[5].startswith("/"):
+            found.append(
+                Entry(parts[0], uid, parts[5].rstrip("/"), Source("/etc/passwd", line.number))
+            )
+    return found
+
+
+def account(host: Host, entry: Entry, passwd_files: list[str]) -> Account:
+    boxes = tuple(box for path in passwd_files for box in _mailboxes(host, path, entry))
+    domains = sorted({box.address.rpartition("@")[2] for box in boxes})
+    sites, skipped = discover(host, entry.home)
+    return Account(
+        entry.user, "plain", entry.home, entry.uid, domains[0] if domains else "",
+        addon_domains=tuple(domains[1:]), mailboxes=boxes, sites=tuple(sites),
+        databases=tuple(sorted({s.db_name for s in sites})),
+        db_users=tuple(sorted({s.db_user for s in sites if s.db_user})),
+        skipped=tuple(skipped), sources=(entry.source,),
+    )  # fmt: skip
+
+
+def _mailboxes(host: Host, path: str, owner: Entry) -> list[Mailbox]:
+    found = []
+    for line in lines(host, path):
+        parts = line.text.split(":")
+        if len(parts) < 6 or "@" not in parts[0]:
+            continue
+        uid_ok = parts[2].isdigit() and int(parts[2]) == owner.uid
+        home_ok = parts[5].startswith(owner.home + "/")
+        if uid_ok or home_ok:
+            hashed = parts[1].split("}", 1)[-1] if parts[1].startswith("{") else parts[1]
+            found.append(
+                Mailbox(parts[0].lower(), scheme(hashed), None, False, Source(path, line.number))
+            )
+    return found

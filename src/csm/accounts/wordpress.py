@@ -1,0 +1,110 @@
+"""WordPress installs under a home: every ``wp-config.php`` outside the private top-level
+directories (``../shared/reference/csm-go-facts.md`` §3.6), with its database settings.
+
+``wp-config.php`` is PHP, and is never executed: ``define( 'NAME', 'value' )`` lines and
+``$table_prefix`` are read with a pattern.  The database password is not kept."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from csm.accounts.model import Skipped, WordPressSite
+from csm.host import Host
+
+PRIVATE_TOP = frozenset(
+    {".cagefs", ".cpanel", ".spamassassin", ".trash", "access-logs", "etc", "homedir", "logs",
+     "lscache", "mail", "ssl", "tmp"}
+)  # fmt: skip
+SALT_KEYS = (
+    "AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY",
+    "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT",
+)  # fmt: skip
+SCHEMA = re.compile(r"[A-Za-z0-9_@]+")
+PREFIX = re.compile(r"[A-Za-z0-9_]+")
+DEFINE = re.compile(
+    r"""define\s*\(\s*(['"])(?P<name>[A-Z_]+)\1\s*,\s*(['"])(?P<value>(?:\\.|(?!\3).)*)\3\s*\)"""
+)
+TABLE_PREFIX = re.compile(r"""\$table_prefix\s*=\s*(['"])(?P<value>[^'"]*)\1""")
+CONFIG_LIMIT = 1 << 20  # a wp-config.php larger than this is not read
+MAX_DEPTH = 8
+
+
+def discover(host: Host, home: str) -> tuple[list[WordPressSite], list[Skipped]]:
+    """The sites under ``home`` (ordered by depth, then path) and what was skipped, and why."""
+    root = host.path(home)
+    sites: list[WordPressSite] = []
+    skipped: list[Skipped] = []
+    seen: set[str] = set()
+    for config in sorted(_configs(root, home, skipped), key=lambda p: (p.count("/"), p)):
+        site, reason = _read(host, config)
+        if site is None:
+            skipped.append(Skipped(config, reason))
+        elif site.db_name in seen:
+            skipped.append(Skipped(config, "duplicate-schema"))
+        else:
+            seen.add(site.db_name)
+            sites.append(site)
+    return sites, skipped
+
+
+def defines(text: str) -> dict[str, str]:
+    """Every ``define('NAME', 'value')`` with a quoted value (the last one wins)."""
+    return {m.group("name"): _unescape(m.group("value")) for m in DEFINE.finditer(text)}
+
+
+def _configs(root: Path, home: str, skipped: list[Skipped]) -> Iterator[str]:
+    try:
+        tops = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in tops:
+        if entry.name in PRIVATE_TOP or entry.name.startswith("."):
+            skipped.append(Skipped(f"{home}/{entry.name}", "private-account-path"))
+        elif entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path), f"{home}/{entry.name}", 1)
+        elif entry.name == "wp-config.php" and entry.is_file(follow_symlinks=False):
+            yield f"{home}/{entry.name}"
+
+
+def _walk(directory: Path, host_dir: str, depth: int) -> Iterator[str]:
+    """wp-config.php files below ``directory``; symlinks are not followed."""
+    if depth > MAX_DEPTH:
+        return
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path), f"{host_dir}/{entry.name}", depth + 1)
+        elif entry.name == "wp-config.php" and entry.is_file(follow_symlinks=False):
+            yield f"{host_dir}/{entry.name}"
+
+
+def _read(host: Host, config: str) -> tuple[WordPressSite | None, str]:
+    try:
+        with host.path(config).open("rb") as stream:
+            text = stream.read(CONFIG_LIMIT).decode("utf-8", "replace")
+    except OSError as exc:
+        return None, f"unreadable: {exc.strerror}"
+    found = defines(text)
+    prefix_match = TABLE_PREFIX.search(text)
+    prefix = prefix_match.group("value") if prefix_match else "wp_"
+    name = found.get("DB_NAME", "")
+    if not name:
+        return None, "missing-db-name"
+    if not SCHEMA.fullmatch(name):
+        return None, "invalid-schema"
+    if not PREFIX.fullmatch(prefix):
+        return None, "invalid-table-prefix"
+    secrets = tuple(key for key in SALT_KEYS if key in found)
+    directory = config.rpartition("/")[0]
+    user, db_host = found.get("DB_USER", ""), found.get("DB_HOST", "localhost")
+    return WordPressSite(directory, config, name, user, db_host, prefix, secrets), ""
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\(.)", r"\1", value)

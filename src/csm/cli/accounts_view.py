@@ -1,0 +1,108 @@
+"""Human rendering of accounts and credentials (rich tables on stdout; every outside value
+through :func:`safe`)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from csm.accounts.model import Account, Mapping
+from csm.cli.incidents_view import _console, _table, safe, when
+from csm.credentials.model import Deferral, Plan
+from csm.credentials.service import AccountDetail
+
+STATE_STYLE = {"pending": "yellow", "rotated": "green", "deferred": "cyan"}
+
+
+def accounts(found: list[Account]) -> None:
+    table = _table("USER", "MAIN DOMAIN", "DOMAINS", "MAILBOXES", "SITES", "SUSPENDED")
+    for account in found:
+        table.add_row(
+            safe(account.user), safe(account.main_domain or "-"), str(len(account.domains)),
+            str(len(account.mailboxes)), str(len(account.sites)),
+            "yes" if account.suspended else "no",
+        )  # fmt: skip
+    console = _console()
+    console.print(table)
+    console.print(f"{len(found)} account(s)")
+
+
+def detail(found: AccountDetail) -> None:
+    account, console = found.account, _console()
+    console.print(Text.assemble(("Account ", "bold"), safe(account.user), f"  ({account.panel})"))
+    rows = [
+        ("home", account.home), ("main domain", account.main_domain or "-"),
+        ("addon domains", ", ".join(account.addon_domains) or "-"),
+        ("parked domains", ", ".join(account.parked_domains) or "-"),
+        ("sub domains", ", ".join(account.sub_domains) or "-"),
+        ("contact", account.contact or "-"), ("plan", account.plan or "-"),
+        ("suspended", "yes" if account.suspended else "no"),
+        ("databases", ", ".join(account.databases) or "-"),
+        ("database users", ", ".join(account.db_users) or "-"),
+    ]  # fmt: skip
+    for key, value in rows:
+        console.print(Text.assemble((f"  {key:<15}", "bold"), safe(value)))
+    _mailboxes(account)
+    _sites(account)
+    console.print(Text(f"\nOpen incidents: {len(found.incidents)}", style="bold"))
+    for incident in found.incidents:
+        console.print(Text.assemble("  ", safe(incident.id), "  ", safe(incident.kind.value),
+                                    "  ", safe(incident.severity.name)))  # fmt: skip
+    plan(found.credentials)
+
+
+def _mailboxes(account: Account) -> None:
+    table = _table("MAILBOX", "HASH", "PASSWORD SET", "MAILDIR")
+    for box in account.mailboxes:
+        changed = box.changed.isoformat() if box.changed else "-"
+        table.add_row(safe(box.address), safe(box.hash_scheme or "-"), changed,
+                      "yes" if box.maildir else "no")  # fmt: skip
+    _console().print(table)
+
+
+def _sites(account: Account) -> None:
+    if not account.sites and not account.ftp:
+        return
+    table = _table("WORDPRESS SITE", "DATABASE", "DB USER", "PREFIX")
+    for site in account.sites:
+        table.add_row(safe(site.path), safe(site.db_name), safe(site.db_user),
+                      safe(site.table_prefix))  # fmt: skip
+    console = _console()
+    console.print(table)
+    for login in account.ftp:
+        console.print(Text.assemble("  FTP ", safe(login.login), "  ", safe(login.home)))
+
+
+def mapping(found: Mapping) -> None:
+    console = _console()
+    owner = found.account or ("ambiguous" if found.ambiguous else "no account")
+    console.print(Text.assemble((f"{found.kind} ", "bold"), safe(found.query), " → ",
+                                (safe(owner).plain, "bold")))  # fmt: skip
+    table = _table("ACCOUNT", "HOW", "SOURCE")
+    for claim in found.claims:
+        table.add_row(safe(claim.account), safe(claim.how), safe(str(claim.source)))
+    console.print(table)
+    if found.ambiguous:
+        console.print("sources disagree: check each file above before acting on the mapping")
+
+
+def plan(found: Plan) -> None:
+    console = _console()
+    table = _table("ITEM", "STATE", "WHEN", "METHOD", "FLAGGED", "NOTE")
+    for item in found.items:
+        state = Text(item.state, style=STATE_STYLE.get(item.state, ""))
+        table.add_row(safe(item.id), state, when(item.at), item.method,
+                      "yes" if item.flagged else "", safe(item.reason))  # fmt: skip
+    console.print(Text(f"\nCredentials of {found.account}", style="bold"))
+    console.print(table)
+    pending = len(found.pending)
+    console.print(f"{len(found.items)} item(s), {pending} pending")
+    for note in found.notes:
+        console.print(Text.assemble(("note: ", "yellow"), safe(note)))
+
+
+def deferral(found: Deferral) -> None:
+    console = _console()
+    console.print(f"deferred {len(found.items)} item(s) of {found.account}:")
+    for item in found.items:
+        console.print(Text.assemble("  ", safe(item)))
+    console.print(Text.assemble("reason: ", safe(found.reason)))
