@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from csm.accounts.domains import DomainMap
-from csm.accounts.model import Panel
+from csm.accounts.model import Account, Panel
 from csm.accounts.service import Accounts
 from csm.audit import AuditLog, current_operator
 from csm.clock import Clock, SystemClock
@@ -21,6 +21,7 @@ from csm.host import Host, Runner, run
 from csm.store.db import Store
 
 if TYPE_CHECKING:
+    from csm.cpanel import Cpanel
     from csm.credentials.service import Credentials
     from csm.incidents.service import Incidents
 
@@ -91,14 +92,32 @@ class App:
     def credentials(self) -> Iterator[Credentials]:
         """The credentials service (with the incidents it reads), closed afterwards."""
         from csm import mysql  # noqa: PLC0415
+        from csm.credentials.rotate import Rotator  # noqa: PLC0415
         from csm.credentials.service import Credentials  # noqa: PLC0415
+
+        def database() -> mysql.Credentials:
+            return mysql.credentials(self.config.mysql, self.host)
+
+        def rotator(account: Account) -> Rotator:
+            backups = self.state_dir / "credentials" / "backups"
+            timeout = self.config.mysql.connect_timeout
+            return Rotator(self.host, account, self.cpanel(), database, backups,
+                           self.clock.now().date(), timeout)  # fmt: skip
 
         with self.incidents() as incidents:
             yield Credentials(
-                self.host, self.accounts(), incidents, incidents.audit, self.clock,
-                lambda: mysql.credentials(self.config.mysql, self.host),
-                self.config.mysql.connect_timeout,
+                self.host, self.accounts(), incidents, incidents.audit, self.clock, database,
+                rotator, self.config.mysql.connect_timeout,
             )  # fmt: skip
+
+    def cpanel(self) -> Cpanel | None:
+        """cPanel's APIs, on a cPanel host."""
+        if self.panel != "cpanel":
+            return None
+        from csm.cpanel import Cpanel  # noqa: PLC0415
+
+        settings = self.config.cpanel
+        return Cpanel(self.host, settings.uapi_bin, settings.whmapi1_bin, settings.command_timeout)
 
 
 def build(

@@ -116,6 +116,12 @@ class CommandTimeoutError(CommandError):
     kind = ErrorKind("command_timeout", 6, 504, "An external command did not finish in time.")
 
 
+class PanelApiError(CommandError):
+    """The hosting panel's API (cPanel's uapi/whmapi1) answered, and said no."""
+
+    kind = ErrorKind("panel_api", 6, 502, "cPanel's API refused the request; its message says why.")
+
+
 class ServiceUnavailableError(CsmError):
     kind = ErrorKind(
         "unavailable", 6, 503, "A service CSM needs (MariaDB, the daemon) did not answer."
@@ -137,6 +143,7 @@ ALL_ERRORS: tuple[type[CsmError], ...] = (
     CommandError,
     CommandNotFoundError,
     CommandTimeoutError,
+    PanelApiError,
     ServiceUnavailableError,
     StoreError,
 )

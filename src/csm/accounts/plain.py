@@ -1,13 +1,14 @@
 """Accounts on a host without cPanel: ``/etc/passwd`` users with a home (uid at or above
 ``hosting.min_uid``), their mailboxes from Dovecot passwd-files (``user@domain:{SCHEME}hash:
-uid:gid::home…``, owned by the user whose uid or home they carry), and the same WordPress
-discovery as on cPanel."""
+uid:gid::home…``, owned by the user whose uid or home they carry) and from cPanel-format
+``<home>/etc/<domain>/passwd`` + ``shadow`` files, and the same WordPress discovery."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-from csm.accounts.cpanel import lines, scheme
+from csm.accounts.cpanel import lines, mailboxes, scheme
 from csm.accounts.model import Account, Mailbox, Source
 from csm.accounts.wordpress import discover
 from csm.host import Host
@@ -40,6 +41,8 @@ def entries(host: Host, min_uid: int) -> list[Entry]:
 
 def account(host: Host, entry: Entry, passwd_files: list[str]) -> Account:
     boxes = tuple(box for path in passwd_files for box in _mailboxes(host, path, entry))
+    boxes += tuple(box for domain in _home_domains(host, entry) for box in
+                   mailboxes(host, entry.home, domain))  # fmt: skip
     domains = sorted({box.address.rpartition("@")[2] for box in boxes})
     sites, skipped = discover(host, entry.home)
     return Account(
@@ -49,6 +52,16 @@ def account(host: Host, entry: Entry, passwd_files: list[str]) -> Account:
         db_users=tuple(sorted({s.db_user for s in sites if s.db_user})),
         skipped=tuple(skipped), sources=(entry.source,),
     )  # fmt: skip
+
+
+def _home_domains(host: Host, entry: Entry) -> list[str]:
+    """Domains with cPanel-format mailbox files under the home (``etc/<domain>/passwd``)."""
+    try:
+        names = os.listdir(host.path(f"{entry.home}/etc"))
+    except OSError:
+        return []
+    home = f"{entry.home}/etc"
+    return sorted(n for n in names if "." in n and host.path(f"{home}/{n}/passwd").is_file())
 
 
 def _mailboxes(host: Host, path: str, owner: Entry) -> list[Mailbox]:

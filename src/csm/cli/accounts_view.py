@@ -7,7 +7,7 @@ from rich.text import Text
 
 from csm.accounts.model import Account, Mapping
 from csm.cli.incidents_view import _console, _table, safe, when
-from csm.credentials.model import Deferral, Plan
+from csm.credentials.model import Deferral, Plan, Rotation
 from csm.credentials.service import AccountDetail
 
 STATE_STYLE = {"pending": "yellow", "rotated": "green", "deferred": "cyan"}
@@ -106,3 +106,25 @@ def deferral(found: Deferral) -> None:
     for item in found.items:
         console.print(Text.assemble("  ", safe(item)))
     console.print(Text.assemble("reason: ", safe(found.reason)))
+
+
+def rotation(done: Rotation) -> None:
+    console = _console()
+    title = "DRY RUN (nothing changed): " if done.dry_run else ""
+    console.print(Text(f"{title}credentials of {done.account}", style="bold"))
+    table = _table("ITEM", "RESULT", "METHOD", "DETAIL")
+    for outcome in done.outcomes:
+        result = "skipped" if outcome.skipped else ("ok" if outcome.ok else "FAILED")
+        style = "yellow" if outcome.skipped else ("green" if outcome.ok else "bold red")
+        table.add_row(safe(outcome.item), Text(result, style=style), outcome.method,
+                      safe(outcome.detail))  # fmt: skip
+    console.print(table)
+    shown = [o for o in done.outcomes if o.ok and o.secret]
+    if done.secrets_file:
+        console.print(f"new passwords written to {done.secrets_file} (0600)")
+    elif shown:
+        console.print(Text("\nNew passwords (shown once; not logged):", style="bold"))
+        for outcome in shown:
+            console.print(Text.assemble("  ", safe(outcome.item), "  ", outcome.secret))
+    if done.failed:
+        console.print(Text(f"{len(done.failed)} item(s) failed and are unchanged", style="red"))

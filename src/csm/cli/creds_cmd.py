@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import click
 
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
+from csm.credentials.model import Rotation
+from csm.credentials.service import RotateRequest
 
 
 def view() -> ModuleType:
@@ -64,3 +69,44 @@ def defer(obj: CliContext, /, account: str, items: tuple[str, ...], reason: str,
         emit_json(found)
     else:
         view().deferral(found)
+
+
+@creds.command("rotate")
+@click.argument("account")
+@click.argument("items", nargs=-1)
+@click.option("--all", "all_items", is_flag=True, help="Every item of the plan.")
+@click.option("--dry-run", is_flag=True, help="Show what would rotate, change nothing.")
+@click.option(
+    "--secrets-out", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the new passwords to this new file (0600) instead of printing them.",
+)  # fmt: skip
+@click.option("--show-secrets", is_flag=True, help="Include the new passwords in --json.")
+@json_option
+@click.pass_obj
+def rotate(
+    obj: CliContext, /, account: str, items: tuple[str, ...], as_json: bool, **options: Any
+) -> None:
+    """Rotate ITEMS (or --all): new passwords through cPanel's APIs, the mailbox files, the
+    database and WordPress; new wp-config salts.  Each success is recorded at once."""
+    app = obj.app()
+    length = app.config.credentials.password_length
+    request = RotateRequest(
+        items, options["all_items"], options["dry_run"], length, options["secrets_out"]
+    )
+    with app.credentials() as service:
+        done = service.rotate(account, request, app.operator)
+    show_secrets = options["show_secrets"]
+    if as_json:
+        emit_json(done if show_secrets else redacted(done))
+    else:
+        view().rotation(done)
+    if done.failed:
+        click.get_current_context().exit(1)
+
+
+def redacted(done: Rotation) -> Rotation:
+    """The result without the new passwords (they are shown once, on request)."""
+    outcomes = tuple(
+        dataclasses.replace(o, secret="<redacted>" if o.secret else "") for o in done.outcomes
+    )
+    return dataclasses.replace(done, outcomes=outcomes)

@@ -111,6 +111,12 @@ class CpanelConfig(Section):
     )
 
 
+class CredentialsConfig(Section):
+    password_length: int = Field(
+        24, ge=16, le=128, description="Length of the passwords `csm creds rotate` generates."
+    )
+
+
 class HostingConfig(Section):
     panel: Literal["auto", "cpanel", "plain"] = Field(
         "auto", description="Hosting panel: detect it, or force `cpanel` / `plain`."
@@ -155,6 +161,9 @@ class Config(Section):
     )
     hosting: HostingConfig = Field(
         default_factory=HostingConfig, description="The hosting platform."
+    )
+    credentials: CredentialsConfig = Field(
+        default_factory=CredentialsConfig, description="Credential rotation."
     )
     incidents: IncidentsConfig = Field(
         default_factory=IncidentsConfig, description="Incident correlation and lifecycle."

@@ -59,6 +59,7 @@ class Outcome:
     method: str
     detail: str = ""  # the error, or what was changed
     secret: str = ""  # the new password (shown once; never logged, never in the audit)
+    skipped: bool = False  # not CSM's to rotate (an application key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ class Rotation:
 
     @property
     def failed(self) -> tuple[Outcome, ...]:
-        return tuple(o for o in self.outcomes if not o.ok)
+        return tuple(o for o in self.outcomes if not o.ok and not o.skipped)
 
 
 @dataclass(frozen=True, slots=True)

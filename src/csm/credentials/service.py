@@ -4,17 +4,20 @@ inventory with its open incidents and credential status."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from csm import mysql
+from csm import mysql, passwords
 from csm.accounts.model import Account
 from csm.accounts.service import Accounts
 from csm.audit import AuditLog
 from csm.clock import Clock
 from csm.credentials import plan as planning
 from csm.credentials import repo, wordpress
-from csm.credentials.model import Deferral, Event, Plan
+from csm.credentials.model import Deferral, Event, Item, Outcome, Plan, Rotation
+from csm.credentials.rotate import Rotator
 from csm.errors import CsmError, NotFoundError, UsageError
 from csm.host import Host
 from csm.incidents.model import Incident
@@ -31,6 +34,15 @@ class AccountDetail:
     credentials: Plan
 
 
+@dataclass(frozen=True, slots=True)
+class RotateRequest:
+    items: tuple[str, ...] = ()
+    all: bool = False
+    dry_run: bool = False
+    length: int = 24
+    secrets_out: Path | None = None  # a new root-only file for the new passwords
+
+
 @dataclass
 class Credentials:
     host: Host
@@ -39,6 +51,7 @@ class Credentials:
     audit: AuditLog
     clock: Clock
     database: Callable[[], mysql.Credentials]  # the server's admin login, read when needed
+    rotator: Callable[[Account], Rotator]  # how items rotate on this host
     db_timeout: float = 5.0
 
     @property
@@ -73,6 +86,41 @@ class Credentials:
                           {"items": list(ids), "reason": reason})  # fmt: skip
         return Deferral(current.account, ids, reason)
 
+    def rotate(self, user: str, request: RotateRequest, who: str) -> Rotation:
+        """Rotate the requested items, each on its own: a failure leaves that item as it was
+        and does not stop the others; every success is recorded at once."""
+        current = self.plan(user)
+        if not request.items and not request.all:
+            raise UsageError("name the items to rotate, or --all", fix=f"csm creds plan {user}")
+        chosen = [i for i in current.items if i.id in self._pick(current, request.items)]
+        if request.dry_run:
+            return Rotation(current.account, True, tuple(_would(i) for i in chosen))
+        rotator = self.rotator(self.accounts.get(user))
+        outcomes = tuple(self._rotate_one(rotator, item, request, who) for item in chosen)
+        written = _write_secrets(request.secrets_out, outcomes)
+        return Rotation(current.account, False, outcomes, written)
+
+    def _rotate_one(
+        self, rotator: Rotator, item: Item, request: RotateRequest, who: str
+    ) -> Outcome:
+        if item.method == "manual":
+            detail = "rotated where it was issued, not by CSM: record it with csm creds defer"
+            return Outcome(item.id, False, item.method, detail, skipped=True)
+        secret = passwords.generate(request.length) if item.kind != "secret" else ""
+        try:
+            detail = rotator.rotate(item, secret)
+        except CsmError as exc:
+            failure = {"item": item.id, "method": item.method, "error": exc.message}
+            self.audit.record(who, "credentials.rotate_failed", rotator.account.user, failure)
+            return Outcome(item.id, False, item.method, exc.message)
+        event = Event(rotator.account.user, item.id, "rotated", self.clock.now(), who,
+                      method=item.method)  # fmt: skip
+        with self.incidents.store.transaction() as conn:
+            repo.add(conn, event)
+        self.audit.record(who, "credentials.rotate", rotator.account.user,
+                          {"item": item.id, "method": item.method})  # fmt: skip
+        return Outcome(item.id, True, item.method, detail, secret)
+
     def _pick(self, current: Plan, wanted: Sequence[str]) -> tuple[str, ...]:
         known = {item.id for item in current.items}
         unknown = [w for w in wanted if w not in known]
@@ -92,3 +140,28 @@ class Credentials:
             except CsmError as exc:
                 notes.append(f"WordPress administrators of {name} not listed: {exc.message}")
         return found
+
+
+def _would(item: Item) -> Outcome:
+    if item.method == "manual":
+        return Outcome(item.id, False, item.method, "manual: not rotated by CSM", skipped=True)
+    return Outcome(item.id, True, item.method, f"would rotate ({item.method})")
+
+
+def _write_secrets(path: Path | None, outcomes: tuple[Outcome, ...]) -> str:
+    """The new passwords, one ``item<TAB>password`` line each, in a new 0600 file."""
+    if path is None:
+        return ""
+    lines = "".join(f"{o.item}\t{o.secret}\n" for o in outcomes if o.ok and o.secret)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise CsmError(
+            f"cannot create {path}: {exc.strerror}; the new passwords are in this output only",
+            fix="choose a path that does not exist yet",
+        ) from None
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        stream.write(lines)
+        stream.flush()
+        os.fsync(stream.fileno())
+    return str(path)
