@@ -107,7 +107,7 @@ class App:
         with self.incidents() as incidents:
             yield Credentials(
                 self.host, self.accounts(), incidents, incidents.audit, self.clock, database,
-                rotator, self.config.mysql.connect_timeout,
+                rotator, self.cpanel(), self.config.mysql.connect_timeout,
             )  # fmt: skip
 
     def cpanel(self) -> Cpanel | None:

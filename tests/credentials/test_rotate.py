@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,25 @@ def test_a_cpanel_error_reply_is_surfaced(
     (outcome,) = result.json()["outcomes"]
     assert not outcome["ok"] and "Mysql::set_password" in outcome["detail"]
     assert can_login(site.db_user, site.db_password, site.db_name)
+
+
+def test_accounts_show_cross_checks_the_files_with_cpanel(
+    cli: Any, drill: DrillHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cPanel's view (a copy of the tree with one mailbox more) against the files."""
+    panel = tmp_path / "panel-view"
+    shutil.copytree(drill.root, panel, symlinks=True)
+    account = drill.accounts[0]
+    passwd = panel / f"home/{account.user}/etc/{account.domain}/passwd"
+    passwd.write_text(passwd.read_text() + f"ghost:x:1:1::/home/{account.user}/mail/g:/h\n")
+    monkeypatch.setenv("CSM_STANDIN_ROOT", str(panel))
+    bins = f"  uapi_bin: {STANDINS / 'uapi'}\n  whmapi1_bin: {STANDINS / 'whmapi1'}\n"
+    dropin(drill, "50-standins.yaml", f"cpanel:\n{bins}")
+    shown = cli("accounts", "show", account.user, "--json").json()["cpanel_api"]
+    assert len(shown["checked"]) == 4 and not shown["notes"]
+    (gap,) = shown["disagreements"]
+    assert (gap["what"], gap["only_api"], gap["only_files"]) == (
+        "mailboxes",
+        [f"ghost@{account.domain}"],
+        [],
+    )

@@ -25,7 +25,8 @@ SALT_KEYS = (
 SCHEMA = re.compile(r"[A-Za-z0-9_@]+")
 PREFIX = re.compile(r"[A-Za-z0-9_]+")
 DEFINE = re.compile(
-    r"""define\s*\(\s*(['"])(?P<name>[A-Z_]+)\1\s*,\s*(['"])(?P<value>(?:\\.|(?!\3).)*)\3\s*\)"""
+    r"""define\s*\(\s*(['"])(?P<name>[A-Z_]+)\1\s*,\s*(['"])(?P<value>(?:\\.|(?!\3).)*)\3\s*\)""",
+    re.DOTALL,  # a PHP string may span lines
 )
 TABLE_PREFIX = re.compile(r"""\$table_prefix\s*=\s*(['"])(?P<value>[^'"]*)\1""")
 CONFIG_LIMIT = 1 << 20  # a wp-config.php larger than this is not read

@@ -43,11 +43,27 @@ def detail(found: AccountDetail) -> None:
         console.print(Text.assemble((f"  {key:<15}", "bold"), safe(value)))
     _mailboxes(account)
     _sites(account)
+    _cross_check(found)
     console.print(Text(f"\nOpen incidents: {len(found.incidents)}", style="bold"))
     for incident in found.incidents:
         console.print(Text.assemble("  ", safe(incident.id), "  ", safe(incident.kind.value),
                                     "  ", safe(incident.severity.name)))  # fmt: skip
     plan(found.credentials)
+
+
+def _cross_check(found: AccountDetail) -> None:
+    console, checked = _console(), found.cpanel_api
+    if checked is None:
+        return
+    agreed = "agree" if not checked.disagreements else "DISAGREE"
+    console.print(Text(f"cPanel API and files {agreed} ({len(checked.checked)} calls)",
+                       style="bold" if checked.disagreements else ""))  # fmt: skip
+    for gap in checked.disagreements:
+        console.print(Text.assemble("  ", safe(gap.what), ": only in the API: ",
+                                    safe(", ".join(gap.only_api) or "-"), "; only in files: ",
+                                    safe(", ".join(gap.only_files) or "-")))  # fmt: skip
+    for note in checked.notes:
+        console.print(Text.assemble(("  note: ", "yellow"), safe(note)))
 
 
 def _mailboxes(account: Account) -> None:

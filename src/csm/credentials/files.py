@@ -22,10 +22,13 @@ from csm.errors import CsmError, NotFoundError
 
 EPOCH = date(1970, 1, 1)
 SALT_CHARS = string.ascii_letters + string.digits + "!#$%&()*+,-./:;<=>?@[]^_{|}~"
-DB_PASSWORD = re.compile(r"""(define\s*\(\s*['"]DB_PASSWORD['"]\s*,\s*)(['"])(?:\\.|(?!\2).)*\2""")
+DB_PASSWORD = re.compile(
+    r"""(define\s*\(\s*['"]DB_PASSWORD['"]\s*,\s*)(['"])(?:\\.|(?!\2).)*\2""", re.DOTALL
+)
 SALT_DEFINE = re.compile(
     r"""(define\s*\(\s*['"](?P<name>(?:AUTH|SECURE_AUTH|LOGGED_IN|NONCE)_(?:KEY|SALT))['"]"""
-    r"""\s*,\s*)(['"])(?:\\.|(?!\3).)*\3"""
+    r"""\s*,\s*)(['"])(?:\\.|(?!\3).)*\3""",
+    re.DOTALL,
 )
 
 

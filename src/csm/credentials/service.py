@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from csm import mysql, passwords
+from csm.accounts.api import CrossCheck, cross_check
 from csm.accounts.model import Account
 from csm.accounts.service import Accounts
 from csm.audit import AuditLog
 from csm.clock import Clock
+from csm.cpanel import Cpanel
 from csm.credentials import plan as planning
 from csm.credentials import repo, wordpress
 from csm.credentials.model import Deferral, Event, Item, Outcome, Plan, Rotation
@@ -32,6 +34,7 @@ class AccountDetail:
     account: Account
     incidents: tuple[Incident, ...]
     credentials: Plan
+    cpanel_api: CrossCheck | None = None  # the files checked against cPanel's APIs
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class Credentials:
     clock: Clock
     database: Callable[[], mysql.Credentials]  # the server's admin login, read when needed
     rotator: Callable[[Account], Rotator]  # how items rotate on this host
+    cpanel: Cpanel | None = None  # cPanel's APIs, on a cPanel host
     db_timeout: float = 5.0
 
     @property
@@ -70,7 +74,10 @@ class Credentials:
 
     def detail(self, user: str) -> AccountDetail:
         account = self.accounts.get(user)
-        return AccountDetail(account, self.incidents.active_for(account.user), self.plan(user))
+        checked = cross_check(self.cpanel, account) if self.cpanel is not None else None
+        return AccountDetail(
+            account, self.incidents.active_for(account.user), self.plan(user), checked
+        )
 
     def defer(self, user: str, wanted: Sequence[str], reason: str, who: str) -> Deferral:
         """Record that rotation of ``wanted`` (every item when empty) is deferred, and why."""
