@@ -69,3 +69,13 @@ def unmet(cli: Any, incident: str) -> list[str]:
     assert refused.code == 3
     blocked = refused.json()["details"]["blocked"]
     return [u["condition"] for b in blocked for u in b["unmet"]]
+
+
+def test_status_says_what_the_gate_waits_for(cli: Any, drill: DrillHost) -> None:
+    spammer = drill.accounts[0]
+    flagged = f"mailbox:{spammer.mailboxes[0].address}"
+    status = cli("creds", "status", spammer.user, "--json").json()
+    assert flagged in status["waiting"] and f"cpanel:{spammer.user}" in status["waiting"]
+    assert not status["gate_met"]
+    cli("creds", "defer", spammer.user, *status["waiting"], "--reason", "customer rotates")
+    assert cli("creds", "status", spammer.user, "--json").json()["gate_met"]

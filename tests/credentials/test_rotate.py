@@ -145,8 +145,8 @@ def test_an_unreachable_database_fails_those_items_only(cli: Any, host: DrillHos
     assert all(shadow_hash(host, account, b) != h for b, h in before.items())
     assert can_login(site.db_user, site.db_password, site.db_name)  # untouched
     assert users  # the site's users are known to the simulation
-    states = {i["id"]: i["state"] for i in cli("creds", "status", account.user, "--json")
-              .json()["items"]}  # fmt: skip
+    status = cli("creds", "status", account.user, "--json").json()
+    states = {i["id"]: i["state"] for i in status["plan"]["items"]}
     assert states[f"mysql:{site.db_user}"] == "pending"
     assert all(states[f"mailbox:{b}"] == "rotated" for b in before)
 

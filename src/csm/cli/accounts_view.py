@@ -7,7 +7,7 @@ from rich.text import Text
 
 from csm.accounts.model import Account, Mapping
 from csm.cli.incidents_view import _console, _table, safe, when
-from csm.credentials.model import Deferral, Plan, Rotation
+from csm.credentials.model import Deferral, Plan, Rotation, Status
 from csm.credentials.service import AccountDetail
 
 STATE_STYLE = {"pending": "yellow", "rotated": "green", "deferred": "cyan"}
@@ -144,3 +144,14 @@ def rotation(done: Rotation) -> None:
             console.print(Text.assemble("  ", safe(outcome.item), "  ", outcome.secret))
     if done.failed:
         console.print(Text(f"{len(done.failed)} item(s) failed and are unchanged", style="red"))
+
+
+def status(found: Status) -> None:
+    plan(found.plan)
+    console = _console()
+    if found.gate_met:
+        console.print(Text("gate met: every required item is rotated or deferred", style="green"))
+        return
+    console.print(Text("waiting for (close guard, mail queue):", style="yellow"))
+    for item in found.waiting:
+        console.print(Text.assemble("  ", safe(item)))

@@ -14,6 +14,7 @@ from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
 from csm.credentials.model import Rotation
 from csm.credentials.service import RotateRequest
+from csm.jsonio import to_jsonable
 
 
 def view() -> ModuleType:
@@ -44,13 +45,14 @@ def plan(obj: CliContext, /, account: str, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def status(obj: CliContext, /, account: str, as_json: bool) -> None:
-    """Per item: rotated, deferred or pending, with times; and whether the gate is met."""
+    """Per item: rotated, deferred or pending, with times; and what the close guard and the
+    mail queue still wait for."""
     with obj.app().credentials() as service:
-        found = service.plan(account)
+        found = service.status(account)
     if as_json:
-        emit_json(found)
+        emit_json({**to_jsonable(found), "gate_met": found.gate_met})
     else:
-        view().plan(found)
+        view().status(found)
 
 
 @creds.command("defer")

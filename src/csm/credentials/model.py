@@ -51,6 +51,19 @@ class Plan:
 
 
 @dataclass(frozen=True, slots=True)
+class Status:
+    """``csm creds status``: the plan, and what the close guard and the mail queue wait for."""
+
+    plan: Plan
+    required: tuple[str, ...]  # items that must be rotated or deferred
+    waiting: tuple[str, ...]  # of those, the ones still pending
+
+    @property
+    def gate_met(self) -> bool:
+        return not self.waiting
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one item's rotation did."""
 

@@ -18,7 +18,7 @@ from csm.clock import Clock
 from csm.cpanel import Cpanel
 from csm.credentials import plan as planning
 from csm.credentials import repo, wordpress
-from csm.credentials.model import Deferral, Event, Item, Outcome, Plan, Rotation
+from csm.credentials.model import Deferral, Event, Item, Outcome, Plan, Rotation, Status
 from csm.credentials.rotate import Rotator
 from csm.errors import CsmError, NotFoundError, UsageError
 from csm.host import Host
@@ -71,6 +71,13 @@ class Credentials:
         listed = planning.items(account, flagged, admins, planning.env_secrets(self.host, account))
         events = repo.events(self.incidents.store.conn, account.user)
         return planning.with_state(account, listed, events, notes)
+
+    def status(self, user: str) -> Status:
+        current = self.plan(user)
+        required = sorted(self.gate.required(current.account))
+        states = {item.id: item.state for item in current.items}
+        waiting = tuple(i for i in required if states.get(i, "pending") == "pending")
+        return Status(current, tuple(required), waiting)
 
     def detail(self, user: str) -> AccountDetail:
         account = self.accounts.get(user)
