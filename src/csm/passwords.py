@@ -13,7 +13,8 @@ import string
 import bcrypt
 from passlib.hash import sha512_crypt
 
-ALPHABET = string.ascii_letters + string.digits + "-_.,:+=@%"
+PUNCTUATION = "-_.,:=@"  # nothing a shell, a URI decoder or a config quote would change
+ALPHABET = string.ascii_letters + string.digits + PUNCTUATION
 MIN_LENGTH = 12
 
 
@@ -23,7 +24,7 @@ def generate(length: int = 24) -> str:
     length = max(length, MIN_LENGTH)
     while True:
         value = "".join(secrets.choice(ALPHABET) for _ in range(length))
-        classes = (string.ascii_lowercase, string.ascii_uppercase, string.digits, "-_.,:+=@%")
+        classes = (string.ascii_lowercase, string.ascii_uppercase, string.digits, PUNCTUATION)
         if all(any(c in group for c in value) for group in classes):
             return value
 

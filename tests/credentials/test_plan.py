@@ -79,3 +79,16 @@ def test_status_says_what_the_gate_waits_for(cli: Any, drill: DrillHost) -> None
     assert not status["gate_met"]
     cli("creds", "defer", spammer.user, *status["waiting"], "--reason", "customer rotates")
     assert cli("creds", "status", spammer.user, "--json").json()["gate_met"]
+
+
+def test_an_account_review_counts_for_its_incidents(cli: Any, drill: DrillHost) -> None:
+    spammer = drill.accounts[0]
+    incident = next(
+        i for i in cli("incidents", "list", "--status", "active", "--json").json()["items"]
+        if i["account"] == spammer.user
+    )  # fmt: skip
+    assert "review" in unmet(cli, incident["id"])
+    assert cli("accounts", "review", spammer.user, "--note", " ").code == 2
+    done = cli("accounts", "review", spammer.user, "--note", "homes and mail checked", "--json")
+    assert done.code == 0 and done.json()["account"] == spammer.user
+    assert "review" not in unmet(cli, incident["id"])

@@ -84,11 +84,13 @@ class Accounts:
         return claims
 
     def _user_claims(self, user: str) -> list[Claim]:
-        claims = []
-        if self.panel == "cpanel" and user in cpanel.users(self.host):
+        claims: list[Claim] = []
+        if user not in self.names():
+            return claims
+        if self.panel == "cpanel":
             claims.append(Claim(user, Source(f"{cpanel.USERS_DIR}/{user}"), "cPanel account"))
         for line in cpanel.lines(self.host, "/etc/passwd"):
-            if line.text.split(":", 1)[0] == user and user in self.names():
+            if line.text.split(":", 1)[0] == user:
                 claims.append(Claim(user, Source("/etc/passwd", line.number), "system user"))
         return claims
 

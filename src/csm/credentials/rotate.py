@@ -147,6 +147,7 @@ def _alter_user(creds: mysql.Credentials, user: str, password: str, timeout: flo
         conn.commit()
         return len(hosts)
     except pymysql.MySQLError as exc:
-        raise ServiceUnavailableError(f"changing {user}'s password: {exc}") from None
+        message = str(exc).replace(password, "<redacted>")
+        raise ServiceUnavailableError(f"changing {user}'s password: {message}") from None
     finally:
         conn.close()

@@ -53,7 +53,8 @@ def set_password(
         return int(changed)
     except pymysql.MySQLError as exc:
         conn.rollback()
-        raise ServiceUnavailableError(f"{site.db_name}: {exc}") from None
+        message = str(exc).replace(password, "<redacted>")
+        raise ServiceUnavailableError(f"{site.db_name}: {message}") from None
     finally:
         conn.close()
 
