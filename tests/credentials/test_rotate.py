@@ -209,3 +209,5 @@ def test_accounts_show_cross_checks_the_files_with_cpanel(
         [f"ghost@{account.domain}"],
         [],
     )
+    items = [i["id"] for i in cli("creds", "plan", account.user, "--json").json()["items"]]
+    assert f"mailbox:ghost@{account.domain}" in items  # the APIs are the inventory

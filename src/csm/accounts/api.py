@@ -1,14 +1,16 @@
 """The account as cPanel's own APIs describe it, cross-checked against the files: ``whmapi1
-listaccts``, ``uapi Email list_pops``, ``Ftp list_ftp`` and ``Mysql list_users``.  The files
-stay the inventory; the APIs confirm it, and every difference is reported."""
+listaccts``, ``uapi Email list_pops``, ``Ftp list_ftp`` and ``Mysql list_users``.  Where the
+APIs answer, what they list is part of the inventory (:func:`merged`); the files are the
+fallback, and every difference between the two is reported."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from csm.accounts.model import Account
+from csm.accounts.model import Account, FtpLogin, Mailbox, Source
 from csm.cpanel import Cpanel
 from csm.errors import CsmError
 
@@ -93,3 +95,19 @@ def _compare(what: str, api: Iterable[str], files: Iterable[str]) -> list[Disagr
         return []
     return [Disagreement(what, tuple(sorted(api_set - file_set)),
                          tuple(sorted(file_set - api_set)))]  # fmt: skip
+
+
+def merged(account: Account, checked: CrossCheck) -> Account:
+    """The account with what only cPanel's APIs list added (mailboxes, FTP logins, database
+    users): the APIs are the inventory where they answer, the files the fallback."""
+    extra = {gap.what: gap.only_api for gap in checked.disagreements}
+    source = Source("cPanel API")
+    boxes = tuple(Mailbox(a, "", None, False, source) for a in extra.get("mailboxes", ()))
+    logins = tuple(FtpLogin(f, "", source) for f in extra.get("FTP logins", ()))
+    users = tuple(extra.get("database users", ()))
+    if not (boxes or logins or users):
+        return account
+    return dataclasses.replace(
+        account, mailboxes=account.mailboxes + boxes, ftp=account.ftp + logins,
+        db_users=tuple(sorted({*account.db_users, *users})),
+    )  # fmt: skip

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from csm import mysql, passwords
-from csm.accounts.api import CrossCheck, cross_check
+from csm.accounts.api import CrossCheck, cross_check, merged
 from csm.accounts.model import Account
 from csm.accounts.service import Accounts
 from csm.audit import AuditLog
@@ -63,8 +63,16 @@ class Credentials:
         """Credentials handled for an account since a time (the close guard's input (b))."""
         return GuardRecords(self.incidents.store, self.accounts.panel)
 
-    def plan(self, user: str) -> Plan:
+    def account(self, user: str) -> tuple[Account, CrossCheck | None]:
+        """The inventory: the files, and what cPanel's APIs add where they answer."""
         account = self.accounts.get(user)
+        if self.cpanel is None:
+            return account, None
+        checked = cross_check(self.cpanel, account)
+        return merged(account, checked), checked
+
+    def plan(self, user: str) -> Plan:
+        account, _ = self.account(user)
         notes: list[str] = []
         admins = self._admins(account, notes)
         flagged = self.incidents.open_mailboxes(account.user)
@@ -80,8 +88,7 @@ class Credentials:
         return Status(current, tuple(required), waiting)
 
     def detail(self, user: str) -> AccountDetail:
-        account = self.accounts.get(user)
-        checked = cross_check(self.cpanel, account) if self.cpanel is not None else None
+        account, checked = self.account(user)
         return AccountDetail(
             account, self.incidents.active_for(account.user), self.plan(user), checked
         )
@@ -109,7 +116,7 @@ class Credentials:
         chosen = [i for i in current.items if i.id in self._pick(current, request.items)]
         if request.dry_run:
             return Rotation(current.account, True, tuple(_would(i) for i in chosen))
-        rotator = self.rotator(self.accounts.get(user))
+        rotator = self.rotator(self.account(user)[0])
         outcomes = tuple(self._rotate_one(rotator, item, request, who) for item in chosen)
         written = _write_secrets(request.secrets_out, outcomes)
         return Rotation(current.account, False, outcomes, written)
