@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from csm.cpanel import Cpanel
     from csm.credentials.service import Credentials
     from csm.incidents.service import Incidents
+    from csm.scan.service import Scans
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,19 @@ class App:
                 self.host, self.accounts(), incidents, incidents.audit, self.clock, database,
                 rotator, self.cpanel(), self.config.mysql.connect_timeout,
             )  # fmt: skip
+
+    @contextmanager
+    def scans(self) -> Iterator[Scans]:
+        """The account scans (with the incidents they record into), closed afterwards."""
+        from csm import mysql  # noqa: PLC0415
+        from csm.scan.service import Scans  # noqa: PLC0415
+
+        def database() -> mysql.Credentials:
+            return mysql.credentials(self.config.mysql, self.host)
+
+        with self.incidents() as incidents:
+            yield Scans(self.accounts(), incidents, database, self.config.scan.database,
+                        self.clock, self.config.mysql.connect_timeout)  # fmt: skip
 
     def cpanel(self) -> Cpanel | None:
         """cPanel's APIs, on a cPanel host."""

@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "check-logs": ("csm.cli.logs_cmd", "check_logs", "Run the mail detectors over log files."),
     "accounts": ("csm.cli.accounts_cmd", "accounts", "Hosting accounts: list, show, map, review."),
     "creds": ("csm.cli.creds_cmd", "creds", "Credentials: plan, rotate, defer, status."),
+    "scan": ("csm.cli.scan_cmd", "scan", "Scan an account's databases; record the result."),
+    "db": ("csm.cli.scan_cmd", "db", "Database objects of an account, with verdicts."),
     "mail": ("csm.cli.mail_cmd", "mail", "A mailbox's or account's day, from the mail logs."),
     "drill": ("csm.cli.drill_cmd", "drill", "Build a simulated hosting server to rehearse on."),
 }

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
-from typing import Any
+from pydantic import Field
 
-import yaml
-from pydantic import Field, model_validator
-
-from csm.config.fields import Duration, Section
+from csm.config.fields import Duration
+from csm.config.rulepack import RulePack
 
 Count = int
 
 
-class MailRules(Section):
+class MailRules(RulePack):
+    PACK = "mail.yaml"
+
     rate_window: Duration = Field(description="Window for outbound volume per mailbox.")
     rate_warn: Count = Field(ge=1, description="Messages per window: HIGH.")
     rate_critical: Count = Field(ge=1, description="Messages per window: CRITICAL.")
@@ -53,25 +51,6 @@ class MailRules(Section):
     leak_markers: list[str] = Field(description="Subject text that betrays SMTP credentials.")
     bulk_services: list[str] = Field(description="Bulk-mail services on authenticated submissions.")
     auth_rejection_markers: list[str] = Field(description="Rejection text blaming SPF/DKIM/DMARC.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _over_the_pack(cls, value: Any) -> Any:
-        """Keys given in the config replace the shipped pack's one by one; lists append."""
-        if not isinstance(value, dict):
-            return value
-        merged = dict(shipped())
-        for key, item in value.items():
-            base = merged.get(key)
-            merged[key] = base + item if isinstance(base, list) and isinstance(item, list) else item
-        return merged
-
-
-@cache
-def shipped() -> dict[str, Any]:
-    text = resources.files("csm.config").joinpath("rules/mail.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
-    return data
 
 
 def default_rules() -> MailRules:

