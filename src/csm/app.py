@@ -121,8 +121,10 @@ class App:
             return mysql.credentials(self.config.mysql, self.host)
 
         with self.incidents() as incidents:
-            yield Scans(self.accounts(), incidents, database, self.config.scan.database,
-                        self.clock, self.config.mysql.connect_timeout)  # fmt: skip
+            scan = self.config.scan
+            yield Scans(self.host, self.accounts(), incidents, database, scan.database,
+                        self.clock, self.config.mysql.connect_timeout,
+                        tuple(str(self.host.path(p)) for p in scan.extra_rules))  # fmt: skip
 
     def cpanel(self) -> Cpanel | None:
         """cPanel's APIs, on a cPanel host."""

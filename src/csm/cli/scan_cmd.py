@@ -10,7 +10,7 @@ import click
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
 
-CHECKS = "database"
+CHECKS = "files,database"
 
 
 def view() -> ModuleType:
@@ -25,8 +25,9 @@ def view() -> ModuleType:
 @click.pass_obj
 def scan(obj: CliContext, /, account: str | None, all_accounts: bool, checks: str,
          as_json: bool) -> None:  # fmt: skip
-    """Scan an account (or --all): findings go to the incidents, and a clean, complete scan is
-    what the close guard's last condition waits for."""
+    """Scan an account (or --all): its files (YARA-X rules, PHP in uploads) and databases;
+    findings go to the incidents, and a clean, complete scan is what the close guard's last
+    condition waits for."""
     app = obj.app()
     if bool(account) == all_accounts:
         raise click.UsageError("give an ACCOUNT or --all")

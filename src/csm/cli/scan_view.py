@@ -16,7 +16,7 @@ def scans(done: list[AccountScan]) -> None:
     for result in done:
         state = "clean" if result.clean else ("INCOMPLETE" if not result.complete else "FINDINGS")
         style = "green" if result.clean else "bold red"
-        schemas = f"  schemas: {len(result.schemas)}"
+        schemas = f"  files: {result.files}  schemas: {len(result.schemas)}"
         console.print(Text.assemble(("scan ", "bold"), safe(result.account), "  ", (state, style),
                                     schemas))  # fmt: skip
         for finding in result.findings:

@@ -113,6 +113,9 @@ class CpanelConfig(Section):
 
 
 class ScanConfig(Section):
+    extra_rules: list[HostPath] = Field(
+        default_factory=list, description="More YARA-X rule files for the file check."
+    )
     database: DatabaseRules = Field(
         default_factory=default_database_rules,
         description="Database object and content rules (shipped pack: `rules/database.yaml`).",

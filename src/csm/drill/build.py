@@ -55,6 +55,7 @@ def build(root: Path, seed: int, clock: Clock, *, with_databases: bool = False) 
     cpanel.write_host_files(tree, accounts)
     for account in accounts:
         wordpress.write_sites(tree, account)
+    tree.write(f"{accounts[1].home}/{incidents.WEBSHELL}", incidents.WEBSHELL_TEXT, 0o644)
     exim = _find_exim()
     _write_mail_server(tree, root, accounts, seed)
     tree.write("/root/.my.cnf", _my_cnf(), 0o600)

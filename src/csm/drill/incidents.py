@@ -45,8 +45,12 @@ def _spam(account: Account, at: datetime) -> list[Finding]:
     ]  # fmt: skip
 
 
+WEBSHELL = "public_html/wp-content/uploads/2026/10/cache.php"  # under the second account's home
+WEBSHELL_TEXT = '<?php @eval($_POST["x"]); ?>\n'  # an inert one-line sample, written for CSM
+
+
 def _webshell(account: Account, at: datetime) -> list[Finding]:
-    path = f"{account.home}/public_html/wp-content/uploads/2026/10/cache.php"
+    path = f"{account.home}/{WEBSHELL}"
     return [
         Finding("new_php_file", Severity.WARNING, f"PHP file in uploads: {path}", at,
                 account=account.user, path=path),

@@ -8,17 +8,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import yara_x
+
 from csm import mysql
 from csm.accounts.service import Accounts
 from csm.clock import Clock
 from csm.config.scanrules import DatabaseRules
 from csm.errors import UsageError
+from csm.host import Host
 from csm.incidents import repo
 from csm.incidents.model import Finding, RecordResult
 from csm.incidents.service import Incidents
 from csm.scan.database import DatabaseCheck, DbObject
+from csm.scan.files import FileCheck, compile_rules
 
-CHECKS = ("database",)
+CHECKS = ("files", "database")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,7 @@ class AccountScan:
     finished_at: datetime
     checks: tuple[str, ...]
     schemas: tuple[str, ...]  # examined
+    files: int  # examined
     findings: tuple[Finding, ...]
     complete: bool  # everything there was to examine was examined
     clean: bool  # complete, and nothing found
@@ -37,12 +42,17 @@ class AccountScan:
 
 @dataclass
 class Scans:
+    host: Host
     accounts: Accounts
     incidents: Incidents
     database: Callable[[], mysql.Credentials]
     rules: DatabaseRules
     clock: Clock
     timeout: float = 10.0
+    extra_rules: tuple[str, ...] = ()  # more YARA-X rule files
+
+    def file_rules(self) -> yara_x.Rules:
+        return compile_rules(self.extra_rules)
 
     def scan(self, user: str, checks: Sequence[str] = CHECKS) -> AccountScan:
         """Scan one account, record its findings and the result."""
@@ -52,18 +62,26 @@ class Scans:
                              f"{', '.join(CHECKS)}")  # fmt: skip
         account = self.accounts.get(user)
         started = self.clock.now()
-        result = DatabaseCheck(self.database, self.rules, started, self.timeout).run(account)
+        findings: list[Finding] = []
+        errors: list[str] = []
+        schemas: list[str] = []
+        files = 0
+        if "files" in checks:
+            found = FileCheck(self.host, self.file_rules(), started).run(account)
+            findings, errors, files = found.findings, found.errors, found.files
+        if "database" in checks:
+            db = DatabaseCheck(self.database, self.rules, started, self.timeout).run(account)
+            findings, errors, schemas = findings + db.findings, errors + db.errors, db.schemas
         finished = self.clock.now()
-        complete = not result.errors
-        clean = complete and not result.findings
-        recorded = self.incidents.record(result.findings) if result.findings else None
+        complete = not errors
+        clean = complete and not findings
+        recorded = self.incidents.record(findings) if findings else None
         record = repo.ScanRecord(account.user, started, finished, complete, clean,
-                                 len(result.findings), ",".join(checks))  # fmt: skip
+                                 len(findings), ",".join(checks))  # fmt: skip
         with self.incidents.store.transaction() as conn:
             repo.add_scan_result(conn, record)
-        return AccountScan(account.user, started, finished, tuple(checks), tuple(result.schemas),
-                           tuple(result.findings), complete, clean, tuple(result.errors),
-                           recorded)  # fmt: skip
+        return AccountScan(account.user, started, finished, tuple(checks), tuple(schemas), files,
+                           tuple(findings), complete, clean, tuple(errors), recorded)  # fmt: skip
 
     def objects(self, user: str) -> list[DbObject]:
         """The account's database objects with their verdicts (``csm db objects``)."""

@@ -1,0 +1,134 @@
+"""File checks under an account's home: the YARA-X rules (``config/rules/files.yar``, plus any
+configured extra rule files) over every regular file, and PHP where uploads belong.
+
+Private top-level directories are skipped, symlinks are never followed, and names are handled
+as bytes (a name that is not UTF-8 is reported with ``path_b64``).  A file that cannot be read
+makes the scan incomplete; it is never taken as clean."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import yara_x
+
+from csm.accounts.model import Account
+from csm.accounts.wordpress import PRIVATE_TOP
+from csm.errors import ConfigError
+from csm.host import Host
+from csm.incidents.model import Finding, Severity
+from csm.jsonio import path_fields
+
+SIZE_LIMIT = 16 << 20  # larger files are listed as not examined
+PHP_SUFFIXES = (b".php", b".phtml", b".php3", b".php4", b".php5", b".php7", b".phar")
+UPLOADS = b"/wp-content/uploads/"
+PRIVATE = frozenset(name.encode() for name in PRIVATE_TOP)
+
+
+@dataclass
+class FileScan:
+    files: int = 0
+    bytes: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@cache
+def shipped_rules() -> str:
+    return resources.files("csm.config").joinpath("rules/files.yar").read_text(encoding="utf-8")
+
+
+def compile_rules(extra: tuple[str, ...] = ()) -> yara_x.Rules:
+    """The shipped rules and the extra rule files, compiled once."""
+    compiler = yara_x.Compiler()
+    try:
+        compiler.add_source(shipped_rules())
+        for path in extra:
+            compiler.add_source(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yara_x.CompileError) as exc:
+        raise ConfigError(f"file rules: {exc}") from None
+    return compiler.build()
+
+
+@dataclass
+class FileCheck:
+    host: Host
+    rules: yara_x.Rules
+    now: datetime
+
+    def run(self, account: Account) -> FileScan:
+        scan, scanner = FileScan(), yara_x.Scanner(self.rules)
+        home = os.fsencode(self.host.path(account.home))
+        for path in _files(home, scan):
+            self._file(account, home, path, scanner, scan)
+        return scan
+
+    def _file(
+        self, account: Account, home: bytes, path: bytes, scanner: yara_x.Scanner, scan: FileScan
+    ) -> None:
+        host_path = os.fsencode(account.home) + path[len(home) :]
+        where = path_fields(host_path)
+        try:
+            with open(path, "rb") as stream:
+                data = stream.read(SIZE_LIMIT + 1)
+        except OSError as exc:
+            scan.errors.append(f"{where['path']}: {exc.strerror}")
+            return
+        if len(data) > SIZE_LIMIT:
+            scan.errors.append(f"{where['path']}: larger than {SIZE_LIMIT >> 20} MB, not read")
+            return
+        scan.files += 1
+        scan.bytes += len(data)
+        for rule in scanner.scan(data).matching_rules:
+            meta = dict(rule.metadata)
+            scan.findings.append(self._finding(account, where, rule.identifier, meta))
+        if UPLOADS in path and path.lower().endswith(PHP_SUFFIXES):
+            meta = {"check": "php_in_uploads", "severity": "HIGH",
+                    "description": "PHP in an uploads directory"}  # fmt: skip
+            scan.findings.append(self._finding(account, where, "php_in_uploads", meta))
+
+    def _finding(
+        self, account: Account, where: dict[str, str], rule: str, meta: dict[str, object]
+    ) -> Finding:
+        severity = Severity[str(meta.get("severity", "HIGH"))]
+        message = f"{meta.get('description', rule)}: {where['path']}"
+        details = {"rule": rule, **{k: v for k, v in where.items() if k == "path_b64"}}
+        return Finding(str(meta.get("check", rule)), severity, message, self.now,
+                       account=account.user, path=where["path"], details=details)  # fmt: skip
+
+
+def _files(home: bytes, scan: FileScan) -> Iterator[bytes]:
+    """Regular files under the home, private top-level directories skipped, no symlinks."""
+    try:
+        tops = sorted(os.scandir(home), key=lambda e: e.name)
+    except OSError as exc:
+        scan.errors.append(f"{os.fsdecode(home)}: {exc.strerror}")
+        return
+    for entry in tops:
+        if entry.name in PRIVATE or entry.name.startswith(b"."):
+            continue
+        yield from _walk(entry, scan)
+
+
+def _walk(entry: os.DirEntry[bytes], scan: FileScan) -> Iterator[bytes]:
+    try:
+        mode = entry.stat(follow_symlinks=False).st_mode
+    except OSError as exc:
+        scan.errors.append(f"{os.fsdecode(entry.path)}: {exc.strerror}")
+        return
+    if stat.S_ISREG(mode):
+        yield entry.path
+    elif stat.S_ISDIR(mode):
+        try:
+            children = sorted(os.scandir(entry.path), key=lambda e: e.name)
+        except OSError as exc:
+            scan.errors.append(f"{os.fsdecode(entry.path)}: {exc.strerror}")
+            return
+        for child in children:
+            yield from _walk(child, scan)
