@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from csm.cpanel import Cpanel
     from csm.credentials.service import Credentials
     from csm.incidents.service import Incidents
+    from csm.response.quarantine import Quarantine
     from csm.scan.service import Scans
 
 
@@ -125,6 +126,17 @@ class App:
             yield Scans(self.host, self.accounts(), incidents, database, scan.database,
                         self.clock, self.config.mysql.connect_timeout,
                         tuple(str(self.host.path(p)) for p in scan.extra_rules))  # fmt: skip
+
+    @contextmanager
+    def quarantine(self) -> Iterator[Quarantine]:
+        from csm.response.quarantine import Quarantine  # noqa: PLC0415
+
+        store = self.open_store()
+        try:
+            yield Quarantine(self.host, store, self.audit(store), self.clock,
+                             self.config.paths.quarantine_dir)  # fmt: skip
+        finally:
+            store.close()
 
     def cpanel(self) -> Cpanel | None:
         """cPanel's APIs, on a cPanel host."""

@@ -142,4 +142,36 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX scan_results_by_account ON scan_results (account, finished_at);
         """,
     ),
+    Migration(
+        "0003_quarantine",
+        """
+        CREATE TABLE quarantine (
+            id             TEXT PRIMARY KEY,
+            original       BLOB NOT NULL,
+            size           INTEGER NOT NULL,
+            sha256         TEXT NOT NULL,
+            uid            INTEGER NOT NULL,
+            gid            INTEGER NOT NULL,
+            mode           INTEGER NOT NULL,
+            atime_ns       INTEGER NOT NULL,
+            mtime_ns       INTEGER NOT NULL,
+            reason         TEXT NOT NULL DEFAULT '',
+            finding        TEXT NOT NULL DEFAULT '',
+            quarantined_at TEXT NOT NULL,
+            who            TEXT NOT NULL,
+            restored_at    TEXT
+        );
+        CREATE TABLE db_object_backups (
+            id         TEXT PRIMARY KEY,
+            account    TEXT NOT NULL,
+            schema     TEXT NOT NULL,
+            kind       TEXT NOT NULL,
+            name       TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            dropped_at TEXT NOT NULL,
+            who        TEXT NOT NULL,
+            restored_at TEXT
+        );
+        """,
+    ),
 )

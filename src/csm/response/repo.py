@@ -1,0 +1,69 @@
+"""The ``quarantine`` table: what was moved where, and how to put it back."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from csm.incidents.repo import parse_ts, ts
+
+COLUMNS = (
+    "id, original, size, sha256, uid, gid, mode, atime_ns, mtime_ns, reason, finding,"
+    " quarantined_at, who, restored_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: str
+    original: bytes  # the host path, as bytes (names need not be UTF-8)
+    size: int
+    sha256: str
+    uid: int
+    gid: int
+    mode: int
+    atime_ns: int
+    mtime_ns: int
+    reason: str
+    finding: str
+    quarantined_at: datetime
+    who: str
+    restored_at: datetime | None
+
+
+def add(conn: sqlite3.Connection, entry: Entry) -> None:
+    conn.execute(
+        f"INSERT INTO quarantine ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (entry.id, entry.original, entry.size, entry.sha256, entry.uid, entry.gid, entry.mode,
+         entry.atime_ns, entry.mtime_ns, entry.reason, entry.finding, ts(entry.quarantined_at),
+         entry.who, None),
+    )  # fmt: skip
+
+
+def delete(conn: sqlite3.Connection, entry_id: str) -> None:
+    conn.execute("DELETE FROM quarantine WHERE id = ?", (entry_id,))
+
+
+def mark_restored(conn: sqlite3.Connection, entry_id: str, at: datetime) -> None:
+    conn.execute("UPDATE quarantine SET restored_at = ? WHERE id = ?", (ts(at), entry_id))
+
+
+def get(conn: sqlite3.Connection, entry_id: str) -> Entry | None:
+    row = conn.execute(f"SELECT {COLUMNS} FROM quarantine WHERE id = ?", (entry_id,)).fetchone()
+    return _entry(row) if row else None
+
+
+def entries(conn: sqlite3.Connection) -> list[Entry]:
+    rows = conn.execute(f"SELECT {COLUMNS} FROM quarantine ORDER BY quarantined_at, id")
+    return [_entry(row) for row in rows]
+
+
+def _entry(row: Any) -> Entry:
+    restored = row[13]
+    return Entry(
+        str(row[0]), bytes(row[1]), int(row[2]), str(row[3]), int(row[4]), int(row[5]),
+        int(row[6]), int(row[7]), int(row[8]), str(row[9]), str(row[10]), parse_ts(row[11]),
+        str(row[12]), parse_ts(restored) if restored else None,
+    )  # fmt: skip
