@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from csm.cpanel import Cpanel
     from csm.credentials.service import Credentials
     from csm.incidents.service import Incidents
+    from csm.response.dbobjects import DbObjects
     from csm.response.quarantine import Quarantine
     from csm.scan.service import Scans
 
@@ -135,6 +136,21 @@ class App:
         try:
             yield Quarantine(self.host, store, self.audit(store), self.clock,
                              self.config.paths.quarantine_dir)  # fmt: skip
+        finally:
+            store.close()
+
+    @contextmanager
+    def db_objects(self) -> Iterator[DbObjects]:
+        from csm import mysql  # noqa: PLC0415
+        from csm.response.dbobjects import DbObjects  # noqa: PLC0415
+
+        def database() -> mysql.Credentials:
+            return mysql.credentials(self.config.mysql, self.host)
+
+        store = self.open_store()
+        try:
+            yield DbObjects(self.accounts(), store, self.audit(store), self.clock, database,
+                            self.config.mysql.connect_timeout)  # fmt: skip
         finally:
             store.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pymysql
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,8 +14,9 @@ from hypothesis import strategies as st
 from csm.clock import SystemClock
 from csm.config.scanrules import default_database_rules
 from csm.drill.build import DrillHost, build
+from csm.drill.incidents import WEBSHELL
 from csm.scan.database import judge
-from tests.conftest import dropin
+from tests.conftest import MARIADB, dropin
 
 RULES = default_database_rules()
 
@@ -95,3 +97,69 @@ def test_malicious_bodies_say_why(body: str, reason: str) -> None:
 @given(st.text(max_size=300))
 def test_any_body_is_judged_without_error(body: str) -> None:
     assert isinstance(judge(body, RULES), tuple)
+
+
+def triggers(schema: str) -> list[tuple[str, str]]:
+    conn = pymysql.connect(**MARIADB)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS"
+            " WHERE TRIGGER_SCHEMA = %s",
+            (schema,),
+        )
+        rows = [(str(a), str(b)) for a, b in cursor.fetchall()]
+    conn.close()
+    return rows
+
+
+def test_drop_quarantine_then_a_clean_scan_the_guard_sees(cli: Any, host: DrillHost) -> None:
+    victim = host.accounts[1]
+    schema = next(s.db_name for s in victim.sites if s.wordpress)
+    first = cli("scan", victim.user, "--json").json()
+    assert not first["clean"]
+    original = triggers(schema)
+    preview = cli("db", "drop-object", victim.user, schema, "trigger", "wp_user_sync",
+                  "--preview", "--json").json()  # fmt: skip
+    assert "CREATE" in preview["definition"] and triggers(schema) == original
+    dropped = cli("db", "drop-object", victim.user, schema, "trigger", "wp_user_sync", "--json")
+    assert dropped.code == 0, dropped.out
+    assert triggers(schema) == []
+    cli("quarantine", f"/home/{victim.user}/{WEBSHELL}", "--reason", "webshell")
+    # the rogue administrator stays: it is the operator's to remove, and it is still reported
+    second = cli("scan", victim.user, "--json").json()
+    leftover = {"db_magic_token_user", "db_suspicious_admin_email", "db_rogue_admin"}
+    assert {f["check"] for f in second["findings"]} <= leftover
+    restored = cli("db", "restore-object", dropped.json()["id"], "--json")
+    assert restored.code == 0, restored.out
+    assert triggers(schema) == original
+    assert cli("db", "restore-object", dropped.json()["id"]).code == 3
+
+
+def test_a_clean_scan_after_cleanup_closes_the_incident(cli: Any, host: DrillHost) -> None:
+    victim = host.accounts[1]
+    site = next(s for s in victim.sites if s.wordpress)
+    cli("db", "drop-object", victim.user, site.db_name, "trigger", "wp_user_sync")
+    cli("quarantine", f"/home/{victim.user}/{WEBSHELL}")
+    conn = pymysql.connect(**MARIADB, database=site.db_name)
+    with conn.cursor() as cursor:
+        cursor.execute("DELETE FROM wp_usermeta WHERE user_id = 9")
+        cursor.execute("DELETE FROM wp_users WHERE ID = 9")
+    conn.commit()
+    conn.close()
+    incident = next(
+        i for i in cli("incidents", "list", "--status", "active", "--json").json()["items"]
+        if i["account"] == victim.user
+    )  # fmt: skip
+    cli("incidents", "review", incident["id"], "--note", "trigger dropped, shell quarantined")
+    cli("creds", "defer", victim.user, "--reason", "rotated by the customer")
+    scan = cli("scan", victim.user, "--json").json()
+    assert scan["clean"] and scan["complete"], scan["findings"]
+    assert cli("incidents", "status", incident["id"], "resolved").code == 0
+
+
+def test_dropping_is_refused_when_the_definition_cannot_be_kept(cli: Any, host: DrillHost) -> None:
+    victim = host.accounts[1]
+    schema = next(s.db_name for s in victim.sites if s.wordpress)
+    missing = cli("db", "drop-object", victim.user, schema, "trigger", "no_such_trigger")
+    assert missing.code == 3
+    assert cli("db", "drop-object", victim.user, "someone_else_db", "trigger", "x").code == 1

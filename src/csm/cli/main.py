@@ -37,7 +37,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "accounts": ("csm.cli.accounts_cmd", "accounts", "Hosting accounts: list, show, map, review."),
     "creds": ("csm.cli.creds_cmd", "creds", "Credentials: plan, rotate, defer, status."),
     "scan": ("csm.cli.scan_cmd", "scan", "Scan an account's databases; record the result."),
-    "db": ("csm.cli.scan_cmd", "db", "Database objects of an account, with verdicts."),
+    "db": ("csm.cli.scan_cmd", "db", "Database objects: list with verdicts, drop, restore."),
     "quarantine": ("csm.cli.quarantine_cmd", "quarantine", "Quarantine a file; list; restore."),
     "mail": ("csm.cli.mail_cmd", "mail", "A mailbox's or account's day, from the mail logs."),
     "drill": ("csm.cli.drill_cmd", "drill", "Build a simulated hosting server to rehearse on."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
 
 import click
 
@@ -60,3 +61,39 @@ def objects(obj: CliContext, /, account: str, as_json: bool) -> None:
         emit_json({"objects": found})
     else:
         view().objects(found)
+
+
+@db.command("drop-object")
+@click.argument("account")
+@click.argument("schema")
+@click.argument("kind", type=click.Choice(["trigger", "event", "procedure", "function"]))
+@click.argument("name")
+@click.option("--preview", is_flag=True, help="Show the definition to be kept; drop nothing.")
+@json_option
+@click.pass_obj
+def drop_object(obj: CliContext, /, as_json: bool, **target: Any) -> None:
+    """Drop a database object after storing its definition (refused when that fails)."""
+    app = obj.app()
+    preview = target.pop("preview")
+    with app.db_objects() as service:
+        done = service.drop(**target, who=app.operator, preview=preview)
+    if as_json:
+        emit_json(done)
+    else:
+        verb = "would drop" if preview else f"dropped (restore: csm db restore-object {done.id})"
+        click.echo(f"{done.kind} {done.schema}.{done.name} {verb}\n{done.definition}")
+
+
+@db.command("restore-object")
+@click.argument("backup_id")
+@json_option
+@click.pass_obj
+def restore_object(obj: CliContext, /, backup_id: str, as_json: bool) -> None:
+    """Re-create a dropped object from its stored definition."""
+    app = obj.app()
+    with app.db_objects() as service:
+        done = service.restore(backup_id, app.operator)
+    if as_json:
+        emit_json(done)
+    else:
+        click.echo(f"{done.kind} {done.schema}.{done.name} re-created")

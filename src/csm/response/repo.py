@@ -1,4 +1,5 @@
-"""The ``quarantine`` table: what was moved where, and how to put it back."""
+"""The ``quarantine`` and ``db_object_backups`` tables: what was moved or dropped, and how to
+put it back."""
 
 from __future__ import annotations
 
@@ -31,6 +32,18 @@ class Entry:
     quarantined_at: datetime
     who: str
     restored_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectBackup:
+    id: str
+    account: str
+    schema: str
+    kind: str
+    name: str
+    definition: str
+    dropped_at: datetime | None  # None: a preview, nothing dropped
+    restored_at: datetime | None = None
 
 
 def add(conn: sqlite3.Connection, entry: Entry) -> None:
@@ -67,3 +80,29 @@ def _entry(row: Any) -> Entry:
         int(row[6]), int(row[7]), int(row[8]), str(row[9]), str(row[10]), parse_ts(row[11]),
         str(row[12]), parse_ts(restored) if restored else None,
     )  # fmt: skip
+
+
+def add_object_backup(conn: sqlite3.Connection, backup: ObjectBackup, who: str) -> None:
+    conn.execute(
+        "INSERT INTO db_object_backups (id, account, schema, kind, name, definition, dropped_at,"
+        " who) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (backup.id, backup.account, backup.schema, backup.kind, backup.name, backup.definition,
+         ts(backup.dropped_at) if backup.dropped_at else "", who),
+    )  # fmt: skip
+
+
+def object_backup(conn: sqlite3.Connection, backup_id: str) -> ObjectBackup | None:
+    row = conn.execute(
+        "SELECT id, account, schema, kind, name, definition, dropped_at, restored_at"
+        " FROM db_object_backups WHERE id = ?",
+        (backup_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    return ObjectBackup(row[0], row[1], row[2], row[3], row[4], row[5],
+                        parse_ts(row[6]) if row[6] else None,
+                        parse_ts(row[7]) if row[7] else None)  # fmt: skip
+
+
+def mark_object_restored(conn: sqlite3.Connection, backup_id: str, at: datetime) -> None:
+    conn.execute("UPDATE db_object_backups SET restored_at = ? WHERE id = ?", (ts(at), backup_id))

@@ -1,0 +1,107 @@
+"""Dropping a malicious database object, recoverably: its ``SHOW CREATE`` (and the session's
+``sql_mode``) is stored first, and the drop is refused when that cannot be done; a backup id
+re-creates it exactly (``csm db restore-object``)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pymysql
+
+from csm import identifiers, mysql
+from csm.accounts.service import Accounts
+from csm.audit import AuditLog
+from csm.clock import Clock
+from csm.errors import NotFoundError, RefusedError, ServiceUnavailableError, UsageError
+from csm.response import repo
+from csm.response.repo import ObjectBackup
+from csm.store.db import Store
+
+KINDS = ("trigger", "event", "procedure", "function")
+# SHOW CREATE … columns: (name, sql_mode, …) and where the statement is.
+STATEMENT_COLUMN = {"trigger": 2, "event": 3, "procedure": 2, "function": 2}
+
+
+@dataclass
+class DbObjects:
+    accounts: Accounts
+    store: Store
+    audit: AuditLog
+    clock: Clock
+    database: Callable[[], mysql.Credentials]
+    timeout: float = 10.0
+
+    def drop(
+        self, account: str, schema: str, kind: str, name: str, *, who: str, preview: bool = False
+    ) -> ObjectBackup:
+        owner = self.accounts.get(account)
+        if schema not in owner.databases:
+            raise NotFoundError(f"{schema} is not a database of {owner.user}")
+        if kind not in KINDS:
+            raise UsageError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        quote = identifiers.quote_sql_identifier
+        quoted = f"{quote(schema)}.{quote(name)}"
+        conn = self._connect()
+        try:
+            definition = _definition(conn, kind, quoted)
+            backup = ObjectBackup("dbo_" + secrets.token_hex(6), owner.user, schema, kind, name,
+                                  definition, None if preview else self.clock.now())  # fmt: skip
+            if preview:
+                return backup
+            with self.store.transaction() as txn:
+                repo.add_object_backup(txn, backup, who)
+            with conn.cursor() as cursor:
+                cursor.execute(f"DROP {kind.upper()} {quoted}")
+            conn.commit()
+        except pymysql.MySQLError as exc:
+            raise ServiceUnavailableError(f"{kind} {schema}.{name}: {exc}") from None
+        finally:
+            conn.close()
+        what = {"account": owner.user, "schema": schema, "kind": kind, "name": name}
+        self.audit.record(who, "db.drop_object", backup.id, what)
+        return backup
+
+    def restore(self, backup_id: str, who: str) -> ObjectBackup:
+        backup = repo.object_backup(self.store.conn, backup_id)
+        if backup is None:
+            raise NotFoundError(f"no dropped object {backup_id!r}")
+        if backup.restored_at is not None:
+            raise RefusedError(f"{backup_id} was already restored at {backup.restored_at}")
+        sql_mode, _, statement = backup.definition.partition("\n")
+        conn = self._connect()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(f"USE {identifiers.quote_sql_identifier(backup.schema)}")
+                cursor.execute("SET SESSION sql_mode = %s", (sql_mode,))
+                cursor.execute(statement)
+            conn.commit()
+        except pymysql.MySQLError as exc:
+            raise ServiceUnavailableError(f"re-creating {backup.name}: {exc}") from None
+        finally:
+            conn.close()
+        with self.store.transaction() as txn:
+            repo.mark_object_restored(txn, backup_id, self.clock.now())
+        self.audit.record(who, "db.restore_object", backup_id, {"name": backup.name})
+        restored = repo.object_backup(self.store.conn, backup_id)
+        assert restored is not None
+        return restored
+
+    def _connect(self) -> pymysql.Connection:
+        return mysql.connect(self.database(), self.timeout)
+
+
+def _definition(conn: pymysql.Connection, kind: str, quoted: str) -> str:
+    """``<sql_mode>\\n<CREATE statement>``; RefusedError when it cannot be read."""
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"SHOW CREATE {kind.upper()} {quoted}")
+            row = cursor.fetchone()
+    except pymysql.MySQLError as exc:
+        raise RefusedError(
+            f"cannot read the definition of {kind} {quoted} ({exc}): not dropped"
+        ) from None
+    if not row or not row[STATEMENT_COLUMN[kind]]:
+        raise RefusedError(f"no definition for {kind} {quoted}: not dropped")
+    return f"{row[1]}\n{row[STATEMENT_COLUMN[kind]]}"
