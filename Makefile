@@ -55,6 +55,8 @@ bench: host venv compile
 	$(BIN)/python bench/incidents.py
 	@command -v fail2ban-regex >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fail2ban >/dev/null
 	$(BIN)/python bench/mainlog.py
+	@command -v clamscan >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clamav >/dev/null
+	$(BIN)/python bench/scan.py
 
 docs: venv
 	$(BIN)/python scripts/gen_docs.py
