@@ -124,9 +124,16 @@ class App:
 
         with self.incidents() as incidents:
             scan = self.config.scan
+            quarantine = None
+            if self.config.auto_response.quarantine_files:
+                from csm.response.quarantine import Quarantine  # noqa: PLC0415
+
+                quarantine = Quarantine(self.host, incidents.store, incidents.audit, self.clock,
+                                        self.config.paths.quarantine_dir)  # fmt: skip
             yield Scans(self.host, self.accounts(), incidents, database, scan.database,
                         self.clock, self.config.mysql.connect_timeout,
-                        tuple(str(self.host.path(p)) for p in scan.extra_rules))  # fmt: skip
+                        tuple(str(self.host.path(p)) for p in scan.extra_rules),
+                        quarantine)  # fmt: skip
 
     @contextmanager
     def quarantine(self) -> Iterator[Quarantine]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from csm.drill.build import DrillHost
 from csm.drill.incidents import WEBSHELL
+from tests.conftest import dropin
 
 
 def test_round_trip_preserves_content_and_metadata(cli: Any, drill: DrillHost) -> None:
@@ -73,3 +74,19 @@ def test_a_name_that_is_not_utf8_round_trips(cli: Any, drill: DrillHost) -> None
     assert base64.b64decode(entry["path_b64"]).endswith(name)
     assert cli("quarantine", "restore", entry["id"]).code == 0
     assert os.path.exists(os.path.join(directory, name))
+
+
+def test_auto_response_quarantines_only_after_a_complete_scan(cli: Any, drill: DrillHost) -> None:
+    user = drill.accounts[1].user
+    shell = drill.root / "home" / user / WEBSHELL
+    assert cli("scan", user, "--checks", "files", "--json").json()["quarantined"] == []
+    assert shell.exists()  # off by default
+    dropin(drill, "50-auto.yaml", "auto_response:\n  quarantine_files: true\n")
+    big = drill.root / "home" / user / "public_html" / "big.bin"
+    big.write_bytes(b"x" * ((16 << 20) + 1))
+    incomplete = cli("scan", user, "--checks", "files", "--json").json()
+    assert not incomplete["complete"] and incomplete["quarantined"] == [] and shell.exists()
+    big.unlink()
+    done = cli("scan", user, "--checks", "files", "--json").json()
+    assert done["complete"] and len(done["quarantined"]) == 1 and not shell.exists()
+    assert done["recent_php"]  # the drill's files were written just now

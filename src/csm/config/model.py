@@ -122,6 +122,14 @@ class ScanConfig(Section):
     )
 
 
+class AutoResponseConfig(Section):
+    quarantine_files: bool = Field(
+        False,
+        description="Quarantine files a complete scan finds (webshells, obfuscated PHP, PHP in "
+        "uploads); never after an incomplete scan.",
+    )
+
+
 class CredentialsConfig(Section):
     password_length: int = Field(
         24, ge=16, le=128, description="Length of the passwords `csm creds rotate` generates."
@@ -174,6 +182,9 @@ class Config(Section):
         default_factory=HostingConfig, description="The hosting platform."
     )
     scan: ScanConfig = Field(default_factory=ScanConfig, description="Account scans.")
+    auto_response: AutoResponseConfig = Field(
+        default_factory=AutoResponseConfig, description="What CSM may do on its own (off)."
+    )
     credentials: CredentialsConfig = Field(
         default_factory=CredentialsConfig, description="Credential rotation."
     )

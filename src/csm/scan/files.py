@@ -31,12 +31,18 @@ UPLOADS = b"/wp-content/uploads/"
 PRIVATE = frozenset(name.encode() for name in PRIVATE_TOP)
 
 
+RECENT_SECONDS = 7 * 86400
+RECENT_LISTED = 200
+
+
 @dataclass
 class FileScan:
     files: int = 0
     bytes: int = 0
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    recent_php: list[str] = field(default_factory=list)  # modified within 7 days (listed, not
+    # findings: a site's own updates are not compromise)
 
 
 @cache
@@ -85,6 +91,8 @@ class FileCheck:
             return
         scan.files += 1
         scan.bytes += len(data)
+        if _recent_php(path, self.now.timestamp()) and len(scan.recent_php) < RECENT_LISTED:
+            scan.recent_php.append(where["path"])
         for rule in scanner.scan(data).matching_rules:
             meta = dict(rule.metadata)
             scan.findings.append(self._finding(account, where, rule.identifier, meta))
@@ -101,6 +109,10 @@ class FileCheck:
         details = {"rule": rule, **{k: v for k, v in where.items() if k == "path_b64"}}
         return Finding(str(meta.get("check", rule)), severity, message, self.now,
                        account=account.user, path=where["path"], details=details)  # fmt: skip
+
+
+def _recent_php(path: bytes, now: float) -> bool:
+    return path.lower().endswith(PHP_SUFFIXES) and os.stat(path).st_mtime >= now - RECENT_SECONDS
 
 
 def _files(home: bytes, scan: FileScan) -> Iterator[bytes]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import yara_x
 
@@ -14,7 +15,7 @@ from csm import mysql
 from csm.accounts.service import Accounts
 from csm.clock import Clock
 from csm.config.scanrules import DatabaseRules
-from csm.errors import UsageError
+from csm.errors import CsmError, UsageError
 from csm.host import Host
 from csm.incidents import repo
 from csm.incidents.model import Finding, RecordResult
@@ -22,7 +23,11 @@ from csm.incidents.service import Incidents
 from csm.scan.database import DatabaseCheck, DbObject
 from csm.scan.files import FileCheck, compile_rules
 
+if TYPE_CHECKING:
+    from csm.response.quarantine import Quarantine
+
 CHECKS = ("files", "database")
+AUTO_QUARANTINE = frozenset({"webshell", "obfuscated_php", "php_in_uploads", "phishing_kit"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +38,13 @@ class AccountScan:
     checks: tuple[str, ...]
     schemas: tuple[str, ...]  # examined
     files: int  # examined
+    recent_php: tuple[str, ...]  # PHP modified within 7 days (for the operator's review)
     findings: tuple[Finding, ...]
     complete: bool  # everything there was to examine was examined
     clean: bool  # complete, and nothing found
     errors: tuple[str, ...]  # what could not be examined, and why
     recorded: RecordResult | None = None
+    quarantined: tuple[str, ...] = ()  # by auto_response: the quarantine ids
 
 
 @dataclass
@@ -50,6 +57,7 @@ class Scans:
     clock: Clock
     timeout: float = 10.0
     extra_rules: tuple[str, ...] = ()  # more YARA-X rule files
+    quarantine: Quarantine | None = None  # set when auto_response.quarantine_files is on
 
     def file_rules(self) -> yara_x.Rules:
         return compile_rules(self.extra_rules)
@@ -65,10 +73,11 @@ class Scans:
         findings: list[Finding] = []
         errors: list[str] = []
         schemas: list[str] = []
-        files = 0
+        files, recent = 0, []
         if "files" in checks:
             found = FileCheck(self.host, self.file_rules(), started).run(account)
-            findings, errors, files = found.findings, found.errors, found.files
+            findings, errors, files, recent = (found.findings, found.errors, found.files,
+                                               found.recent_php)  # fmt: skip
         if "database" in checks:
             db = DatabaseCheck(self.database, self.rules, started, self.timeout).run(account)
             findings, errors, schemas = findings + db.findings, errors + db.errors, db.schemas
@@ -80,8 +89,24 @@ class Scans:
                                  len(findings), ",".join(checks))  # fmt: skip
         with self.incidents.store.transaction() as conn:
             repo.add_scan_result(conn, record)
+        quarantined = self._respond(findings) if complete else ()
         return AccountScan(account.user, started, finished, tuple(checks), tuple(schemas), files,
-                           tuple(findings), complete, clean, tuple(errors), recorded)  # fmt: skip
+                           tuple(recent), tuple(findings), complete, clean, tuple(errors),
+                           recorded, quarantined)  # fmt: skip
+
+    def _respond(self, findings: list[Finding]) -> tuple[str, ...]:
+        """With ``auto_response.quarantine_files`` on, and only after a complete scan: the
+        files found quarantined (the quarantine ids)."""
+        if self.quarantine is None:
+            return ()
+        paths = dict.fromkeys(f.path for f in findings if f.check in AUTO_QUARANTINE and f.path)
+        done = []
+        for path in paths:
+            try:
+                done.append(self.quarantine.put(path, "auto_response", "csm:auto").id)
+            except CsmError:
+                continue  # left where it is; the finding stays open
+        return tuple(done)
 
     def objects(self, user: str) -> list[DbObject]:
         """The account's database objects with their verdicts (``csm db objects``)."""
