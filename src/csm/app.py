@@ -133,7 +133,7 @@ class App:
             yield Scans(self.host, self.accounts(), incidents, database, scan.database,
                         self.clock, self.config.mysql.connect_timeout,
                         tuple(str(self.host.path(p)) for p in scan.extra_rules),
-                        quarantine)  # fmt: skip
+                        quarantine, scan.files)  # fmt: skip
 
     @contextmanager
     def quarantine(self) -> Iterator[Quarantine]:

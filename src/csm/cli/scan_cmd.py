@@ -34,12 +34,18 @@ def scan(obj: CliContext, /, account: str | None, all_accounts: bool, checks: st
         raise click.UsageError("give an ACCOUNT or --all")
     names = app.accounts().names() if all_accounts else [str(account)]
     wanted = [c.strip() for c in checks.split(",") if c.strip()]
+    done = []
     with app.scans() as service:
-        done = [service.scan(name, wanted) for name in names]
+        for number, name in enumerate(names, start=1):
+            if not as_json:  # progress on stderr; the result stays on stdout
+                click.echo(f"scanning {name} ({number}/{len(names)}): {checks}…", err=True)
+            done.append(service.scan(name, wanted))
     if as_json:
         emit_json({"scans": done} if all_accounts else done[0])
     else:
         view().scans(done)
+        if all_accounts:
+            view().summary(done)
     if any(not s.complete for s in done):
         click.get_current_context().exit(1)
 

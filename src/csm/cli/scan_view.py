@@ -33,6 +33,16 @@ def scans(done: list[AccountScan]) -> None:
             console.print(f"  incidents: {', '.join(result.recorded.incidents) or '-'}")
 
 
+def summary(done: list[AccountScan]) -> None:
+    """The ``--all`` table: one line per account."""
+    table = _table("ACCOUNT", "STATE", "FILES", "SCHEMAS", "FINDINGS", "NOT EXAMINED")
+    for result in done:
+        state = "clean" if result.clean else ("incomplete" if not result.complete else "findings")
+        table.add_row(safe(result.account), state, str(result.files), str(len(result.schemas)),
+                      str(len(result.findings)), str(len(result.errors)))  # fmt: skip
+    _console().print(table)
+
+
 def objects(found: list[DbObject]) -> None:
     table = _table("SCHEMA", "KIND", "NAME", "VERDICT", "WHY")
     for item in found:

@@ -21,7 +21,12 @@ from csm import duration
 from csm.config.fields import HostPath, Listen, Port, Section
 from csm.config.incidents import IncidentsConfig
 from csm.config.mailrules import MailRules, default_rules
-from csm.config.scanrules import DatabaseRules, default_database_rules
+from csm.config.scanrules import (
+    DatabaseRules,
+    FileRules,
+    default_database_rules,
+    default_file_rules,
+)  # fmt: skip
 
 
 class PathsConfig(Section):
@@ -115,6 +120,10 @@ class CpanelConfig(Section):
 class ScanConfig(Section):
     extra_rules: list[HostPath] = Field(
         default_factory=list, description="More YARA-X rule files for the file check."
+    )
+    files: FileRules = Field(
+        default_factory=default_file_rules,
+        description="File path rules (shipped pack: `rules/files.yaml`).",
     )
     database: DatabaseRules = Field(
         default_factory=default_database_rules,

@@ -1,9 +1,13 @@
-"""Scan rule packs: ``rules/database.yaml`` (shipped), overridable under ``scan.database``."""
+"""Scan rule packs: ``rules/database.yaml`` and ``rules/files.yaml`` (shipped), overridable
+under ``scan.database`` and ``scan.files``."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
+from csm.config.fields import Section
 from csm.config.rulepack import RulePack
 
 
@@ -24,3 +28,21 @@ class DatabaseRules(RulePack):
 
 def default_database_rules() -> DatabaseRules:
     return DatabaseRules.model_validate({})
+
+
+class PathRule(Section):
+    check: str = Field(description="The finding's check name.")
+    severity: Literal["CRITICAL", "HIGH", "WARNING"] = Field(description="Its severity.")
+    description: str = Field(description="What it means, for the finding's message.")
+    path_contains: str = Field("", description="Text the file's path must contain.")
+    suffixes: list[str] = Field(description="Name endings (case-insensitive) it applies to.")
+
+
+class FileRules(RulePack):
+    PACK = "files.yaml"
+
+    path_rules: list[PathRule] = Field(description="Findings from a file's path and name.")
+
+
+def default_file_rules() -> FileRules:
+    return FileRules.model_validate({})

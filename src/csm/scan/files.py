@@ -1,5 +1,6 @@
 """File checks under an account's home: the YARA-X rules (``config/rules/files.yar``, plus any
-configured extra rule files) over every regular file, and PHP where uploads belong.
+configured extra rule files) over every regular file, and the path rules (``scan.files``:
+PHP where uploads belong).
 
 Private top-level directories are skipped, symlinks are never followed, and names are handled
 as bytes (a name that is not UTF-8 is reported with ``path_b64``).  A file that cannot be read
@@ -20,6 +21,7 @@ import yara_x
 
 from csm.accounts.model import Account
 from csm.accounts.wordpress import PRIVATE_TOP
+from csm.config.scanrules import FileRules, PathRule
 from csm.errors import ConfigError
 from csm.host import Host
 from csm.incidents.model import Finding, Severity
@@ -27,7 +29,6 @@ from csm.jsonio import path_fields
 
 SIZE_LIMIT = 16 << 20  # larger files are listed as not examined
 PHP_SUFFIXES = (b".php", b".phtml", b".php3", b".php4", b".php5", b".php7", b".phar")
-UPLOADS = b"/wp-content/uploads/"
 PRIVATE = frozenset(name.encode() for name in PRIVATE_TOP)
 
 
@@ -62,11 +63,31 @@ def compile_rules(extra: tuple[str, ...] = ()) -> yara_x.Rules:
     return compiler.build()
 
 
+@dataclass(frozen=True, slots=True)
+class PathMatch:
+    """A path rule, ready to test bytes paths."""
+
+    check: str
+    severity: str
+    description: str
+    path_contains: str
+    suffixes: tuple[bytes, ...]
+
+
+def path_matches(rules: FileRules) -> tuple[PathMatch, ...]:
+    def ready(rule: PathRule) -> PathMatch:
+        suffixes = tuple(s.lower().encode() for s in rule.suffixes)
+        return PathMatch(rule.check, rule.severity, rule.description, rule.path_contains, suffixes)
+
+    return tuple(ready(rule) for rule in rules.path_rules)
+
+
 @dataclass
 class FileCheck:
     host: Host
     rules: yara_x.Rules
     now: datetime
+    path_rules: tuple[PathMatch, ...] = ()
 
     def run(self, account: Account) -> FileScan:
         scan, scanner = FileScan(), yara_x.Scanner(self.rules)
@@ -96,10 +117,13 @@ class FileCheck:
         for rule in scanner.scan(data).matching_rules:
             meta = dict(rule.metadata)
             scan.findings.append(self._finding(account, where, rule.identifier, meta))
-        if UPLOADS in path and path.lower().endswith(PHP_SUFFIXES):
-            meta = {"check": "php_in_uploads", "severity": "HIGH",
-                    "description": "PHP in an uploads directory"}  # fmt: skip
-            scan.findings.append(self._finding(account, where, "php_in_uploads", meta))
+        lower = host_path.lower()
+        for match in self.path_rules:
+            if match.path_contains.encode() in host_path and lower.endswith(match.suffixes):
+                meta = {"check": match.check, "severity": match.severity,
+                        "description": match.description}  # fmt: skip
+                scan.findings.append(self._finding(account, where, match.check, meta))
+                break
 
     def _finding(
         self, account: Account, where: dict[str, str], rule: str, meta: dict[str, object]

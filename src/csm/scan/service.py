@@ -5,7 +5,7 @@ and a check that could not examine everything makes the scan incomplete, never c
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -14,14 +14,14 @@ import yara_x
 from csm import mysql
 from csm.accounts.service import Accounts
 from csm.clock import Clock
-from csm.config.scanrules import DatabaseRules
+from csm.config.scanrules import DatabaseRules, FileRules, default_file_rules
 from csm.errors import CsmError, UsageError
 from csm.host import Host
 from csm.incidents import repo
 from csm.incidents.model import Finding, RecordResult
 from csm.incidents.service import Incidents
 from csm.scan.database import DatabaseCheck, DbObject
-from csm.scan.files import FileCheck, compile_rules
+from csm.scan.files import FileCheck, compile_rules, path_matches
 
 if TYPE_CHECKING:
     from csm.response.quarantine import Quarantine
@@ -58,6 +58,7 @@ class Scans:
     timeout: float = 10.0
     extra_rules: tuple[str, ...] = ()  # more YARA-X rule files
     quarantine: Quarantine | None = None  # set when auto_response.quarantine_files is on
+    file_paths: FileRules = field(default_factory=default_file_rules)
 
     def file_rules(self) -> yara_x.Rules:
         return compile_rules(self.extra_rules)
@@ -75,7 +76,8 @@ class Scans:
         schemas: list[str] = []
         files, recent = 0, []
         if "files" in checks:
-            found = FileCheck(self.host, self.file_rules(), started).run(account)
+            paths = path_matches(self.file_paths)
+            found = FileCheck(self.host, self.file_rules(), started, paths).run(account)
             findings, errors, files, recent = (found.findings, found.errors, found.files,
                                                found.recent_php)  # fmt: skip
         if "database" in checks:
