@@ -38,7 +38,6 @@ def test_the_malicious_trigger_and_rogue_admin_are_found(cli: Any, host: DrillHo
     trigger = checks["db_malicious_trigger"]
     assert trigger["severity"] == "CRITICAL" and "wp_user_sync" in trigger["message"]
     assert "display_name LIKE" in trigger["details"]["body"]
-    assert {"db_magic_token_user", "db_suspicious_admin_email"} <= checks.keys()
     assert scan["recorded"]["incidents"]
     listed = cli("incidents", "list", "--account", victim, "--json").json()["items"]
     assert any(i["id"] in scan["recorded"]["incidents"] for i in listed)
@@ -125,10 +124,8 @@ def test_drop_quarantine_then_a_clean_scan_the_guard_sees(cli: Any, host: DrillH
     assert dropped.code == 0, dropped.out
     assert triggers(schema) == []
     cli("quarantine", f"/home/{victim.user}/{WEBSHELL}", "--reason", "webshell")
-    # the rogue administrator stays: it is the operator's to remove, and it is still reported
     second = cli("scan", victim.user, "--json").json()
-    leftover = {"db_magic_token_user", "db_suspicious_admin_email", "db_rogue_admin"}
-    assert {f["check"] for f in second["findings"]} <= leftover
+    assert second["clean"] and second["complete"]
     restored = cli("db", "restore-object", dropped.json()["id"], "--json")
     assert restored.code == 0, restored.out
     assert triggers(schema) == original
@@ -140,12 +137,6 @@ def test_a_clean_scan_after_cleanup_closes_the_incident(cli: Any, host: DrillHos
     site = next(s for s in victim.sites if s.wordpress)
     cli("db", "drop-object", victim.user, site.db_name, "trigger", "wp_user_sync")
     cli("quarantine", f"/home/{victim.user}/{WEBSHELL}")
-    conn = pymysql.connect(**MARIADB, database=site.db_name)
-    with conn.cursor() as cursor:
-        cursor.execute("DELETE FROM wp_usermeta WHERE user_id = 9")
-        cursor.execute("DELETE FROM wp_users WHERE ID = 9")
-    conn.commit()
-    conn.close()
     incident = next(
         i for i in cli("incidents", "list", "--status", "active", "--json").json()["items"]
         if i["account"] == victim.user

@@ -11,7 +11,7 @@ import click
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
 
-CHECKS = "files,database"
+CHECKS = "files,database,wordpress"
 
 
 def view() -> ModuleType:
@@ -26,9 +26,9 @@ def view() -> ModuleType:
 @click.pass_obj
 def scan(obj: CliContext, /, account: str | None, all_accounts: bool, checks: str,
          as_json: bool) -> None:  # fmt: skip
-    """Scan an account (or --all): its files (YARA-X rules, PHP in uploads) and databases;
-    findings go to the incidents, and a clean, complete scan is what the close guard's last
-    condition waits for."""
+    """Scan an account (or --all): files (YARA-X and path rules), database objects, and
+    WordPress administrators and site URLs.  Findings go to the incidents; a clean, complete
+    scan is what the close guard's last condition waits for."""
     app = obj.app()
     if bool(account) == all_accounts:
         raise click.UsageError("give an ACCOUNT or --all")

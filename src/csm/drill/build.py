@@ -68,7 +68,7 @@ def build(root: Path, seed: int, clock: Clock, *, with_databases: bool = False) 
     made: list[str] = []
     if with_databases:
         creds = mysql.credentials(MysqlConfig(defaults_file="/root/.my.cnf"), Host(root))
-        made = databases.create(creds, accounts, MysqlConfig().connect_timeout, clock.now())
+        made = databases.create(creds, accounts, MysqlConfig().connect_timeout)
     return DrillHost(root, seed, root / CONFIG.lstrip("/"), exim, accounts, tuple(made))
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import pymysql
 from passlib.hash import phpass
@@ -54,13 +53,11 @@ def _secret(rng: random.Random) -> str:
     return "".join(rng.choices("abcdefghkmnpqrstuvwxyz23456789", k=16))
 
 
-def create(
-    creds: mysql.Credentials, accounts: Sequence[Account], timeout: float, now: datetime
-) -> list[str]:
+def create(creds: mysql.Credentials, accounts: Sequence[Account], timeout: float) -> list[str]:
     """Create (or re-create) every WordPress site's database and user; the schemas made.  The
     second account's first site is compromised: a trigger that makes anyone whose display
-    name carries a magic token an administrator, and yesterday's administrator who does (or
-    the next account's, when that one has no WordPress site).
+    name carries a magic token an administrator (or the next account's, when that one has no
+    WordPress site).
     Raises ServiceUnavailableError when MariaDB cannot be reached."""
     conn = mysql.connect(creds, timeout)
     made = []
@@ -73,7 +70,7 @@ def create(
             victim = next((a for a in (*accounts[1:], *accounts[:1])
                            if any(s.wordpress for s in a.sites)), None)  # fmt: skip
             if victim is not None:
-                _compromise(cursor, victim, now)
+                _compromise(cursor, victim)
         conn.commit()
     except pymysql.MySQLError as exc:
         raise CsmError(f"creating the drill's WordPress databases: {exc}") from None
@@ -126,18 +123,8 @@ TRIGGER = (  # constants only: the sample is ours
 )
 
 
-def _compromise(cursor: pymysql.cursors.Cursor, account: Account, now: datetime) -> None:
+def _compromise(cursor: pymysql.cursors.Cursor, account: Account) -> None:
     """An inert, made-up sample of the runbook's "malicious database trigger"."""
     site = next(s for s in account.sites if s.wordpress)
     cursor.execute(f"USE {identifiers.quote_sql_identifier(site.db_name)}")
     cursor.execute(TRIGGER)
-    joined = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
-    cursor.execute(
-        "INSERT INTO wp_users (ID, user_login, user_pass, user_email, user_registered,"
-        " display_name) VALUES (9, 'wp-support', %s, 'help@mailinator.com', %s, %s)",
-        (passwords.wordpress("not-a-real-password"), joined, f"Support {MAGIC_TOKEN}"),
-    )
-    cursor.execute(
-        "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (9, 'wp_capabilities', %s)",
-        (ADMIN_CAPS,),
-    )

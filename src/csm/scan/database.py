@@ -56,6 +56,8 @@ class DatabaseCheck:
     rules: DatabaseRules
     now: datetime
     timeout: float = 10.0
+    objects: bool = True  # triggers, events, routines ("database")
+    content: bool = True  # administrators and site URLs ("wordpress")
 
     def run(self, account: Account) -> DbScan:
         scan = DbScan()
@@ -71,10 +73,12 @@ class DatabaseCheck:
         try:
             with conn.cursor() as cursor:
                 found = [self._object(account, site, row) for row in _objects(cursor, site)]
-                scan.objects += found
-                scan.findings += [_object_finding(o, self.now) for o in found
-                                  if o.verdict != "allowed"]  # fmt: skip
-                scan.findings += self._content(cursor, account, site, found)
+                if self.objects:
+                    scan.objects += found
+                    scan.findings += [_object_finding(o, self.now) for o in found
+                                      if o.verdict != "allowed"]  # fmt: skip
+                if self.content:
+                    scan.findings += self._content(cursor, account, site, found)
             scan.schemas.append(site.db_name)
         finally:
             conn.close()

@@ -26,7 +26,7 @@ from csm.scan.files import FileCheck, compile_rules, path_matches
 if TYPE_CHECKING:
     from csm.response.quarantine import Quarantine
 
-CHECKS = ("files", "database")
+CHECKS = ("files", "database", "wordpress")
 AUTO_QUARANTINE = frozenset({"webshell", "obfuscated_php", "php_in_uploads", "phishing_kit"})
 
 
@@ -80,8 +80,10 @@ class Scans:
             found = FileCheck(self.host, self.file_rules(), started, paths).run(account)
             findings, errors, files, recent = (found.findings, found.errors, found.files,
                                                found.recent_php)  # fmt: skip
-        if "database" in checks:
-            db = DatabaseCheck(self.database, self.rules, started, self.timeout).run(account)
+        if "database" in checks or "wordpress" in checks:
+            kinds = ("database" in checks, "wordpress" in checks)
+            check = DatabaseCheck(self.database, self.rules, started, self.timeout, *kinds)
+            db = check.run(account)
             findings, errors, schemas = findings + db.findings, errors + db.errors, db.schemas
         finished = self.clock.now()
         complete = not errors

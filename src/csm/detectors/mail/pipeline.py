@@ -262,7 +262,7 @@ def _ignorable(raw: bytes) -> bool:
     """A line of Exim's own shape (no ``[pid]``) that no detector reads, known without the
     general parser: a message line other than ``Frozen``, or a line about no message other
     than ``cwd=``, ``DKIM: signing failed``, ``** …`` and ``<driver> authenticator failed``."""
-    if raw[19:20] != b" " or raw[20:21] in (b"[", b"+", b"-"):  # a [pid] or a zone follows
+    if raw[19:20] != b" " or raw[20:21] in (b"[", b"+", b"-", b" "):  # [pid], zone, odd spacing
         return False
     if raw[26:27] == b"-" and (raw[36:37] == b" " or raw[43:44] == b" "):
         return raw[37:43] != b"Frozen" and raw[44:50] != b"Frozen"
