@@ -90,3 +90,22 @@ def test_auto_response_quarantines_only_after_a_complete_scan(cli: Any, drill: D
     done = cli("scan", user, "--checks", "files", "--json").json()
     assert done["complete"] and len(done["quarantined"]) == 1 and not shell.exists()
     assert done["recent_php"]  # the drill's files were written just now
+
+
+def test_system_files_are_never_quarantined(cli: Any, drill: DrillHost) -> None:
+    passwd = drill.root / "etc/passwd"
+    before = passwd.read_bytes()
+    assert cli("quarantine", "/etc/passwd").code == 3
+    assert cli("quarantine", f"/home/{drill.accounts[0].user}/../../etc/passwd").code == 3
+    assert passwd.read_bytes() == before
+
+
+def test_a_restore_without_its_directory_is_a_clear_error(cli: Any, drill: DrillHost) -> None:
+    user = drill.accounts[1].user
+    entry = cli("quarantine", f"/home/{user}/{WEBSHELL}", "--json").json()
+    directory = (drill.root / "home" / user / WEBSHELL).parent
+    directory.rmdir()
+    failed = cli("quarantine", "restore", entry["id"], "--json")
+    assert failed.code == 1 and "stays in the quarantine" in failed.out
+    directory.mkdir()
+    assert cli("quarantine", "restore", entry["id"]).code == 0

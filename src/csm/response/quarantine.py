@@ -24,6 +24,7 @@ from csm.response.repo import Entry
 from csm.store.db import Store
 
 CHUNK = 1 << 20
+QUARANTINABLE = ("/home", "/tmp/", "/var/tmp/", "/dev/shm/")  # noqa: S108 - where malware sits
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +54,20 @@ class Quarantine:
         """Move the regular file at ``path`` (a host path) into the quarantine."""
         if not path.startswith("/"):
             raise UsageError(f"give the file's absolute host path, not {path!r}")
+        if not path.startswith(QUARANTINABLE) or "/../" in path:
+            raise RefusedError(
+                f"{path} is not in a hosting account's home or a temporary directory",
+                fix="quarantine only customer and temporary files; system files are not moved",
+            )
         original = os.fsencode(self.host.path(path))
         info = _regular(original)
         entry_id = "q_" + secrets.token_hex(6)
         kept = self._stored(entry_id)
-        digest = _copy(original, kept, 0o600)
+        try:
+            digest = _copy(original, kept, 0o600)
+        except OSError as exc:
+            raise CsmError(f"cannot copy {path} into the quarantine: {exc.strerror}; "
+                           "it stays where it was") from None  # fmt: skip
         entry = Entry(entry_id, os.fsencode(path), info.st_size, digest, info.st_uid, info.st_gid,
                       stat.S_IMODE(info.st_mode), info.st_atime_ns, info.st_mtime_ns, reason,
                       finding, self.clock.now(), who, None)  # fmt: skip
@@ -94,11 +104,18 @@ class Quarantine:
         if _sha256(kept) != entry.sha256:
             raise RefusedError(f"{entry_id}: the quarantined copy does not match its sha256")
         temp = target + b".csm-restore-" + secrets.token_hex(4).encode()
-        _copy(kept, temp, entry.mode)
-        os.chown(temp, entry.uid, entry.gid)
-        os.chmod(temp, entry.mode)
-        os.utime(temp, ns=(entry.atime_ns, entry.mtime_ns))
-        os.rename(temp, target)
+        try:
+            _copy(kept, temp, entry.mode)
+            os.chown(temp, entry.uid, entry.gid)
+            os.chmod(temp, entry.mode)
+            os.utime(temp, ns=(entry.atime_ns, entry.mtime_ns))
+            os.rename(temp, target)
+        except OSError as exc:
+            if os.path.lexists(temp):
+                os.unlink(temp)
+            message = f"cannot restore {entry_id}: {exc.strerror}; it stays in the quarantine"
+            fix = "recreate the file's directory, then retry"
+            raise CsmError(message, fix=fix) from None
         with self.store.transaction() as conn:
             repo.mark_restored(conn, entry_id, self.clock.now())
         os.unlink(kept)
