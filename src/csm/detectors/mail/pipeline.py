@@ -74,9 +74,9 @@ class MailDetectors:
     def exim_lines(self, lines: Iterable[bytes], year: int) -> list[Finding]:
         """The findings of a batch of mainlog lines, in order."""
         found: list[Finding] = []
-        fast = self.fast
+        fast, read = self.fast, 0
         for raw in lines:
-            self.read += 1
+            read += 1
             if fast:
                 step, end = _flag(raw, SHORT_ID), SHORT_ID
                 if step < 0:
@@ -87,6 +87,7 @@ class MailDetectors:
                 elif self._fast(raw, step, end, found):
                     continue
             found += self._general(raw, year)
+        self.read += read
         self._after_batch(found)
         return found
 
