@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
+from csm.accounts.home import Walk
 from csm.accounts.model import Skipped, WordPressSite
 from csm.host import Host
 
-PRIVATE_TOP = frozenset(
-    {".cagefs", ".cpanel", ".spamassassin", ".trash", "access-logs", "etc", "homedir", "logs",
-     "lscache", "mail", "ssl", "tmp"}
-)  # fmt: skip
 SALT_KEYS = (
     "AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY",
     "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT",
@@ -56,33 +52,16 @@ def defines(text: str) -> dict[str, str]:
     return {m.group("name"): _unescape(m.group("value")) for m in DEFINE.finditer(text)}
 
 
-def _configs(root: Path, home: str, skipped: list[Skipped]) -> Iterator[str]:
-    try:
-        tops = sorted(os.scandir(root), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in tops:
-        if entry.name in PRIVATE_TOP or entry.name.startswith("."):
-            skipped.append(Skipped(f"{home}/{entry.name}", "private-account-path"))
-        elif entry.is_dir(follow_symlinks=False):
-            yield from _walk(Path(entry.path), f"{home}/{entry.name}", 1)
-        elif entry.name == "wp-config.php" and entry.is_file(follow_symlinks=False):
-            yield f"{home}/{entry.name}"
-
-
-def _walk(directory: Path, host_dir: str, depth: int) -> Iterator[str]:
-    """wp-config.php files below ``directory``; symlinks are not followed."""
-    if depth > MAX_DEPTH:
-        return
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(Path(entry.path), f"{host_dir}/{entry.name}", depth + 1)
-        elif entry.name == "wp-config.php" and entry.is_file(follow_symlinks=False):
-            yield f"{host_dir}/{entry.name}"
+def _configs(root: Path, home: str, skipped: list[Skipped]) -> list[str]:
+    """wp-config.php files under the home (host paths); private top-level entries skipped."""
+    base = os.fsencode(root)
+    walk = Walk(max_depth=MAX_DEPTH, wanted=lambda name: name == b"wp-config.php")
+    found = [home + os.fsdecode(path[len(base) :]) for path in walk.files(base)]
+    skipped += [
+        Skipped(home + os.fsdecode(path[len(base) :]), "private-account-path")
+        for path in walk.skipped
+    ]
+    return found
 
 
 def _read(host: Host, config: str) -> tuple[WordPressSite | None, str]:

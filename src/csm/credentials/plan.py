@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable
 
+from csm.accounts.home import Walk
 from csm.accounts.model import Account, WordPressSite
-from csm.accounts.wordpress import PRIVATE_TOP
 from csm.credentials.model import Event, Item, Kind, Plan
 from csm.host import Host
 
@@ -82,30 +81,17 @@ def relative(account: Account, path: str) -> str:
 def env_secrets(host: Host, account: Account) -> list[tuple[str, str]]:
     """``(file, NAME)`` for secret-looking names in ``.env`` files (names only, not values)."""
     found = []
-    for path in _env_files(host.path(account.home), ENV_DEPTH):
+    base = os.fsencode(host.path(account.home))
+    for path in Walk(max_depth=ENV_DEPTH, wanted=lambda name: name == b".env").files(base):
         try:
-            with path.open("rb") as stream:
+            with open(path, "rb") as stream:
                 text = stream.read(ENV_LIMIT).decode("utf-8", "replace")
         except OSError:
             continue
-        rel = str(path.relative_to(host.path(account.home)))
+        rel = os.fsdecode(path[len(base) + 1 :])
         names = {m.group(1) for line in text.splitlines() if (m := ENV_NAME.match(line))}
         found += [(rel, n) for n in sorted(names) if SECRET_NAME.search(n.upper())]
     return found
-
-
-def _env_files(directory: Path, depth: int, top: bool = True) -> Iterator[Path]:
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        if top and (entry.name in PRIVATE_TOP or entry.name.startswith(".")):
-            continue
-        if entry.is_dir(follow_symlinks=False) and depth > 0:
-            yield from _env_files(Path(entry.path), depth - 1, top=False)
-        elif entry.name == ".env" and entry.is_file(follow_symlinks=False):
-            yield Path(entry.path)
 
 
 def _methods(panel: str) -> dict[Kind, str]:

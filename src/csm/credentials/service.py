@@ -72,7 +72,9 @@ class Credentials:
         return merged(account, checked), checked
 
     def plan(self, user: str) -> Plan:
-        account, _ = self.account(user)
+        return self._plan(self.account(user)[0])
+
+    def _plan(self, account: Account) -> Plan:
         notes: list[str] = []
         admins = self._admins(account, notes)
         flagged = self.incidents.open_mailboxes(account.user)
@@ -90,7 +92,7 @@ class Credentials:
     def detail(self, user: str) -> AccountDetail:
         account, checked = self.account(user)
         return AccountDetail(
-            account, self.incidents.active_for(account.user), self.plan(user), checked
+            account, self.incidents.active_for(account.user), self._plan(account), checked
         )
 
     def defer(self, user: str, wanted: Sequence[str], reason: str, who: str) -> Deferral:
@@ -110,13 +112,14 @@ class Credentials:
     def rotate(self, user: str, request: RotateRequest, who: str) -> Rotation:
         """Rotate the requested items, each on its own: a failure leaves that item as it was
         and does not stop the others; every success is recorded at once."""
-        current = self.plan(user)
+        account = self.account(user)[0]
+        current = self._plan(account)
         if not request.items and not request.all:
             raise UsageError("name the items to rotate, or --all", fix=f"csm creds plan {user}")
         chosen = [i for i in current.items if i.id in self._pick(current, request.items)]
         if request.dry_run:
             return Rotation(current.account, True, tuple(_would(i) for i in chosen))
-        rotator = self.rotator(self.account(user)[0])
+        rotator = self.rotator(account)
         outcomes = tuple(self._rotate_one(rotator, item, request, who) for item in chosen)
         written = _write_secrets(request.secrets_out, outcomes)
         return Rotation(current.account, False, outcomes, written)

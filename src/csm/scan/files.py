@@ -9,8 +9,6 @@ makes the scan incomplete; it is never taken as clean."""
 from __future__ import annotations
 
 import os
-import stat
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -19,8 +17,8 @@ from pathlib import Path
 
 import yara_x
 
+from csm.accounts.home import Walk
 from csm.accounts.model import Account
-from csm.accounts.wordpress import PRIVATE_TOP
 from csm.config.scanrules import FileRules, PathRule
 from csm.errors import ConfigError
 from csm.host import Host
@@ -29,7 +27,6 @@ from csm.jsonio import path_fields
 
 SIZE_LIMIT = 16 << 20  # larger files are listed as not examined
 PHP_SUFFIXES = (b".php", b".phtml", b".php3", b".php4", b".php5", b".php7", b".phar")
-PRIVATE = frozenset(name.encode() for name in PRIVATE_TOP)
 
 
 RECENT_SECONDS = 7 * 86400
@@ -90,10 +87,11 @@ class FileCheck:
     path_rules: tuple[PathMatch, ...] = ()
 
     def run(self, account: Account) -> FileScan:
-        scan, scanner = FileScan(), yara_x.Scanner(self.rules)
+        scan, scanner, walk = FileScan(), yara_x.Scanner(self.rules), Walk()
         home = os.fsencode(self.host.path(account.home))
-        for path in _files(home, scan):
+        for path in walk.files(home):
             self._file(account, home, path, scanner, scan)
+        scan.errors += walk.errors
         return scan
 
     def _file(
@@ -137,34 +135,3 @@ class FileCheck:
 
 def _recent_php(path: bytes, now: float) -> bool:
     return path.lower().endswith(PHP_SUFFIXES) and os.stat(path).st_mtime >= now - RECENT_SECONDS
-
-
-def _files(home: bytes, scan: FileScan) -> Iterator[bytes]:
-    """Regular files under the home, private top-level directories skipped, no symlinks."""
-    try:
-        tops = sorted(os.scandir(home), key=lambda e: e.name)
-    except OSError as exc:
-        scan.errors.append(f"{os.fsdecode(home)}: {exc.strerror}")
-        return
-    for entry in tops:
-        if entry.name in PRIVATE or entry.name.startswith(b"."):
-            continue
-        yield from _walk(entry, scan)
-
-
-def _walk(entry: os.DirEntry[bytes], scan: FileScan) -> Iterator[bytes]:
-    try:
-        mode = entry.stat(follow_symlinks=False).st_mode
-    except OSError as exc:
-        scan.errors.append(f"{os.fsdecode(entry.path)}: {exc.strerror}")
-        return
-    if stat.S_ISREG(mode):
-        yield entry.path
-    elif stat.S_ISDIR(mode):
-        try:
-            children = sorted(os.scandir(entry.path), key=lambda e: e.name)
-        except OSError as exc:
-            scan.errors.append(f"{os.fsdecode(entry.path)}: {exc.strerror}")
-            return
-        for child in children:
-            yield from _walk(child, scan)

@@ -59,9 +59,13 @@ class Scans:
     extra_rules: tuple[str, ...] = ()  # more YARA-X rule files
     quarantine: Quarantine | None = None  # set when auto_response.quarantine_files is on
     file_paths: FileRules = field(default_factory=default_file_rules)
+    _compiled: yara_x.Rules | None = field(default=None, init=False, repr=False)
 
     def file_rules(self) -> yara_x.Rules:
-        return compile_rules(self.extra_rules)
+        """Compiled once per service (``--all`` scans every account with the same rules)."""
+        if self._compiled is None:
+            self._compiled = compile_rules(self.extra_rules)
+        return self._compiled
 
     def scan(self, user: str, checks: Sequence[str] = CHECKS) -> AccountScan:
         """Scan one account, record its findings and the result."""
