@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import yaml
 
 from csm import identifiers
+from csm.accounts.domains import owner_line
 from csm.accounts.model import Account, Claim, FtpLogin, Mailbox, Source
 from csm.accounts.wordpress import discover
 from csm.errors import InvalidIdentifierError
@@ -57,10 +58,9 @@ def domain_claims(host: Host) -> list[tuple[str, Claim]]:
     found: list[tuple[str, Claim]] = []
     for path in DOMAIN_FILES:
         for line in lines(host, path):
-            domain, sep, user = line.text.partition(":")
-            domain, user = domain.strip().lower(), user.strip()
-            if sep and domain not in NOT_ACCOUNTS and user not in NOT_ACCOUNTS:
-                found.append((domain, Claim(user, Source(path, line.number), "domain")))
+            pair = owner_line(line.text)
+            if pair is not None and pair[1] not in NOT_ACCOUNTS:
+                found.append((pair[0], Claim(pair[1], Source(path, line.number), "domain")))
     return found
 
 

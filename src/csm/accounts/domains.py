@@ -24,10 +24,9 @@ class DomainMap:
             return cls()
         owners: dict[str, str] = {}
         for line in text.splitlines():
-            domain, sep, user = line.partition(":")
-            domain, user = domain.strip().lower(), user.strip()
-            if sep and domain not in NOT_ACCOUNTS and user not in NOT_ACCOUNTS:
-                owners[domain] = user
+            pair = owner_line(line)
+            if pair is not None:
+                owners[pair[0]] = pair[1]
         return cls(owners)
 
     def owner(self, domain_or_address: str) -> str:
@@ -39,3 +38,13 @@ class DomainMap:
                 return user
             _, _, domain = domain.partition(".")
         return ""
+
+
+def owner_line(line: str) -> tuple[str, str] | None:
+    """``domain: user`` from a line of ``/etc/userdomains`` or ``/etc/trueuserdomains``; None
+    for a malformed line or one that names no account (``*: nobody``)."""
+    domain, sep, user = line.partition(":")
+    domain, user = domain.strip().lower(), user.strip()
+    if not sep or domain in NOT_ACCOUNTS or user in NOT_ACCOUNTS:
+        return None
+    return domain, user

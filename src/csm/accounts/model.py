@@ -84,18 +84,6 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
-class Summary:
-    """One line of ``csm accounts list``."""
-
-    user: str
-    main_domain: str
-    domains: int
-    mailboxes: int
-    suspended: bool
-    open_incidents: int
-
-
-@dataclass(frozen=True, slots=True)
 class Claim:
     """One source's answer to "who owns this?"."""
 

@@ -97,6 +97,11 @@ def emit(context: MailContext, alert: Alert) -> list[Finding]:
     ]  # fmt: skip
 
 
+def span(seconds: float) -> str:
+    """A window's length for messages: ``10 minutes``."""
+    return f"{int(seconds // 60)} minutes"
+
+
 class Recent(Generic[V]):
     """A bounded map of the most recent entries: past ``limit``, the older half is dropped."""
 
@@ -106,12 +111,6 @@ class Recent(Generic[V]):
 
     def get(self, key: str) -> V | None:
         return self.items.get(key)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.items
-
-    def __len__(self) -> int:
-        return len(self.items)
 
     def remember(self, key: str, value: V) -> None:
         items = self.items
@@ -208,8 +207,7 @@ class Window:
 
     @property
     def span(self) -> str:
-        """The window's length for messages: ``10 minutes``."""
-        return f"{int(self.seconds // 60)} minutes"
+        return span(self.seconds)
 
     def prune(self, now: int) -> None:
         """Forget keys with nothing left in the window (bounds memory on long logs)."""
@@ -230,7 +228,3 @@ class Distinct(Window):
     def distinct(self, key: str) -> set[str]:
         series = self.series.get(key)
         return series.distinct() if isinstance(series, Tally) else set()
-
-    def count_distinct(self, key: str) -> int:
-        series = self.series.get(key)
-        return len(series.counts) if isinstance(series, Tally) else 0

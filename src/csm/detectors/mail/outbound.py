@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Series, Tally, emit
+from csm.detectors.mail.context import SAMPLE, Alert, MailContext, Series, Tally, emit, span
 from csm.incidents.model import Finding, Severity
 from csm.logtail.formats.address import network
 from csm.logtail.formats.exim import Arrival
@@ -83,7 +83,7 @@ class Outbound:
         if sender.recipients.add(at, recipient.lower()) != warn:
             return []
         message = (
-            f"{sender.mailbox} sent to {warn} distinct recipients in {_span(self.rate_seconds)}"
+            f"{sender.mailbox} sent to {warn} distinct recipients in {span(self.rate_seconds)}"
         )
         alert = Alert("email_spam_outbreak", Severity.HIGH, message, at, sender.mailbox)
         return emit(self.context, alert)
@@ -124,7 +124,7 @@ class Outbound:
         ips = sorted({entry[1] for entry in sent} - {""})
         samples = [entry[0] for entry in sent[-SAMPLE:]]
         message = (
-            f"{sender.mailbox} sent {count} messages in {_span(self.rate_seconds)}"
+            f"{sender.mailbox} sent {count} messages in {span(self.rate_seconds)}"
             f" via {mail.auth.split(':')[0]} from {len(ips)} IP(s): {', '.join(ips[:SAMPLE])};"
             f" e.g. {', '.join(samples)}"
         )
@@ -143,7 +143,7 @@ class Outbound:
         networks = sender.networks.distinct()
         message = (
             f"{sender.mailbox} authenticated from {len(networks)} networks in"
-            f" {_span(self.spread_seconds)}: " + ", ".join(sorted(networks)[:SAMPLE])
+            f" {span(self.spread_seconds)}: " + ", ".join(sorted(networks)[:SAMPLE])
         )
         return emit(
             self.context,
@@ -207,8 +207,3 @@ class Outbound:
             ip=mail.ip,
         )  # fmt: skip
         return emit(self.context, alert)
-
-
-def _span(seconds: int) -> str:
-    """A window's length for messages: ``10 minutes``."""
-    return f"{seconds // 60} minutes"
