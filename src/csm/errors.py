@@ -132,6 +132,14 @@ class StoreError(CsmError):
     kind = ErrorKind("store", 7, 500, "The state store is missing, unreadable or from a newer CSM.")
 
 
+class UnreadableInputError(CsmError):
+    """An input file (a log, an archive) cannot be read, or is damaged or truncated."""
+
+    kind = ErrorKind(
+        "unreadable_input", 8, 422, "An input file (a log, an archive) is unreadable or damaged."
+    )
+
+
 ALL_ERRORS: tuple[type[CsmError], ...] = (
     CsmError,
     UsageError,
@@ -146,6 +154,7 @@ ALL_ERRORS: tuple[type[CsmError], ...] = (
     PanelApiError,
     ServiceUnavailableError,
     StoreError,
+    UnreadableInputError,
 )
 
 

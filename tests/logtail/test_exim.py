@@ -185,6 +185,17 @@ def test_message_ids_are_exactly_exim_s_two_formats(candidate: str) -> None:
     assert exim.is_message_id(candidate) == bool(ID_PATTERN.fullmatch(candidate))
 
 
+@given(candidate=st.binary(min_size=14, max_size=25) | st.sampled_from([OLD_ID.encode(),
+       NEW_ID.encode()]), before=st.binary(max_size=25), after=st.binary(max_size=5))  # fmt: skip
+def test_message_ids_are_read_in_place_in_raw_lines(
+    candidate: bytes, before: bytes, after: bytes
+) -> None:
+    raw, start = before + candidate + after, len(before)
+    expected = bool(ID_PATTERN.fullmatch(candidate.decode("latin-1")))
+    assert exim.message_id_at(raw, start, start + len(candidate)) == expected
+    assert not exim.message_id_at(raw[: start + len(candidate) - 1], start, start + len(candidate))
+
+
 NOISE = st.text(alphabet=' AUPHS=:[]()"\\x@.-', max_size=30)
 
 

@@ -77,6 +77,25 @@ def test_rotated_and_compressed_sets_are_read_oldest_first(
     assert b"".join(line for f in ordered for line in files.lines(f)) == b"".join(lines)
 
 
+def test_a_truncated_gzip_is_reported_and_the_rest_still_checked(
+    cli: Any, drill: DrillHost, tmp_path: Path
+) -> None:
+    source = drill.root / "var/log/exim_mainlog"
+    packed = gzip.compress(source.read_bytes())
+    (tmp_path / "exim_mainlog.1.gz").write_bytes(packed[: len(packed) // 2])
+    shutil.copy(source, tmp_path / "exim_mainlog")
+    whole = cli("check-logs", str(source), "--json").json()
+    result = cli("check-logs", str(tmp_path / "exim_mainlog.1.gz"), str(tmp_path / "exim_mainlog"),
+                 "--json")  # fmt: skip
+    assert result.code == 1
+    report = result.json()
+    damaged, current = report["files"]
+    assert "damaged or truncated gzip" in damaged["error"] and damaged["lines"] > 0
+    assert current["error"] is None and current["lines"] == whole["files"][0]["lines"]
+    human = cli("check-logs", str(tmp_path / "exim_mainlog.1.gz"))
+    assert human.code == 1 and "unreadable:" in human.out
+
+
 def test_a_missing_file_is_a_clear_error(cli: Any, drill: DrillHost) -> None:
     result = cli("check-logs", "/nonexistent/exim_mainlog", "--json")
     assert result.code == 1

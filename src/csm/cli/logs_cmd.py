@@ -32,7 +32,10 @@ def check_logs(
     store: bool,
     as_json: bool,
 ) -> None:
-    """Run the mail detectors over Exim mainlogs and maillogs (plain or .gz, rotated sets)."""
+    """Run the mail detectors over Exim mainlogs and maillogs (plain or .gz, rotated sets).
+
+    A file that cannot be read to its end (a truncated .gz) is reported; the lines before the
+    damage and the other files are still checked, and the command exits 1."""
     from csm.scan import logs  # noqa: PLC0415
 
     app = obj.app()
@@ -50,6 +53,8 @@ def check_logs(
         emit_json(report)
     else:
         _render(report)
+    if report.errors:  # what could be read was checked (and stored); the rest was not
+        click.get_current_context().exit(1)
 
 
 def _progress() -> Any:
@@ -62,6 +67,7 @@ def _progress() -> Any:
 def _render(report: Any) -> None:
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
 
     from csm.cli.incidents_view import safe, when  # noqa: PLC0415
 
@@ -79,6 +85,9 @@ def _render(report: Any) -> None:
             str(f.findings),
         )
     console.print(files)
+    for error in report.errors:
+        note = " (the lines before the damage were checked)"
+        console.print(Text.assemble(("unreadable: ", "bold red"), safe(error), note))
     for check, count in report.by_check.items():
         console.print(f"  {check}: {count}")
     found = Table(

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def _walk(
 def _command_section(path: str, command: click.Command, parent: click.Context) -> str:
     ctx = click.Context(command, info_name=path, parent=parent)
     usage = " ".join(command.collect_usage_pieces(ctx))
-    lines = [f"### `{path}`\n", f"`{path} {usage}`\n", (command.help or "").strip() + "\n"]
+    lines = [f"### `{path}`\n", f"`{path} {usage}`\n", inspect.cleandoc(command.help or "") + "\n"]
     for param in command.params:
         record = param.get_help_record(ctx)
         if record and record[1]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from csm.detectors.mail.context import MailContext
 from csm.detectors.mail.pipeline import MailDetectors
+from csm.errors import UnreadableInputError
 from csm.incidents.model import Finding, RecordResult
 from csm.logtail import files
 from csm.logtail.formats import exim, text
@@ -33,6 +34,7 @@ class FileReport:
     parsed: int
     skipped: int
     findings: int
+    error: str | None = None  # why reading stopped early (a truncated .gz): the rest is unread
 
 
 @dataclass(slots=True)
@@ -41,6 +43,10 @@ class LogReport:
     findings: list[Finding] = field(default_factory=list)
     by_check: dict[str, int] = field(default_factory=dict)
     recorded: RecordResult | None = None
+
+    @property
+    def errors(self) -> list[str]:
+        return [f.error for f in self.files if f.error]
 
 
 @dataclass
@@ -55,12 +61,17 @@ class LogCheck:
     ) -> LogReport:
         detectors, report = MailDetectors(self.context), LogReport()
         for log in files.ordered(paths):
-            kind = source if source != "auto" else _detect(log)
             before = len(report.findings)
             counts = {**detectors.lines, "read": detectors.read}
-            report.findings.extend(self._findings(detectors, log, kind, progress))
+            kind: str = source
+            error = None
+            try:  # a damaged file is reported, and what was read of it (and the rest) counts
+                kind = source if source != "auto" else _detect(log)
+                self._check(detectors, log, kind, progress, report.findings)
+            except UnreadableInputError as exc:
+                error = exc.message
             found = len(report.findings) - before
-            report.files.append(_file_report(log, kind, counts, detectors, found))
+            report.files.append(_file_report(log, kind, counts, detectors, found, error))
         # The mainlog's and the maillog's findings interleave in time: record them in order.
         report.findings.sort(key=lambda f: f.time)
         if self.incidents is not None:
@@ -70,19 +81,23 @@ class LogCheck:
         report.by_check = dict(sorted(detectors.findings.items()))
         return report
 
-    def _findings(
-        self, detectors: MailDetectors, log: files.LogFile, kind: str, progress: Progress | None
-    ) -> Iterator[Finding]:
+    def _check(
+        self,
+        detectors: MailDetectors,
+        log: files.LogFile,
+        kind: str,
+        progress: Progress | None,
+        findings: list[Finding],
+    ) -> None:
         feed = detectors.exim_lines if kind == "exim" else detectors.maillog_lines
         year = self.year or log.year
         since = self.since.timestamp() if self.since else None
         start = detectors.read
-        with files.opened(log) as stream:
-            while batch := stream.readlines(BATCH_BYTES):
-                found = feed(batch, year)
-                yield from (f for f in found if since is None or f.time.timestamp() >= since)
-                if progress is not None:
-                    progress(detectors.read - start)
+        for batch in files.batches(log, BATCH_BYTES):
+            found = feed(batch, year)
+            findings += (f for f in found if since is None or f.time.timestamp() >= since)
+            if progress is not None:
+                progress(detectors.read - start)
 
 
 def _detect(log: files.LogFile) -> str:
@@ -98,13 +113,19 @@ def _detect(log: files.LogFile) -> str:
 
 
 def _file_report(
-    log: files.LogFile, kind: str, before: dict[str, int], detectors: MailDetectors, findings: int
+    log: files.LogFile,
+    kind: str,
+    before: dict[str, int],
+    detectors: MailDetectors,
+    findings: int,
+    error: str | None,
 ) -> FileReport:
     def delta(key: str) -> int:
         now = detectors.read if key == "read" else detectors.lines[key]
         return now - before.get(key, 0)
 
-    return FileReport(log.path, kind, delta("read"), delta("parsed"), delta("skipped"), findings)
+    lines, parsed, skipped = delta("read"), delta("parsed"), delta("skipped")
+    return FileReport(log.path, kind, lines, parsed, skipped, findings, error)
 
 
 def _sum(results: list[RecordResult]) -> RecordResult:

@@ -152,15 +152,15 @@ class Series:
     def _expire(self, horizon: int) -> None:
         times, start = self.times, self.start
         while times[start] <= horizon:
-            self._gone(self.values[start])
             start += 1
-        if start > 64 and start * 2 > len(times):
-            del times[:start], self.values[:start]
+        self._left(start)
+
+    def _left(self, start: int) -> None:
+        """``times[:start]`` have left the window: compact the lists once half is spent."""
+        if start > 64 and start * 2 > len(self.times):
+            del self.times[:start], self.values[:start]
             start = 0
         self.start = start
-
-    def _gone(self, value: str) -> None:
-        """A value left the window."""
 
 
 class Tally(Series):
@@ -172,19 +172,25 @@ class Tally(Series):
 
     def add(self, at: int, value: str) -> int:
         """Record ``value`` at ``at``; how many distinct values the window now holds."""
-        self.counts[value] = self.counts.get(value, 0) + 1
+        counts = self.counts
+        counts[value] = counts.get(value, 0) + 1
         super().add(at, value)
-        return len(self.counts)
+        return len(counts)
 
     def distinct(self) -> set[str]:
         return set(self.counts)
 
-    def _gone(self, value: str) -> None:
-        left = self.counts[value] - 1
-        if left:
-            self.counts[value] = left
-        else:
-            del self.counts[value]
+    def _expire(self, horizon: int) -> None:
+        times, values, counts, start = self.times, self.values, self.counts, self.start
+        while times[start] <= horizon:
+            value = values[start]
+            left = counts[value] - 1
+            if left:
+                counts[value] = left
+            else:
+                del counts[value]
+            start += 1
+        self._left(start)
 
 
 class Window:

@@ -112,10 +112,11 @@ class MailDetectors:
         """Handle a line of Exim's own ``<time> <id> <flag>`` shape; False when it is not one
         after all (the general parser then reads it)."""
         if step == DELIVERY:
-            sender = self.outbound.messages.get(raw[20:end].decode("latin-1"))
+            msgid = raw[20:end].decode("latin-1")
+            sender = self.outbound.messages.get(msgid)
             if sender is None:
                 # not a submission we follow; or, with a space, not this shape at all
-                return raw.find(b" ", 20, end) < 0
+                return " " not in msgid
             return self._delivery(raw, end, sender, found)
         if step == ARRIVAL:
             return self._arrival_line(raw, end, found)
@@ -129,7 +130,7 @@ class MailDetectors:
         rest = line[end + 4 :]
         if not _concerns_us(rest):
             return True  # in whatever shape, with no A=, U= or <> after "<=" it is not ours
-        at = self._time(line[:19]) if _own_shape(line, end) else -1
+        at = self._time(line[:19]) if _own_shape(raw, end) else -1
         if at < 0:
             return False
         self.parsed += 1
@@ -145,7 +146,8 @@ class MailDetectors:
             return False
         self.parsed += 1
         self.now = at
-        recipient = line[end + 4 :].partition(" ")[0].rstrip("\r\n")
+        stop = line.find(" ", end + 4)
+        recipient = line[end + 4 : stop if stop >= 0 else len(line)].rstrip("\r\n")
         found += self.outbound.delivered(at, sender, text.field(recipient))
         return True
 
@@ -281,10 +283,10 @@ def _concerns_us(rest: str) -> bool:
     return " A=" in rest or " U=" in rest or rest.startswith("<>")
 
 
-def _own_shape(line: str, end: int) -> bool:
+def _own_shape(raw: bytes, end: int) -> bool:
     """Whether the line is ``<time> <id> …``: a message id right after the timestamp (a HELO
     name that happens to reach the flag's offset is not one)."""
-    return line[19:20] == " " and exim.is_message_id(line[20:end])
+    return raw[19] == SPACE and exim.message_id_at(raw, 20, end)
 
 
 def _looks_like_exim(line: str) -> bool:

@@ -20,7 +20,7 @@ from csm.logtail.formats.text import field
 FLAGS: Final = frozenset({"<=", "=>", "->", ">>", "*>", "**", "=="})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: compiled, a frozen dataclass is slow to make
 class EximLine:
     time: int
     pid: int
@@ -95,15 +95,31 @@ class Arrival:
 
 
 def is_message_id(raw: str) -> bool:
-    """``xxxxxx-xxxxxx-xx`` or Exim 4.97's ``xxxxxx-xxxxxxxxxxx-xxxx``."""
-    size = len(raw)
+    """``xxxxxx-xxxxxx-xx`` or Exim 4.97's ``xxxxxx-xxxxxxxxxxx-xxxx`` (base 62: ASCII letters
+    and digits)."""
+    return message_id_at(raw.encode("latin-1", "replace"), 0, len(raw))
+
+
+def message_id_at(raw: bytes, start: int, end: int) -> bool:
+    """Whether ``raw[start:end]`` is a message id, read byte by byte (compiled, that is
+    cheaper than slicing and string methods)."""
+    size = end - start
     if size == 16:
-        dashes = raw[6] == "-" and raw[13] == "-"
+        second = start + 13
     elif size == 23:
-        dashes = raw[6] == "-" and raw[18] == "-"
+        second = start + 18
     else:
         return False
-    return dashes and raw.count("-") == 2 and raw.isascii() and raw.replace("-", "").isalnum()
+    if end > len(raw):
+        return False
+    for at in range(start, end):
+        code = raw[at]
+        if at == start + 6 or at == second:
+            if code != 45:  # "-"
+                return False
+        elif not (48 <= code <= 57 or 65 <= code <= 90 or 97 <= code <= 122):
+            return False
+    return True
 
 
 def parse(line: str, year: int = 1970) -> EximLine | None:
