@@ -54,20 +54,24 @@ def timed(commands: dict[str, Command]) -> dict[str, float]:
 
 
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec from this (large) process.
+# The log reader helper (a fork of CSM) reports its own peak as the children's ru_maxrss.
 RSS_PROBE = (
-    "import sys; from csm.cli.main import run; code = run(sys.argv[1:]);"
+    "import resource, sys; from csm.cli.main import run; code = run(sys.argv[1:]);"
     " hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0];"
-    " print(hwm.split()[1], file=sys.stderr); sys.exit(code)"
+    " helper = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
+    " print(hwm.split()[1], helper, file=sys.stderr); sys.exit(code)"
 )
 
 
-def csm_rss_kib(argv: list[str], env: dict[str, str]) -> int:
-    """CSM's own peak RSS: the same command run in a process that reports it."""
+def csm_rss_kib(argv: list[str], env: dict[str, str]) -> tuple[int, int]:
+    """CSM's peak RSS and its log reader helper's: the same command run in a process that
+    reports them."""
     done = subprocess.run(
         [sys.executable, "-c", RSS_PROBE, *argv], env=env, check=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    return int(done.stderr.strip().splitlines()[-1])
+    main, helper = done.stderr.strip().splitlines()[-1].split()
+    return int(main), int(helper)
 
 
 def main() -> None:
@@ -86,7 +90,7 @@ def main() -> None:
         args = ["check-logs", str(log), "--json"]
         commands["csm check-logs"] = ([csm, *args], env)
         rates = {name: lines / seconds for name, seconds in timed(commands).items()}
-        rss = csm_rss_kib(args, env)
+        rss, helper_rss = csm_rss_kib(args, env)
         for name, rate in rates.items():
             print(f"{name:<19} {rate:>10,.0f} lines/s")
         ours = rates["csm check-logs"]
@@ -95,8 +99,11 @@ def main() -> None:
                 ratio = ours / rates[peer]
                 verdict = "ok" if ratio >= target else "BELOW"
                 print(f"csm / {peer:<13} {ratio:>10.2f}x   target >= {target}x -> {verdict}")
-        verdict = "ok" if rss <= 150 * 1024 else "OVER"
-        print(f"csm peak RSS        {rss / 1024:>10.0f} MB   target <= 150 MB -> {verdict}")
+        verdict = "ok" if rss + helper_rss <= 150 * 1024 else "OVER"
+        print(
+            f"csm peak RSS        {(rss + helper_rss) / 1024:>10.0f} MB   target <= 150 MB ->"
+            f" {verdict} (main {rss / 1024:.0f} MB + log reader {helper_rss / 1024:.0f} MB)"
+        )
 
 
 if __name__ == "__main__":

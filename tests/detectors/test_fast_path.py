@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from csm.accounts.domains import DomainMap
 from csm.config.mailrules import MailRules, default_rules
 from csm.detectors.mail.context import MailContext
-from csm.detectors.mail.pipeline import MailDetectors
+from csm.detectors.mail.pipeline import MailDetectors, wanted
 from csm.drill.build import DrillHost
 from csm.drill.maillog import generate
 from csm.incidents.model import Finding
@@ -24,13 +24,26 @@ DOMAINS = DomainMap({"shop.example": "shopuser", "junipr.test": "junipr"})
 
 
 def both(lines: list[bytes], rules: MailRules | None = None) -> tuple[list[str], list[str]]:
-    """Findings of the fast and the general path, each as comparable text, line by line."""
+    """Findings of the fast and the general path, each as comparable text, line by line; and
+    the fast path's findings and counts are those of the same lines sifted by ``wanted`` (as
+    the helper process of big logs does), in batches."""
     found: list[list[str]] = []
     for fast in (True, False):
         context = MailContext.build(rules or default_rules(), DOMAINS, [], [])
         detectors = MailDetectors(context, fast=fast)
         found.append([_text(f) for line in lines for f in detectors.exim_line(line, 2026)])
+        if fast:
+            assert sifted(lines, rules) == (found[0], detectors.lines, detectors.read)
     return found[0], found[1]
+
+
+def sifted(lines: list[bytes], rules: MailRules | None) -> tuple[list[str], object, int]:
+    context = MailContext.build(rules or default_rules(), DOMAINS, [], [])
+    detectors, found = MailDetectors(context), []
+    for start in range(0, len(lines), 7):
+        batch = lines[start : start + 7]
+        found += detectors.exim_lines(wanted(batch), 2026, read=len(batch))
+    return [_text(f) for f in found], detectors.lines, detectors.read
 
 
 def _text(finding: Finding) -> str:
@@ -60,6 +73,17 @@ def test_a_mail_day_gives_the_same_findings_both_ways(drill: DrillHost) -> None:
     fast, general = both([f"{line}\n".encode() for line in day.mainlog])
     assert len(fast) >= 3
     assert fast == general
+    assert both([line.encode() for line in day.mainlog]) == (fast, general)  # no line ends
+
+
+def test_wanted_leaves_out_what_no_detector_reads(drill: DrillHost) -> None:
+    lines = [line.encode() for line in generate(drill.accounts, 7).mainlog]
+    kept = wanted(lines)
+    assert [line for line in lines if b" Completed" in line]
+    assert not [line for line in kept if b" Completed" in line]
+    assert [line for line in lines if b" <= " in line and b" A=" not in line]  # from outside
+    assert not [line for line in kept if b" <= " in line and b" A=" not in line
+                and b" U=" not in line and b"<= <>" not in line]  # fmt: skip
 
 
 SHAPES = (

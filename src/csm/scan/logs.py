@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +15,7 @@ from csm.errors import UnreadableInputError
 from csm.incidents.model import Finding, RecordResult
 from csm.logtail import files
 from csm.logtail.formats import exim, text
+from csm.scan import logreader
 
 if TYPE_CHECKING:  # the incidents engine is imported only when findings are recorded
     from csm.incidents.service import Incidents
@@ -55,6 +56,7 @@ class LogCheck:
     since: datetime | None = None
     incidents: Incidents | None = None
     year: int | None = None
+    helper_from: int = logreader.HELPER_FROM  # mainlogs this big are read in a helper process
 
     def run(
         self, paths: list[Path], source: Source = "auto", progress: Progress | None = None
@@ -89,15 +91,22 @@ class LogCheck:
         progress: Progress | None,
         findings: list[Finding],
     ) -> None:
-        feed = detectors.exim_lines if kind == "exim" else detectors.maillog_lines
         year = self.year or log.year
         since = self.since.timestamp() if self.since else None
         start = detectors.read
-        for batch in files.batches(log, BATCH_BYTES):
-            found = feed(batch, year)
+        for batch, read in self._batches(log, kind):
+            if kind == "exim":
+                found = detectors.exim_lines(batch, year, read)
+            else:
+                found = detectors.maillog_lines(batch, year)
             findings += (f for f in found if since is None or f.time.timestamp() >= since)
             if progress is not None:
                 progress(detectors.read - start)
+
+    def _batches(self, log: files.LogFile, kind: str) -> Iterator[logreader.Batch]:
+        if kind == "exim":  # big mainlogs are read and sifted in a helper process
+            return logreader.batches(log, BATCH_BYTES, self.helper_from)
+        return ((batch, len(batch)) for batch in files.batches(log, BATCH_BYTES))
 
 
 def _detect(log: files.LogFile) -> str:

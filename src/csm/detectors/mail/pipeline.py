@@ -66,28 +66,27 @@ class MailDetectors:
         return Counter({k: v for k, v in counts.items() if v})
 
     def exim_line(self, raw: bytes, year: int) -> list[Finding]:
-        return self.exim_lines((raw,), year)
+        return self.exim_lines([raw], year)
 
     def maillog_line(self, raw: bytes, year: int) -> list[Finding]:
         return self.maillog_lines((raw,), year)
 
-    def exim_lines(self, lines: Iterable[bytes], year: int) -> list[Finding]:
-        """The findings of a batch of mainlog lines, in order."""
+    def exim_lines(self, lines: list[bytes], year: int, read: int = -1) -> list[Finding]:
+        """The findings of a batch of mainlog lines, in order.  ``read``: how many lines the
+        batch stood for, when :func:`wanted` sifted it (the lines it left out change nothing
+        but this count)."""
         found: list[Finding] = []
-        fast, read = self.fast, 0
+        fast = self.fast
         for raw in lines:
-            read += 1
             if fast:
-                step, end = _flag(raw, SHORT_ID), SHORT_ID
-                if step < 0:
-                    step, end = _flag(raw, LONG_ID), LONG_ID
+                step, end = _step(raw)
                 if step < 0:
                     if _ignorable(raw):
                         continue
                 elif self._fast(raw, step, end, found):
                     continue
             found += self._general(raw, year)
-        self.read += read
+        self.read += len(lines) if read < 0 else read
         self._after_batch(found)
         return found
 
@@ -120,10 +119,7 @@ class MailDetectors:
             return self._delivery(raw, end, sender, found)
         if step == ARRIVAL:
             return self._arrival_line(raw, end, found)
-        if step == COMPLETED:
-            return raw[end : end + 10] == b" Completed"
-        # failures (bounce storms, rejections) and holds are read by the general parser
-        return step == DEFERRAL and raw.find(HOLD) < 0
+        return _passed_over(raw, step, end)
 
     def _arrival_line(self, raw: bytes, end: int, found: list[Finding]) -> bool:
         line = text.line(raw)
@@ -244,6 +240,41 @@ RELEVANT: Final = (" <= ", " ** ", "authenticator failed", "cwd=", " Frozen",
 
 def _relevant(line: str) -> bool:
     return any(needle in line for needle in RELEVANT)
+
+
+def wanted(lines: list[bytes]) -> list[bytes]:
+    """The lines of a mainlog batch some detector may read: what the fast path passes over on
+    sight, whatever the detectors hold, is left out.  A helper process sifts big logs with
+    this, so the detectors see only what matters (``exim_lines(…, read=len(lines))``)."""
+    return [raw for raw in lines if not _needless(raw)]
+
+
+def _needless(raw: bytes) -> bool:
+    step, end = _step(raw)
+    if step < 0:
+        return _ignorable(raw)
+    if step == ARRIVAL:
+        return not _concerns_us(text.line(raw)[end + 4 :])
+    if step == DELIVERY:
+        return False  # whether its message is followed is the detectors' to say
+    return _passed_over(raw, step, end)
+
+
+def _step(raw: bytes) -> tuple[int, int]:
+    """What the flag after a 16- or 23-character message id makes of the line, and where the
+    flag starts (-1: no flag known there)."""
+    step = _flag(raw, SHORT_ID)
+    if step >= 0:
+        return step, SHORT_ID
+    return _flag(raw, LONG_ID), LONG_ID
+
+
+def _passed_over(raw: bytes, step: int, end: int) -> bool:
+    """A ``Completed`` line, or a deferral that is no hold: no detector reads it.  Failures
+    (bounce storms, rejections) and holds are read by the general parser."""
+    if step == COMPLETED:
+        return raw[end : end + 10] == b" Completed"
+    return step == DEFERRAL and raw.find(HOLD) < 0
 
 
 def _flag(raw: bytes, at: int) -> int:
