@@ -16,7 +16,7 @@ MAX_DEFERS: Final = re.compile(
     r"Domain (?P<domain>\S+) has exceeded the max defers and failures per hour"
 )
 ANGLE: Final = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
-SENDERS_TRACKED: Final = 50_000
+SENDERS_TRACKED: Final = 10_000  # as outbound.MESSAGES_TRACKED
 POLICY_WORDS: Final = ("authentication", "ptr record", "sender policy", "alignment")
 
 

@@ -180,7 +180,7 @@ class MailDetectors:
             mark = line.find(" -> ")
         if mark < 0:
             return False
-        return line[line.rfind(" ", 0, mark) + 1 : mark] in self.outbound.messages
+        return self.outbound.messages.get(line[line.rfind(" ", 0, mark) + 1 : mark]) is not None
 
     def _exim(self, line: exim.EximLine) -> list[Finding]:
         flag, at = line.flag, line.time
