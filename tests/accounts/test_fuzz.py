@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from csm import passwords
@@ -37,6 +37,7 @@ def test_a_define_reads_back_exactly(value: str) -> None:
 
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(lines=st.lists(st.text(alphabet="ab:!$6x\t ", max_size=30), max_size=6))
+@example(lines=["a", "a:"])  # a line without fields names the user too: two lines, no edit
 def test_a_shadow_edit_changes_one_line_or_nothing(lines: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         shadow = Path(tmp) / "shadow"

@@ -89,7 +89,7 @@ def _edit_line(
 ) -> None:
     text = _read(path)
     lines = text.splitlines(keepends=True)
-    hits = [i for i, line in enumerate(lines) if line.split(":", 1)[0] == key]
+    hits = [i for i, line in enumerate(lines) if line.rstrip("\r\n").split(":", 1)[0] == key]
     if len(hits) != 1:
         what = "no line" if not hits else f"{len(hits)} lines"
         raise CsmError(f"{path}: {what} for {key!r}; nothing was changed")
