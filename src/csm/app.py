@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from csm.cpanel import Cpanel
     from csm.credentials.service import Credentials
     from csm.incidents.service import Incidents
+    from csm.mailqueue.actions import QueueActions
+    from csm.mailqueue.decisions import QueueDecisions
+    from csm.mailqueue.holds import Holds
+    from csm.mailqueue.service import MailQueue
     from csm.response.dbobjects import DbObjects
     from csm.response.quarantine import Quarantine
     from csm.scan.service import Scans
@@ -147,6 +151,81 @@ class App:
             store.close()
 
     @contextmanager
+    def mail_queue(self) -> Iterator[MailQueue]:
+        """The queue views (read-only; the store opens only when something is recorded)."""
+        from csm.mailqueue.exim import Exim  # noqa: PLC0415
+        from csm.mailqueue.reader import Queue  # noqa: PLC0415
+        from csm.mailqueue.service import MailQueue  # noqa: PLC0415
+
+        stores: list[Store] = []
+
+        def audit() -> AuditLog:
+            if not stores:
+                stores.append(self.open_store())
+            return self.audit(stores[0])
+
+        mail = self.config.mail
+        queue = Queue(Exim(mail, self.host), self.host.path(mail.exim_spool))
+        users = frozenset(self.accounts().names())
+        try:
+            yield MailQueue(queue, DomainMap.load(self.host), users, self.clock, audit)
+        finally:
+            for store in stores:
+                store.close()
+
+    @contextmanager
+    def queue_work(self) -> Iterator[tuple[MailQueue, QueueDecisions, QueueActions]]:
+        """The queue's views, its review and decisions, and its actions, over one store (with
+        the incidents, whose credentials gate the actions and which note them)."""
+        from csm.incidents.repo import GuardRecords  # noqa: PLC0415
+        from csm.mailqueue import owner, review  # noqa: PLC0415
+        from csm.mailqueue.actions import QueueActions  # noqa: PLC0415
+        from csm.mailqueue.decisions import QueueDecisions  # noqa: PLC0415
+
+        with self.mail_queue() as view, self.incidents() as incidents:
+            records = GuardRecords(incidents.store, self.panel)
+
+            def handled(account: str) -> bool:
+                active = incidents.active_for(account)
+                if not active:
+                    return True
+                since = min(i.created_at for i in active)
+                return records.rotated_or_deferred(account, "", since) is not None
+
+            mailboxes = frozenset(
+                m.lower() for a in view.users for m in incidents.open_mailboxes(a)
+            )
+            context = review.Context(
+                self.config.mail.queue_review, view.domains, handled, mailboxes
+            )
+            decisions = QueueDecisions(
+                incidents.store, incidents.audit, self.clock, view.read, context
+            )
+            quarantine = self.host.path(self.config.paths.quarantine_dir) / "queue"
+            actions = QueueActions(
+                view.queue, view.queue.exim, incidents.store, incidents.audit, self.clock,
+                quarantine, handled, _noted(incidents),
+                lambda m: owner.resolve(m, view.domains, view.users),
+            )  # fmt: skip
+            yield view, decisions, actions
+
+    @contextmanager
+    def holds(self) -> Iterator[Holds]:
+        """Per-account outgoing mail holds (freezing through the queue actions)."""
+        from csm.mailqueue import views  # noqa: PLC0415
+        from csm.mailqueue.holds import Holds  # noqa: PLC0415
+
+        with self.queue_work() as (view, _, actions):
+
+            def queued(account: str, *, frozen: bool = False) -> list[str]:
+                return [m.id for m in view.list(views.Filter(account=account, frozen=frozen))]
+
+            held_file = self.state_dir / "mail" / "held-senders"
+            yield Holds(actions.store, actions.audit, self.clock, actions, queued,
+                        lambda a: queued(a, frozen=True), self.cpanel(), held_file,
+                        self.accounts().get)  # fmt: skip
+
+    @contextmanager
     def db_objects(self) -> Iterator[DbObjects]:
         from csm import mysql  # noqa: PLC0415
         from csm.response.dbobjects import DbObjects  # noqa: PLC0415
@@ -169,6 +248,13 @@ class App:
 
         settings = self.config.cpanel
         return Cpanel(self.host, settings.uapi_bin, settings.whmapi1_bin, settings.command_timeout)
+
+
+def _noted(incidents: Incidents) -> Callable[[str, str, str, str], None]:
+    def note(account: str, action: str, details: str, who: str) -> None:
+        incidents.note(account, action, details, who)
+
+    return note
 
 
 def build(

@@ -14,7 +14,7 @@ from csm.cli.output import emit_json, json_option
 
 @click.group()
 def mail() -> None:
-    """Mail: what one mailbox or account did, from the logs."""
+    """Mail: what one mailbox or account did, from the logs; per-account holds."""
 
 
 @mail.command("timeline")
@@ -81,3 +81,57 @@ def _render(result: Any) -> None:
     for e in result.events:
         events.add_row(when(e.time), e.kind, e.ip, safe(e.detail))
     console.print(events)
+
+
+@mail.command("hold")
+@click.argument("account")
+@click.option("--reason", default="", help="Why (recorded).")
+@json_option
+@click.pass_obj
+def hold(obj: CliContext, /, account: str, reason: str, as_json: bool) -> None:
+    """Hold the account's outgoing mail: its queued messages frozen, new ones held (cPanel:
+    whmapi1 hold_outgoing_email; other Exim hosts: CSM's held-senders list)."""
+    app = obj.app()
+    with app.holds() as holds:
+        result = holds.hold(account, reason, app.operator)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"{account}: outgoing mail held ({result.method});"
+                   f" {len(result.frozen.done)} queued message(s) frozen")  # fmt: skip
+
+
+@mail.command("release")
+@click.argument("account")
+@click.option("--approve", default="", help="Release although the credentials are not rotated"
+              " (the reason is recorded).")  # fmt: skip
+@json_option
+@click.pass_obj
+def release(obj: CliContext, /, account: str, approve: str, as_json: bool) -> None:
+    """Release the account's hold (through the credentials gate); frozen messages stay frozen
+    until reviewed (csm queue review --account ACCOUNT)."""
+    app = obj.app()
+    with app.holds() as holds:
+        result = holds.release(account, app.operator, approve)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"{account}: hold released; {result.still_frozen} message(s) stay frozen"
+                   f" until reviewed: csm queue review --account {account}")  # fmt: skip
+
+
+@mail.command("holds")
+@json_option
+@click.pass_obj
+def holds_(obj: CliContext, /, as_json: bool) -> None:
+    """The accounts whose outgoing mail is held."""
+    with obj.app().holds() as holds:
+        found = holds.active()
+    if as_json:
+        emit_json({"count": len(found), "holds": found})
+        return
+    for h in found:
+        click.echo(f"{h.account} held since {h.at:%Y-%m-%d %H:%M} by {h.who} ({h.method},"
+                   f" {h.frozen} frozen): {h.reason}")  # fmt: skip
+    if not found:
+        click.echo("no holds")

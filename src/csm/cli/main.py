@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("csm.cli.scan_cmd", "db", "Database objects: list with verdicts, drop, restore."),
     "quarantine": ("csm.cli.quarantine_cmd", "quarantine", "Quarantine a file; list; restore."),
     "mail": ("csm.cli.mail_cmd", "mail", "A mailbox's or account's day, from the mail logs."),
+    "queue": ("csm.cli.queue_cmd", "queue", "Exim's queue: views, review, decisions, actions."),
     "drill": ("csm.cli.drill_cmd", "drill", "Build a simulated hosting server to rehearse on."),
 }
 

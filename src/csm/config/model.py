@@ -21,6 +21,7 @@ from csm import duration
 from csm.config.fields import HostPath, Listen, Port, Section
 from csm.config.incidents import IncidentsConfig
 from csm.config.mailrules import MailRules, default_rules
+from csm.config.queuerules import QueueRules, default_queue_rules
 from csm.config.scanrules import (
     DatabaseRules,
     FileRules,
@@ -79,6 +80,10 @@ class MailConfig(Section):
     rules: MailRules = Field(
         default_factory=default_rules,
         description="Mail detection thresholds and patterns (shipped pack: `rules/mail.yaml`).",
+    )
+    queue_review: QueueRules = Field(
+        default_factory=default_queue_rules,
+        description="How `csm queue review` groups queued mail (shipped pack: `rules/queue.yaml`).",
     )
 
 

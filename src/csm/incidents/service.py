@@ -147,6 +147,17 @@ class Incidents:
         self.audit.record(who, "account.review", account, {"note": note})
         return Review("", account, note, who)
 
+    def note(self, account: str, action: str, details: str, who: str) -> tuple[str, ...]:
+        """Put an operator action (a queue removal, a hold) on the timeline of each of the
+        account's active incidents; their ids."""
+        incidents = [self._get(i.id) for i in self.active_for(account)] if account else []
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            repo.insert_actions(
+                conn, [ActionRow(i.num, now, action, details, who) for i in incidents]
+            )
+        return tuple(i.id for i in incidents)
+
     def open_mailboxes(self, account: str) -> tuple[str, ...]:
         """The mailboxes named by the account's active incidents."""
         return tuple(repo.active_mailboxes(self.store.conn, account))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from csm.config.model import MailConfig
 from csm.errors import CommandError
-from csm.host import Host
+from csm.host import Completed, Host
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,10 @@ class Exim:
         if self.mail.exim_config:
             base += ["-C", str(self.host.path(self.mail.exim_config))]
         return base + list(args)
+
+    def run(self, *args: str) -> Completed:
+        """``exim ARGS`` (never raising on Exim's exit status: callers judge the outcome)."""
+        return self.host.runner(self.argv(*args), timeout=self.mail.command_timeout, check=False)
 
     def count(self) -> int:
         """The number of queued messages, as ``exim -bpc`` prints it."""

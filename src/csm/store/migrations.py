@@ -174,4 +174,63 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        "0004_mailqueue",
+        """
+        CREATE TABLE queue_reviews (
+            id         TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            who        TEXT NOT NULL,
+            account    TEXT NOT NULL DEFAULT '',
+            messages   INTEGER NOT NULL
+        );
+        CREATE TABLE queue_review_items (
+            review  TEXT NOT NULL,
+            msgid   TEXT NOT NULL,
+            grp     TEXT NOT NULL,
+            reasons TEXT NOT NULL,
+            account TEXT NOT NULL,
+            sender  TEXT NOT NULL,
+            PRIMARY KEY (review, msgid)
+        );
+        CREATE TABLE queue_decisions (
+            msgid    TEXT PRIMARY KEY,
+            decision TEXT NOT NULL CHECK (decision IN ('remove', 'keep', 'release')),
+            note     TEXT NOT NULL,
+            who      TEXT NOT NULL,
+            at       TEXT NOT NULL,
+            review   TEXT NOT NULL DEFAULT '',
+            account  TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE queue_quarantine (
+            msgid         TEXT PRIMARY KEY,
+            account       TEXT NOT NULL,
+            sender        TEXT NOT NULL,
+            subject       TEXT NOT NULL,
+            subdir        TEXT NOT NULL,
+            header_sha256 TEXT NOT NULL,
+            data_sha256   TEXT NOT NULL,
+            uid           INTEGER NOT NULL,
+            gid           INTEGER NOT NULL,
+            header_mode   INTEGER NOT NULL,
+            data_mode     INTEGER NOT NULL,
+            removed_at    TEXT NOT NULL,
+            who           TEXT NOT NULL,
+            approval      TEXT NOT NULL DEFAULT '',
+            restored_at   TEXT
+        );
+        CREATE TABLE mail_holds (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            account     TEXT NOT NULL,
+            reason      TEXT NOT NULL,
+            who         TEXT NOT NULL,
+            at          TEXT NOT NULL,
+            method      TEXT NOT NULL,
+            frozen      INTEGER NOT NULL,
+            released_at TEXT,
+            released_by TEXT
+        );
+        CREATE INDEX mail_holds_by_account ON mail_holds (account, released_at);
+        """,
+    ),
 )

@@ -1,0 +1,276 @@
+"""``csm queue``: count, summary, list and show (read-only), review and decide, and the
+actions on reviewed messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.text import Text
+
+from csm.cli import times
+from csm.cli.context import CliContext
+from csm.cli.output import emit_json, json_option
+from csm.mailqueue import views
+
+
+@click.group("queue")
+def queue() -> None:
+    """Exim's queue: read-only views, review, decisions, and actions on reviewed ids."""
+
+
+@queue.command("count")
+@json_option
+@click.pass_obj
+def count(obj: CliContext, /, as_json: bool) -> None:
+    """How many messages are queued (as `exim -bpc`)."""
+    with obj.app().mail_queue() as service:
+        total = service.count()
+    if as_json:
+        emit_json({"count": total})
+    else:
+        click.echo(total)
+
+
+@queue.command("summary")
+@click.option(
+    "--by", "by", type=click.Choice(views.BYS), default="domain", show_default=True,
+    help="Group by recipient domain (as exiqsumm), sender, account, auth or script.",
+)  # fmt: skip
+@json_option
+@click.pass_obj
+def summary(obj: CliContext, /, by: views.By, as_json: bool) -> None:
+    """Messages, volume and ages per recipient domain, sender, account, login or PHP script."""
+    with obj.app().mail_queue() as service:
+        result = service.summary(by)
+    if as_json:
+        emit_json(result)
+    else:
+        _summary(result, service.now())
+
+
+@queue.command("list")
+@click.option("--account", help="Only this account's messages.")
+@click.option("--sender", help="Only this envelope sender's messages.")
+@click.option("--frozen", is_flag=True, help="Only frozen messages.")
+@click.option("--older-than", help="Only messages queued longer than this (e.g. 2h, 3d).")
+@json_option
+@click.pass_obj
+def list_(obj: CliContext, /, account: str | None, sender: str | None, frozen: bool,
+          older_than: str | None, as_json: bool) -> None:  # fmt: skip
+    """The queued messages (as `exim -bp`), with their accounts and subjects."""
+    older = int(times.length("--older-than", older_than).total_seconds()) if older_than else None
+    with obj.app().mail_queue() as service:
+        found = service.list(views.Filter(account, sender, frozen, older))
+        now = service.now()
+    if as_json:
+        emit_json({"count": len(found), "messages": found})
+        return
+    for m in found:
+        state = " *** frozen ***" if m.frozen else ""
+        user = f" ({m.local_user})" if m.local_user and m.local_user != "root" else ""
+        head = f"{views.age(now - m.received):>3} {views.size(m.size):>5} {m.id}{user}"
+        click.echo(f"{head} <{m.sender}>{state}  [{m.account or '-'}] {m.header('Subject')!r}")
+        for recipient in m.recipients:
+            click.echo(f"          {recipient}")
+
+
+@queue.command("show")
+@click.argument("msgid")
+@click.option("--body", is_flag=True, help="Also print the body (recorded in the audit log).")
+@json_option
+@click.pass_obj
+def show(obj: CliContext, /, msgid: str, body: bool, as_json: bool) -> None:
+    """A message's header file as `exim -Mvh` prints it; the body only with --body."""
+    app = obj.app()
+    with app.mail_queue() as service:
+        shown = service.show(msgid, body=body, who=app.operator)
+    if as_json:
+        emit_json(shown)
+        return
+    click.echo(f"account: {shown.message.account or '-'} ({shown.message.account_source or '-'})")
+    click.echo(shown.header_file, nl=False)
+    if shown.body is not None:
+        click.echo("\n--- body" + (" (truncated)" if shown.body_truncated else "") + " ---")
+        click.echo(shown.body, nl=False)
+
+
+def _summary(result: views.Summary, now: int) -> None:
+    from csm.cli.incidents_view import _console, _table, safe  # noqa: PLC0415
+
+    console = _console()
+    title = "DOMAIN" if result.by == "domain" else result.by.upper()
+    table = _table("COUNT", "VOLUME", "OLDEST", "NEWEST", title, "ACCOUNTS", "SUBJECTS")
+    for row in [*result.rows, result.total]:
+        table.add_row(*_cells(row, now), safe(row.key), safe(", ".join(row.accounts)),
+                      safe(" | ".join(row.subjects)[:80]))  # fmt: skip
+    console.print(table)
+    if result.source != "spool":
+        console.print(Text(f"(read from `{result.source}`: no headers or logins)"))
+
+
+def _cells(row: Any, now: int) -> tuple[str, str, str, str]:
+    return (str(row.messages), views.size(row.volume),
+            views.age(now - row.oldest) if row.messages else "",
+            views.age(now - row.newest) if row.messages else "")  # fmt: skip
+
+
+@queue.command("review")
+@click.option("--account", help="Only this account's messages.")
+@click.option("--no-record", is_flag=True, help="Do not record the groups as proposals.")
+@json_option
+@click.pass_obj
+def review_(obj: CliContext, /, account: str | None, no_record: bool, as_json: bool) -> None:
+    """Group every message (or the account's): safe_to_remove, needs_review, do_not_touch,
+    each with its reasons; the groups are recorded as proposals to accept with `decide`."""
+    app = obj.app()
+    with app.queue_work() as (_, decisions, _actions):
+        result = decisions.review(account, app.operator, record=not no_record)
+    if as_json:
+        emit_json(result)
+        return
+    for verdict in result.verdicts:
+        state = " frozen" if verdict.frozen else ""
+        click.echo(f"{verdict.group:<15} {verdict.id} [{verdict.account or '-'}]{state}"
+                   f" <{verdict.sender}> {verdict.subject[:60]!r}")  # fmt: skip
+        for reason in verdict.reasons:
+            click.echo(f"{'':<16}- {reason}")
+    counts = ", ".join(f"{g}: {n}" for g, n in result.groups.items())
+    click.echo(f"review {result.id or '(not recorded)'}: {counts}")
+    if result.id:
+        click.echo(f"accept a group: csm queue decide --accept-review {result.id}"
+                   " --group safe_to_remove --note \"…\"")  # fmt: skip
+
+
+@queue.command("decide")
+@click.argument("args", nargs=-1)
+@click.option("--note", default="", help="Why (required for ids; recorded).")
+@click.option("--accept-review", "review_id", help="Decide a recorded review's group.")
+@click.option("--group", help="The review group: safe_to_remove, do_not_touch, needs_review.")
+@click.option("--as", "as_", type=click.Choice(["remove", "keep", "release"]),
+              help="The decision for the group (needs_review has no proposal).")  # fmt: skip
+@json_option
+@click.pass_obj
+def decide(  # noqa: PLR0913, PLR0917 - one parameter per command-line option
+    obj: CliContext, /, args: tuple[str, ...], note: str, review_id: str | None,
+    group: str | None, as_: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Record decisions: `decide ID… remove|keep|release --note TEXT`, or
+    `decide --accept-review REVIEW --group GROUP [--as DECISION]`."""
+    app = obj.app()
+    with app.queue_work() as (_, decisions, _actions):
+        if review_id:
+            if args or not group:
+                raise click.UsageError("--accept-review takes --group and no ids")
+            result = decisions.accept(review_id, group, as_, note, app.operator)
+        else:
+            if len(args) < 2:
+                raise click.UsageError("csm queue decide ID… remove|keep|release --note TEXT")
+            result = decisions.decide(args[:-1], args[-1], note, app.operator)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"{result.decision}: {len(result.ids)} message(s) recorded")
+
+
+def _act(obj: CliContext, action: str, ids: tuple[str, ...], approve: str, as_json: bool) -> None:
+    app = obj.app()
+    with app.queue_work() as (_, _decisions, actions):
+        if action == "remove":
+            outcome = actions.remove(ids, app.operator, approve)
+        elif action == "freeze":
+            outcome = actions.freeze(ids, app.operator)
+        elif action == "restore":
+            outcome = actions.restore(ids, app.operator)
+        else:
+            outcome = actions.thaw(ids, app.operator, approve, deliver=action == "release")
+    if as_json:
+        emit_json(outcome)
+    else:
+        click.echo(f"{action}: {len(outcome.done)} done, {len(outcome.gone)} already gone,"
+                   f" {len(outcome.failed)} failed")  # fmt: skip
+        for msgid, why in outcome.failed.items():
+            click.echo(f"  {msgid}: {why}", err=True)
+    if outcome.failed:
+        click.get_current_context().exit(1)
+
+
+APPROVE = click.option("--approve", default="", help="Approve this action although the account's"
+                       " credentials are not rotated (the reason is recorded).")  # fmt: skip
+
+
+@queue.command("remove")
+@click.argument("ids", nargs=-1, required=True)
+@APPROVE
+@json_option
+@click.pass_obj
+def remove(obj: CliContext, /, ids: tuple[str, ...], approve: str, as_json: bool) -> None:
+    """Remove messages decided `remove`: copied to the quarantine first, then `exim -Mrm`."""
+    _act(obj, "remove", ids, approve, as_json)
+
+
+@queue.command("thaw")
+@click.argument("ids", nargs=-1, required=True)
+@APPROVE
+@json_option
+@click.pass_obj
+def thaw(obj: CliContext, /, ids: tuple[str, ...], approve: str, as_json: bool) -> None:
+    """Thaw frozen messages decided `release` (`exim -Mt`)."""
+    _act(obj, "thaw", ids, approve, as_json)
+
+
+@queue.command("release")
+@click.argument("ids", nargs=-1, required=True)
+@APPROVE
+@json_option
+@click.pass_obj
+def release(obj: CliContext, /, ids: tuple[str, ...], approve: str, as_json: bool) -> None:
+    """Thaw messages decided `release` and ask Exim to deliver them now."""
+    _act(obj, "release", ids, approve, as_json)
+
+
+@queue.command("freeze")
+@click.argument("ids", nargs=-1)
+@click.option("--account", help="Every queued message of this account.")
+@click.option("--sender", help="Every queued message of this envelope sender.")
+@json_option
+@click.pass_obj
+def freeze(obj: CliContext, /, ids: tuple[str, ...], account: str | None, sender: str | None,
+           as_json: bool) -> None:  # fmt: skip
+    """Freeze messages (containment: always allowed), by id, account or sender."""
+    if bool(ids) == bool(account or sender):
+        raise click.UsageError("csm queue freeze ID… | --account A | --sender S")
+    if not ids:
+        with obj.app().mail_queue() as service:
+            ids = tuple(m.id for m in service.list(views.Filter(account, sender)))
+        if not ids:
+            raise click.UsageError("no queued message matches")
+    _act(obj, "freeze", ids, "", as_json)
+
+
+@queue.command("restore")
+@click.argument("ids", nargs=-1, required=True)
+@json_option
+@click.pass_obj
+def restore(obj: CliContext, /, ids: tuple[str, ...], as_json: bool) -> None:
+    """Put removed messages back into the spool, intact (same id, owner and mode)."""
+    _act(obj, "restore", ids, "", as_json)
+
+
+@queue.command("quarantine")
+@click.argument("what", type=click.Choice(["list"]))
+@json_option
+@click.pass_obj
+def quarantine(obj: CliContext, /, what: str, as_json: bool) -> None:
+    """`list`: the removed messages kept in the quarantine, restorable."""
+    from csm.mailqueue import repo  # noqa: PLC0415
+
+    with obj.app().queue_work() as (_, _decisions, actions):
+        kept = repo.kept(actions.store.conn)
+    if as_json:
+        emit_json({"count": len(kept), "messages": kept})
+        return
+    for item in kept:
+        state = f"restored {item.restored_at:%Y-%m-%d %H:%M}" if item.restored_at else "kept"
+        click.echo(f"{item.msgid} [{item.account or '-'}] <{item.sender}> {item.subject[:50]!r}"
+                   f" removed {item.removed_at:%Y-%m-%d %H:%M} by {item.who}: {state}")  # fmt: skip

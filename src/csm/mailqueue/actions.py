@@ -1,0 +1,217 @@
+"""Queue actions on reviewed messages, recoverably, verified by reading the spool again.
+
+- remove: only ids with a recorded ``remove`` decision; each message's ``-H`` and ``-D`` are
+  copied to the quarantine (sha256, owner, mode) before ``exim -Mrm``; ``restore`` puts them
+  back intact;
+- thaw / release: only ids with a recorded ``release`` decision (release also asks Exim to
+  deliver it now);
+- freeze: containment, always allowed.
+Remove, thaw and release also need each sender account's credentials rotated or deferred
+(the runbook's gate), or ``--approve "reason"`` for this action, which is recorded.  Exim's exit
+status is not proof: what left (or stayed) is read back from the spool.  A message already gone
+is reported, not an error.  Every action is audited and noted on the account's incidents."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from csm.audit import AuditLog
+from csm.clock import Clock
+from csm.errors import NotFoundError, RefusedError
+from csm.identifiers import exim_message_id as message_id
+from csm.mailqueue import repo
+from csm.mailqueue.exim import Exim
+from csm.mailqueue.model import QueuedMessage
+from csm.mailqueue.reader import Queue
+from csm.mailqueue.spoolcopy import Copied, copy_back, copy_out
+from csm.store.db import Store
+
+BATCH: Final = 100
+NEEDS: Final = {"remove": "remove", "thaw": "release", "release": "release"}
+
+
+@dataclass(slots=True)
+class Outcome:
+    action: str
+    done: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)  # no longer queued: nothing to do
+    failed: dict[str, str] = field(default_factory=dict)  # id -> why
+    approval: str = ""
+
+
+@dataclass
+class QueueActions:
+    queue: Queue
+    exim: Exim
+    store: Store
+    audit: AuditLog
+    clock: Clock
+    quarantine: Path  # <quarantine_dir>/queue
+    handled: Callable[[str], bool]  # account -> credentials rotated or deferred
+    note: Callable[[str, str, str, str], None]  # (account, action, details, who) on incidents
+    resolve: Callable[[QueuedMessage], QueuedMessage]  # the message's account
+
+    def remove(self, ids: Sequence[str], who: str, approve: str = "") -> Outcome:
+        found, outcome = self._checked("remove", ids, approve)
+        for start in range(0, len(found), BATCH):
+            self._remove_batch(found[start : start + BATCH], who, outcome)
+        return self._finish(outcome, found, who)
+
+    def thaw(
+        self, ids: Sequence[str], who: str, approve: str = "", *, deliver: bool = False
+    ) -> Outcome:
+        action = "release" if deliver else "thaw"
+        found, outcome = self._checked(action, ids, approve)
+        self._exim(found, "-Mt", outcome, lambda m: m is not None and not m.frozen)
+        if deliver:
+            for message in [m for m in found if m.id in outcome.done]:
+                self.exim.run("-M", message.id)  # a delivery attempt; Exim logs its outcome
+        return self._finish(outcome, found, who)
+
+    def freeze(self, ids: Sequence[str], who: str) -> Outcome:
+        outcome = Outcome("freeze")
+        found = self._present([message_id(i) for i in ids], outcome)
+        self._exim(found, "-Mf", outcome, lambda m: m is not None and m.frozen)
+        return self._finish(outcome, found, who)
+
+    def restore(self, ids: Sequence[str], who: str) -> Outcome:
+        outcome = Outcome("restore")
+        for msgid in (message_id(i) for i in ids):
+            self._restore_one(msgid, outcome)
+        with self.store.transaction() as conn:
+            for msgid in outcome.done:
+                repo.restored(conn, msgid, self.clock.now())
+        kept = {k.msgid: k for msgid in outcome.done for k in repo.kept(self.store.conn, msgid)}
+        self._record(outcome, [(i, kept[i].account) for i in outcome.done], who)
+        return outcome
+
+    # -- the checks -------------------------------------------------------------------------
+
+    def _checked(
+        self, action: str, ids: Sequence[str], approve: str
+    ) -> tuple[list[QueuedMessage], Outcome]:
+        """The queued messages to act on, after the decision and credentials checks."""
+        wanted = [message_id(i) for i in ids]
+        decided = repo.decisions(self.store.conn, wanted)
+        needed = NEEDS[action]
+        missing = [i for i in wanted if i not in decided or decided[i].decision != needed]
+        if missing:
+            raise RefusedError(
+                f"{len(missing)} message(s) have no recorded `{needed}` decision: "
+                + ", ".join(missing[:5]) + (" …" if len(missing) > 5 else ""),
+                fix=f"review them (csm queue review), then: csm queue decide {missing[0]} {needed}"
+                ' --note "why"',
+            )  # fmt: skip
+        outcome = Outcome(action, approval=approve.strip())
+        found = self._present(wanted, outcome)
+        if not outcome.approval:
+            self._gate(found)
+        return found, outcome
+
+    def _gate(self, found: list[QueuedMessage]) -> None:
+        waiting = sorted({m.account for m in found if m.account and not self.handled(m.account)})
+        if waiting:
+            account = waiting[0]
+            raise RefusedError(
+                f"the credentials of {', '.join(waiting)} are not rotated or deferred: the"
+                " runbook allows no queue action before that",
+                fix=f"csm creds rotate {account} --all  (or: csm creds defer {account} --reason"
+                ' "…"; or approve this action: --approve "reason")',
+            )  # fmt: skip
+
+    def _present(self, ids: list[str], outcome: Outcome) -> list[QueuedMessage]:
+        found = []
+        for msgid in ids:
+            message = self.queue.message(msgid)
+            if message is None:
+                outcome.gone.append(msgid)
+            else:
+                found.append(self.resolve(message))
+        return found
+
+    # -- the work ---------------------------------------------------------------------------
+
+    def _remove_batch(self, batch: list[QueuedMessage], who: str, outcome: Outcome) -> None:
+        kept: list[QueuedMessage] = []
+        for message in batch:
+            header = self.queue.header_path(message.id)
+            if header is None:
+                outcome.gone.append(message.id)
+                continue
+            try:
+                copied = copy_out(header, self.quarantine / message.id)
+            except FileNotFoundError:
+                outcome.gone.append(message.id)
+                continue
+            self._keep(message, copied, who, outcome.approval)
+            kept.append(message)
+        self._exim(kept, "-Mrm", outcome, lambda m: m is None)
+        for message in kept:
+            if message.id not in outcome.done:
+                self._forget(message.id)  # still queued (or delivered meanwhile): no copy kept
+
+    def _exim(self, messages: list[QueuedMessage], option: str, outcome: Outcome,
+              verified: Callable[[QueuedMessage | None], bool]) -> None:  # fmt: skip
+        if not messages:
+            return
+        done = self.exim.run(option, *(m.id for m in messages))
+        for message in messages:
+            after = self.queue.message(message.id)
+            if verified(after):
+                outcome.done.append(message.id)
+            elif after is None:
+                outcome.gone.append(message.id)
+            else:
+                error = done.stderr.decode("utf-8", "replace").strip()[:200]
+                outcome.failed[message.id] = error or f"exim {option} left it unchanged"
+
+    def _keep(self, message: QueuedMessage, copied: Copied, who: str, approval: str) -> None:
+        kept = repo.Kept(message.id, message.account, message.sender, message.header("Subject"),
+                         copied.subdir, copied.header_sha256, copied.data_sha256, copied.uid,
+                         copied.gid, copied.header_mode, copied.data_mode, self.clock.now(), who,
+                         approval)  # fmt: skip
+        with self.store.transaction() as conn:
+            repo.keep(conn, kept)
+
+    def _forget(self, msgid: str) -> None:
+        with self.store.transaction() as conn:
+            repo.forget(conn, msgid)
+        shutil.rmtree(self.quarantine / msgid, ignore_errors=True)  # CSM's own copy only
+
+    def _restore_one(self, msgid: str, outcome: Outcome) -> None:
+        records = [k for k in repo.kept(self.store.conn, msgid) if k.restored_at is None]
+        if not records:
+            raise NotFoundError(f"{msgid} is not in the queue quarantine (or already restored)")
+        if self.queue.message(msgid) is not None:
+            outcome.failed[msgid] = "a message with this id is queued: not restored over it"
+            return
+        kept = records[0]
+        copied = Copied(kept.subdir, kept.header_sha256, kept.data_sha256, kept.uid, kept.gid,
+                        kept.header_mode, kept.data_mode)  # fmt: skip
+        copy_back(self.quarantine / msgid, msgid, self.queue.input, copied)
+        if self.queue.message(msgid) is None:
+            outcome.failed[msgid] = "written back, but the spool does not read it"
+        else:
+            outcome.done.append(msgid)
+
+    def _finish(self, outcome: Outcome, found: list[QueuedMessage], who: str) -> Outcome:
+        accounts = {m.id: m.account for m in found}
+        self._record(outcome, [(i, accounts.get(i, "")) for i in outcome.done], who)
+        return outcome
+
+    def _record(self, outcome: Outcome, done: list[tuple[str, str]], who: str) -> None:
+        details = {"gone": outcome.gone, "failed": outcome.failed, "approval": outcome.approval}
+        targets = [(msgid, {**details, "account": account}) for msgid, account in done]
+        targets += [(msgid, {**details, "result": "failed"}) for msgid in outcome.failed]
+        if targets:
+            self.audit.record_many(who, f"queue.{outcome.action}", targets)
+        for account in sorted({a for _, a in done if a}):
+            ids = [i for i, a in done if a == account]
+            text = f"{outcome.action} {len(ids)} queued message(s): {', '.join(ids[:10])}"
+            if outcome.approval:
+                text += f" (approved: {outcome.approval})"
+            self.note(account, f"queue_{outcome.action}", text, who)

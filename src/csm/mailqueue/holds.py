@@ -1,0 +1,116 @@
+"""``csm mail hold|release|holds``: an account's outgoing mail held as containment.
+
+A hold freezes the account's queued messages and stops new ones leaving: on cPanel through
+``whmapi1 hold_outgoing_email``; on other Exim hosts through CSM's held-senders list (one
+``*@domain`` per line, atomically rewritten), which the shipped ACL snippet
+(``csm/config/exim/hold.acl``) makes Exim defer.  Releasing goes through the credentials gate,
+and thaws nothing: the frozen messages wait for their own review (the runbook: only reviewed
+ids are thawed)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from csm.accounts.model import Account
+from csm.audit import AuditLog
+from csm.clock import Clock
+from csm.cpanel import Cpanel
+from csm.errors import RefusedError, UsageError
+from csm.mailqueue import repo
+from csm.mailqueue.actions import Outcome, QueueActions
+from csm.store.db import Store
+
+
+@dataclass(frozen=True, slots=True)
+class HoldResult:
+    account: str
+    method: str
+    frozen: Outcome
+    still_frozen: int = 0  # on release: the account's messages that stay frozen until reviewed
+
+
+@dataclass
+class Holds:
+    store: Store
+    audit: AuditLog
+    clock: Clock
+    actions: QueueActions
+    queued_ids: Callable[[str], list[str]]  # account -> its queued message ids
+    frozen_ids: Callable[[str], list[str]]  # account -> its frozen message ids
+    cpanel: Cpanel | None  # on a cPanel host
+    held_file: Path  # the held-senders list read by the ACL snippet (other hosts)
+    account: Callable[[str], Account]
+
+    def hold(self, user: str, reason: str, who: str) -> HoldResult:
+        account = self.account(user)
+        if any(h.account == user for h in repo.holds(self.store.conn)):
+            raise RefusedError(f"{user}'s outgoing mail is already held (csm mail holds)")
+        method = self._hold_new(account)
+        frozen = self.actions.freeze(self.queued_ids(user), who)
+        hold = repo.Hold(user, reason, who, self.clock.now(), method, len(frozen.done))
+        with self.store.transaction() as conn:
+            repo.add_hold(conn, hold)
+        self.audit.record(who, "mail.hold", user, {"reason": reason, "method": method,
+                                                    "frozen": len(frozen.done)})  # fmt: skip
+        self.actions.note(user, "mail_hold", f"outgoing mail held ({method}): {reason}", who)
+        return HoldResult(user, method, frozen)
+
+    def release(self, user: str, who: str, approve: str = "") -> HoldResult:
+        held = [h for h in repo.holds(self.store.conn) if h.account == user]
+        if not held:
+            raise UsageError(f"{user}'s outgoing mail is not held (csm mail holds)")
+        if not approve.strip() and not self.actions.handled(user):
+            raise RefusedError(
+                f"the credentials of {user} are not rotated or deferred: the hold stays",
+                fix=f"csm creds rotate {user} --all  (or: csm creds defer {user} --reason \"…\";"
+                ' or approve: --approve "reason")',
+            )  # fmt: skip
+        account = self.account(user)
+        self._release_new(account, held[0].method)
+        with self.store.transaction() as conn:
+            repo.release_hold(conn, user, self.clock.now(), who)
+        details = {"method": held[0].method, "approval": approve.strip()}
+        self.audit.record(who, "mail.release", user, details)
+        self.actions.note(user, "mail_release", "outgoing mail hold released", who)
+        return HoldResult(user, held[0].method, Outcome("release"), len(self.frozen_ids(user)))
+
+    def active(self) -> list[repo.Hold]:
+        return repo.holds(self.store.conn)
+
+    def _hold_new(self, account: Account) -> str:
+        if self.cpanel is not None:
+            self.cpanel.whmapi1("hold_outgoing_email", {"user": account.user})
+            return "cpanel"
+        self._write_held(set(self._senders()) | _patterns(account))
+        return "acl"
+
+    def _release_new(self, account: Account, method: str) -> None:
+        if method == "cpanel" and self.cpanel is not None:
+            self.cpanel.whmapi1("release_outgoing_email", {"user": account.user})
+        elif method == "acl":
+            self._write_held(set(self._senders()) - _patterns(account))
+
+    def _senders(self) -> list[str]:
+        try:
+            text = self.held_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    def _write_held(self, patterns: set[str]) -> None:
+        self.held_file.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        temporary = self.held_file.with_name(f".{self.held_file.name}.tmp")
+        content = "".join(f"{p}\n" for p in sorted(patterns)).encode()
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, self.held_file)  # Exim reads it as it is, or as it was
+
+
+def _patterns(account: Account) -> set[str]:
+    return {f"*@{d.lower()}" for d in (*account.domains, *account.sub_domains)}

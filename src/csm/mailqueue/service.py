@@ -1,0 +1,76 @@
+"""``csm queue``: the mail queue read, summarised, listed and shown, with each message's
+hosting account.  Reading has no side effects; showing a body is recorded (privacy)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from csm.accounts.domains import DomainMap
+from csm.audit import AuditLog
+from csm.clock import Clock
+from csm.errors import NotFoundError, UsageError
+from csm.identifiers import exim_message_id as message_id
+from csm.mailqueue import owner, views
+from csm.mailqueue.model import QueuedMessage, QueueRead
+from csm.mailqueue.reader import Queue
+
+BODY_SHOWN_MAX = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    message: QueuedMessage
+    header_file: str  # the -H file, as ``exim -Mvh`` prints it
+    body: str | None = None  # only with --body (and then recorded in the audit log)
+    body_truncated: bool = False
+
+
+@dataclass
+class MailQueue:
+    queue: Queue
+    domains: DomainMap
+    users: frozenset[str]
+    clock: Clock
+    audit: Callable[[], AuditLog]  # opened only when something is recorded
+
+    def now(self) -> int:
+        return int(self.clock.now().timestamp())
+
+    def count(self) -> int:
+        return self.queue.count()
+
+    def read(self) -> QueueRead:
+        """Every queued message with its account (reported problems alongside)."""
+        found = self.queue.read(self.now())
+        resolved = [owner.resolve(m, self.domains, self.users) for m in found.messages]
+        return replace(found, messages=resolved)
+
+    def summary(self, by: views.By) -> views.Summary:
+        if by not in views.BYS:
+            raise UsageError(f"--by must be one of {', '.join(views.BYS)}")
+        found = self.read()
+        return views.summary(found.messages, by, found.source)
+
+    def list(self, where: views.Filter) -> list[QueuedMessage]:
+        return views.listed(self.read().messages, where, self.now())
+
+    def message(self, msgid: str) -> QueuedMessage:
+        found = self.queue.message(message_id(msgid))
+        if found is None:
+            raise NotFoundError(f"message {msgid} is not in the queue (delivered or removed?)")
+        return owner.resolve(found, self.domains, self.users)
+
+    def show(self, msgid: str, *, body: bool, who: str) -> Shown:
+        message = self.message(msgid)
+        path = self.queue.header_path(message.id)
+        if path is None:
+            raise NotFoundError(f"message {msgid} left the queue while being read")
+        header_file = path.read_bytes().decode("utf-8", "replace")
+        if not body:
+            return Shown(message, header_file)
+        self.audit().record(who, "queue.show_body", message.id,
+                            {"account": message.account, "sender": message.sender})  # fmt: skip
+        data = path.with_name(f"{message.id}-D").read_bytes().partition(b"\n")[2]
+        text = data[:BODY_SHOWN_MAX].decode("utf-8", "replace")
+        return Shown(message, header_file, text, len(data) > BODY_SHOWN_MAX)

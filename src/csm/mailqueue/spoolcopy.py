@@ -1,0 +1,76 @@
+"""A queued message's spool files copied out to the quarantine (before Exim removes it) and back
+into the spool (a restore): same id, bytes, owner and mode; every write atomic (a temporary
+file, fsync, rename), every copy checked by its sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from csm.errors import CsmError
+
+
+@dataclass(frozen=True, slots=True)
+class Copied:
+    subdir: str  # the split-spool subdirectory ("" for a flat spool)
+    header_sha256: str
+    data_sha256: str
+    uid: int
+    gid: int
+    header_mode: int
+    data_mode: int
+
+
+def copy_out(header: Path, into: Path) -> Copied:
+    """Copy ``<id>-H`` and its ``<id>-D`` into the directory ``into`` (0700, files 0600)."""
+    msgid = header.name[:-2]
+    data = header.with_name(f"{msgid}-D")
+    header_info, data_info = header.stat(), data.stat()
+    into.mkdir(mode=0o700, parents=True, exist_ok=True)
+    header_sum = _write(into / header.name, header.read_bytes(), 0o600)
+    data_sum = _write(into / data.name, data.read_bytes(), 0o600)
+    subdir = header.parent.name if header.parent.name != "input" else ""
+    return Copied(subdir, header_sum, data_sum, header_info.st_uid, header_info.st_gid,
+                  header_info.st_mode & 0o7777, data_info.st_mode & 0o7777)  # fmt: skip
+
+
+def copy_back(kept_dir: Path, msgid: str, spool_input: Path, copied: Copied) -> Path:
+    """Put the message's files back into the spool (``-D`` first: Exim lists by ``-H``)."""
+    target = spool_input / copied.subdir if copied.subdir else spool_input
+    if not target.is_dir():
+        raise CsmError(f"the spool directory {target} does not exist; nothing was restored")
+    pairs = ((f"{msgid}-D", copied.data_sha256, copied.data_mode),
+             (f"{msgid}-H", copied.header_sha256, copied.header_mode))  # fmt: skip
+    for name, digest, _ in pairs:
+        content = (kept_dir / name).read_bytes()
+        if hashlib.sha256(content).hexdigest() != digest:
+            raise CsmError(f"the quarantined {name} does not match its sha256; not restored")
+    for name, _, mode in pairs:
+        _write(target / name, (kept_dir / name).read_bytes(), mode, (copied.uid, copied.gid))
+    return target / f"{msgid}-H"
+
+
+def _write(path: Path, content: bytes, mode: int, owner: tuple[int, int] | None = None) -> str:
+    temporary = path.with_name(f".{path.name}.csm-tmp")
+    temporary.unlink(missing_ok=True)  # left by an interrupted earlier copy
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if owner is not None:
+            os.chown(temporary, *owner)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return hashlib.sha256(content).hexdigest()

@@ -1,0 +1,207 @@
+"""``csm queue`` against queues the real Exim built (the drill's test config): every view
+compared with ``exim -bp``/``exiqsumm``/``exim -Mvh`` on the same spool; review groups; actions
+only on reviewed ids, through the credentials gate, verified, and recoverable."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from csm.clock import SystemClock
+from csm.drill.build import EXIM_CONFIG, DrillHost, build
+from csm.drill.mailqueue import QueuePlan, build_queue
+from csm.mailqueue.reader import parse_listing
+
+pytestmark = pytest.mark.exim
+STANDINS = Path(__file__).resolve().parent.parent / "cpanel"
+
+
+def exim(host: DrillHost, *args: str) -> str:
+    argv = [host.exim_bin, "-C", str(host.root / EXIM_CONFIG.lstrip("/")), *args]
+    return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+def listing(host: DrillHost) -> dict[str, tuple[Any, ...]]:
+    """``exim -bp`` by id: sender, frozen, pending recipients, size (ages tick: left out)."""
+    found = parse_listing(exim(host, "-bp"), int(time.time()))
+    return {m.id: (m.sender, m.frozen, sorted(m.recipients), m.size) for m in found}
+
+
+@pytest.fixture(scope="module")
+def queued(tmp_path_factory: pytest.TempPathFactory) -> tuple[DrillHost, QueuePlan]:
+    host = build(tmp_path_factory.mktemp("queue") / "host", 1, SystemClock())
+    return host, build_queue(host, 1)
+
+
+@pytest.fixture
+def viewing(queued: tuple[DrillHost, QueuePlan], monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("CSM_CONFIG", str(queued[0].config_path))
+    return queued
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[DrillHost, QueuePlan]:
+    host = build(tmp_path / "host", 1, SystemClock())
+    monkeypatch.setenv("CSM_CONFIG", str(host.config_path))
+    return host, build_queue(host, 2)
+
+
+def test_count_and_list_are_exim_s(cli: Any, viewing: tuple[DrillHost, QueuePlan]) -> None:
+    host, plan = viewing
+    assert cli("queue", "count", "--json").json()["count"] == int(exim(host, "-bpc")) == plan.total
+    listed = cli("queue", "list", "--json").json()["messages"]
+    ours = {m["id"]: (m["sender"], m["frozen"], sorted(m["recipients"]), m["size"]) for m in listed}
+    assert ours == listing(host)
+    frozen = cli("queue", "list", "--frozen", "--json").json()["messages"]
+    assert sorted(m["id"] for m in frozen) == sorted(plan.ids["frozen_bounces"])
+
+
+def test_the_domain_summary_is_exiqsumm_s(cli: Any, viewing: tuple[DrillHost, QueuePlan]) -> None:
+    host, _ = viewing
+    listed = exim(host, "-bp")
+    summed = subprocess.run(["exiqsumm"], input=listed, capture_output=True, text=True, check=True)
+    theirs = {}
+    for line in summed.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 5 and parts[0].isdigit():
+            theirs[parts[4]] = int(parts[0])
+    rows = cli("queue", "summary", "--json").json()
+    ours = {r["key"]: r["messages"] for r in rows["rows"]} | {"TOTAL": rows["total"]["messages"]}
+    assert ours == theirs and len(theirs) >= 5
+
+
+def test_the_summaries_point_at_the_stolen_mailbox_and_the_script(
+    cli: Any, viewing: tuple[DrillHost, QueuePlan]
+) -> None:
+    host, plan = viewing
+    rows = cli("queue", "summary", "--by", "auth", "--json").json()["rows"]
+    by_auth = [r for r in rows if r["key"] != "(not authenticated)"]  # PHP mail, bounces
+    assert by_auth[0]["key"] == plan.stolen and by_auth[0]["messages"] == len(
+        plan.ids["stolen_spam"]
+    )
+    by_script = cli("queue", "summary", "--by", "script", "--json").json()["rows"]
+    php = next(r for r in by_script if r["key"] == plan.php_script)
+    assert php["messages"] == len(plan.ids["php_spam"]) and php["accounts"] == [plan.php_account]
+    by_account = {
+        r["key"]: r for r in cli("queue", "summary", "--by", "account", "--json").json()["rows"]
+    }
+    assert by_account[plan.php_account]["messages"] >= len(plan.ids["php_spam"])
+    assert by_account[host.accounts[0].user]["messages"] >= len(plan.ids["stolen_spam"])
+
+
+def test_show_prints_the_header_file_as_exim_does(
+    cli: Any, viewing: tuple[DrillHost, QueuePlan]
+) -> None:
+    host, plan = viewing
+    msgid = plan.ids["php_spam"][0]
+    shown = cli("queue", "show", msgid, "--json").json()
+    assert shown["header_file"] == exim(host, "-Mvh", msgid)
+    assert shown["body"] is None and shown["message"]["account"] == plan.php_account
+    with_body = cli("queue", "show", msgid, "--body", "--json").json()
+    assert with_body["body"]
+    audit = (host.root / "var/log/csm/audit.jsonl").read_text()
+    assert "queue.show_body" in audit and msgid in audit
+    assert cli("queue", "show", "../../etc/passwd").code == 2
+
+
+def test_review_groups_the_queue_with_reasons(
+    cli: Any, viewing: tuple[DrillHost, QueuePlan]
+) -> None:
+    host, plan = viewing
+    result = cli("queue", "review", "--no-record", "--json").json()
+    group = {v["id"]: v for v in result["verdicts"]}
+    assert all(group[i]["group"] == "safe_to_remove" for i in plan.ids["frozen_bounces"])
+    assert all(group[i]["group"] == "safe_to_remove" for i in plan.ids["backscatter"])
+    for spam in (*plan.ids["stolen_spam"], *plan.ids["php_spam"]):
+        assert group[spam]["group"] == "needs_review" and group[spam]["reasons"]
+    assert any("PHP script" in r for r in group[plan.ids["php_spam"][0]]["reasons"])
+    assert not [r for i in plan.ids["forms"] for r in group[i]["reasons"] if "PHP" in r]
+    assert sum(result["groups"].values()) == plan.total
+    # every drill account has open incidents: its mail needs review until its credentials are
+    # handled; then its replies are conversations again, and left alone
+    replies = [group[i] for i in plan.ids["replies"]]
+    assert all(v["group"] == "needs_review" for v in replies)
+    calm = next(
+        a.user for a in host.accounts if a.user not in (plan.php_account, host.accounts[0].user)
+    )
+    assert cli("creds", "defer", calm, "--reason", "customer rotates tomorrow").code == 0
+    again = {v["id"]: v for v in cli("queue", "review", "--no-record", "--json").json()["verdicts"]}
+    theirs = [again[i] for i in plan.ids["replies"] if again[i]["account"] == calm]
+    assert theirs and all(v["group"] == "do_not_touch" for v in theirs)
+    assert all("conversation" in v["reasons"][0] for v in theirs)
+    leads = [again[i] for i in plan.ids["forms"] if again[i]["account"] == calm]
+    assert leads and all(v["reasons"] == ["a website form lead"] for v in leads)
+
+
+def test_remove_only_reviewed_ids_then_restore_intact(
+    cli: Any, fresh: tuple[DrillHost, QueuePlan]
+) -> None:
+    host, plan = fresh
+    before = listing(host)
+    bounces = plan.ids["frozen_bounces"]
+    refused = cli("queue", "remove", bounces[0])
+    assert refused.code == 3 and "no recorded `remove` decision" in refused.err
+    assert cli("queue", "remove", "not/an-id-at-all").code == 2
+    assert listing(host) == before
+    review = cli("queue", "review", "--json").json()
+    accepted = cli("queue", "decide", "--accept-review", review["id"], "--group", "safe_to_remove",
+                   "--json").json()  # fmt: skip
+    safe = sorted(accepted["ids"])
+    assert set(bounces) <= set(safe) and accepted["decision"] == "remove"
+    removed = cli("queue", "remove", *safe, "--json")
+    assert removed.code == 0, removed.err
+    assert sorted(removed.json()["done"]) == safe
+    after = listing(host)
+    assert not set(safe) & set(after) and len(after) == len(before) - len(safe)
+    kept = cli("queue", "quarantine", "list", "--json").json()["messages"]
+    assert sorted(k["msgid"] for k in kept) == safe
+    restored = cli("queue", "restore", *safe, "--json")
+    assert restored.code == 0 and sorted(restored.json()["done"]) == safe
+    assert listing(host) == before
+    assert cli("queue", "remove", safe[0]).code == 3  # a restored message is decided anew
+
+
+def test_the_credentials_gate_stands_before_removing_spam(
+    cli: Any, fresh: tuple[DrillHost, QueuePlan]
+) -> None:
+    host, plan = fresh
+    spam = list(plan.ids["stolen_spam"][:5])
+    account = host.accounts[0].user
+    assert cli("queue", "decide", *spam, "remove", "--note", "stolen mailbox spam").code == 0
+    refused = cli("queue", "remove", *spam)
+    assert refused.code == 3
+    assert f"csm creds rotate {account} --all" in refused.err
+    assert set(spam) <= set(listing(host))
+    approved = cli("queue", "remove", spam[0], "--approve", "spam, confirmed by the customer")
+    assert approved.code == 0 and spam[0] not in listing(host)
+    deferred = cli("creds", "defer", account, "--reason", "rotating with the customer tonight")
+    assert deferred.code == 0, deferred.err
+    exim(host, "-Mrm", spam[1])  # gone meanwhile: reported, not an error
+    done = cli("queue", "remove", *spam[1:], "--json")
+    assert done.code == 0, done.err
+    assert done.json()["gone"] == [spam[1]] and sorted(done.json()["done"]) == sorted(spam[2:])
+    assert not set(spam) & set(listing(host))
+    events = cli("incidents", "list", "--account", account, "--json").json()["items"]
+    shown = cli("incidents", "show", events[0]["id"], "--json").json()
+    assert any(a["action"] == "queue_remove" for a in shown["actions"])
+
+
+def test_freeze_is_always_allowed_and_thaw_needs_a_release_decision(
+    cli: Any, fresh: tuple[DrillHost, QueuePlan]
+) -> None:
+    host, plan = fresh
+    frozen = cli("queue", "freeze", "--account", plan.php_account, "--json")
+    assert frozen.code == 0 and len(frozen.json()["done"]) >= len(plan.ids["php_spam"])
+    now = listing(host)
+    assert all(now[i][1] for i in plan.ids["php_spam"])
+    one = plan.ids["php_spam"][0]
+    assert cli("queue", "thaw", one).code == 3
+    assert (
+        cli("queue", "decide", one, "release", "--note", "the customer's real newsletter").code == 0
+    )
+    assert cli("queue", "thaw", one, "--approve", "reviewed with the customer").code == 0
+    assert not listing(host)[one][1]
