@@ -57,6 +57,7 @@ bench: host venv compile
 	$(BIN)/python bench/mainlog.py
 	@command -v clamscan >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clamav >/dev/null
 	$(BIN)/python bench/scan.py
+	$(BIN)/python bench/mailqueue.py
 
 docs: venv
 	$(BIN)/python scripts/gen_docs.py

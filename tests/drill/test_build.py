@@ -115,9 +115,13 @@ def test_exim_queues_into_the_drill_spool_and_never_delivers(tmp_path: Path, exi
 
 
 def test_cli_build_reports_the_accounts(cli: Any, tmp_path: Path) -> None:
-    result = cli("drill", "build", str(tmp_path / "h"), "--seed", "3", "--json")
+    result = cli("drill", "build", str(tmp_path / "h"), "--seed", "3", "--no-databases", "--json")
     assert result.code == 0
-    data = result.json()
+    data = result.json()["host"]
     assert data["seed"] == 3
     assert data["config_path"].endswith("etc/csm/csm.yaml")
     assert len(data["accounts"]) == 3
+    queue = result.json()["queue"]
+    assert queue["ids"]["frozen_bounces"] and queue["stolen"].endswith(
+        data["accounts"][0]["domain"]
+    )

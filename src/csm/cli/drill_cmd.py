@@ -21,16 +21,25 @@ def drill() -> None:
     "--databases/--no-databases", default=True, show_default=True,
     help="Create the WordPress databases in MariaDB (as root from the drill's .my.cnf).",
 )  # fmt: skip
+@click.option(
+    "--queue/--no-queue", default=True, show_default=True,
+    help="Fill the host's Exim queue (driving the real Exim): mail, spam, frozen bounces.",
+)  # fmt: skip
 @json_option
-def build(directory: Path, seed: int, databases: bool, as_json: bool) -> None:
+def build(directory: Path, seed: int, databases: bool, queue: bool, as_json: bool) -> None:
     """Build a simulated cPanel host under DIRECTORY (an earlier drill there is replaced)."""
     from csm.clock import SystemClock  # noqa: PLC0415
     from csm.drill.build import build as build_host  # noqa: PLC0415
+    from csm.drill.mailqueue import build_queue  # noqa: PLC0415
 
     host = build_host(directory, seed, SystemClock(), with_databases=databases)
+    queued = build_queue(host, seed) if queue else None
     if as_json:
-        emit_json(host)
+        emit_json({"host": host, "queue": queued})
         return
+    if queued is not None:
+        counts = ", ".join(f"{name} {len(ids)}" for name, ids in queued.ids.items())
+        click.echo(f"Exim queue: {queued.total} messages ({counts})")
     click.echo(f"Simulated cPanel host (seed {host.seed}) in {host.root}")
     for account in host.accounts:
         domains = ", ".join(account.domains)

@@ -118,9 +118,12 @@ def _cells(row: Any, now: int) -> tuple[str, str, str, str]:
 @queue.command("review")
 @click.option("--account", help="Only this account's messages.")
 @click.option("--no-record", is_flag=True, help="Do not record the groups as proposals.")
+@click.option("--brief", is_flag=True, help="Per group: the count and the commonest reasons.")
 @json_option
 @click.pass_obj
-def review_(obj: CliContext, /, account: str | None, no_record: bool, as_json: bool) -> None:
+def review_(
+    obj: CliContext, /, account: str | None, no_record: bool, brief: bool, as_json: bool
+) -> None:
     """Group every message (or the account's): safe_to_remove, needs_review, do_not_touch,
     each with its reasons; the groups are recorded as proposals to accept with `decide`."""
     app = obj.app()
@@ -129,12 +132,14 @@ def review_(obj: CliContext, /, account: str | None, no_record: bool, as_json: b
     if as_json:
         emit_json(result)
         return
-    for verdict in result.verdicts:
+    for verdict in [] if brief else result.verdicts:
         state = " frozen" if verdict.frozen else ""
         click.echo(f"{verdict.group:<15} {verdict.id} [{verdict.account or '-'}]{state}"
                    f" <{verdict.sender}> {verdict.subject[:60]!r}")  # fmt: skip
         for reason in verdict.reasons:
             click.echo(f"{'':<16}- {reason}")
+    if brief:
+        _brief(result.verdicts)
     counts = ", ".join(f"{g}: {n}" for g, n in result.groups.items())
     click.echo(f"review {result.id or '(not recorded)'}: {counts}")
     if result.id:
@@ -274,3 +279,14 @@ def quarantine(obj: CliContext, /, what: str, as_json: bool) -> None:
         state = f"restored {item.restored_at:%Y-%m-%d %H:%M}" if item.restored_at else "kept"
         click.echo(f"{item.msgid} [{item.account or '-'}] <{item.sender}> {item.subject[:50]!r}"
                    f" removed {item.removed_at:%Y-%m-%d %H:%M} by {item.who}: {state}")  # fmt: skip
+
+
+def _brief(verdicts: Any) -> None:
+    from collections import Counter  # noqa: PLC0415
+
+    for group in ("safe_to_remove", "needs_review", "do_not_touch"):
+        members = [v for v in verdicts if v.group == group]
+        reasons = Counter(r for v in members for r in v.reasons)
+        click.echo(f"{group}: {len(members)}")
+        for reason, count in reasons.most_common(4):
+            click.echo(f"  {count:>5}  {reason}")

@@ -1,0 +1,89 @@
+"""Queue reading: ``exim -bpc`` vs ``csm queue count``, ``exim -bp | exiqsumm`` vs
+``csm queue summary``, and ``exim -bp`` alone (the floor for reading the whole queue), on the
+same 20,000-message queue built with the real Exim, in one run.
+
+Targets (issue #6): ``csm queue summary`` >= 2x faster than ``exim -bp | exiqsumm`` with
+identical per-domain counts, and no slower than ``exim -bp`` alone; ``csm queue count`` under
+100 ms wall.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from csm.clock import SystemClock
+from csm.drill.build import EXIM_CONFIG, build
+from csm.drill.mailqueue import build_queue
+
+SCALE = int(os.environ.get("BENCH_QUEUE_SCALE", "50"))  # 400 messages per scale step
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+
+
+def best(run: list[str] | str, env: dict[str, str] | None = None) -> float:
+    """The fastest of RUNS wall-clock runs (a string is a pipeline, run by /bin/sh)."""
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        if isinstance(run, str):
+            subprocess.run(["sh", "-c", run], check=True, stdout=subprocess.DEVNULL)
+        else:
+            subprocess.run(run, check=True, stdout=subprocess.DEVNULL, env=env)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def per_domain_exiqsumm(exim: list[str]) -> dict[str, int]:
+    listed = subprocess.run([*exim, "-bp"], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(["exiqsumm"], input=listed, check=True, capture_output=True, text=True)
+    found = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 5 and parts[0].isdigit() and parts[4] != "TOTAL":
+            found[parts[4]] = int(parts[0])
+    return found
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        host = build(Path(tmp) / "host", 1, SystemClock())
+        started = time.perf_counter()
+        plan = build_queue(host, 1, scale=SCALE)
+        print(f"queue               {plan.total:>10,} messages (built in"
+              f" {time.perf_counter() - started:.0f} s with the real Exim)")  # fmt: skip
+        exim = [host.exim_bin, "-C", str(host.root / EXIM_CONFIG.lstrip("/"))]
+        env = {**os.environ, "CSM_CONFIG": str(host.config_path)}
+        csm = str(Path(sys.executable).parent / "csm")
+        shell_exim = " ".join(exim)
+        timed = {
+            "exim -bpc": best([*exim, "-bpc"]),
+            "csm queue count": best([csm, "queue", "count"], env),
+            "exim -bp": best([*exim, "-bp"]),
+            "exim -bp | exiqsumm": best(f"{shell_exim} -bp | exiqsumm"),
+            "csm queue summary": best([csm, "queue", "summary", "--json"], env),
+        }
+        for name, seconds in timed.items():
+            print(f"{name:<22} {seconds * 1000:>8.0f} ms")
+        ours = subprocess.run([csm, "queue", "summary", "--json"], env=env, check=True,
+                              capture_output=True, text=True).stdout  # fmt: skip
+        counts = {row["key"]: row["messages"] for row in json.loads(ours)["rows"]}
+        same = counts == per_domain_exiqsumm(exim)
+        print(f"per-domain counts identical to exiqsumm: {'yes' if same else 'NO'}")
+        ratio = timed["exim -bp | exiqsumm"] / timed["csm queue summary"]
+        floor = timed["exim -bp"] / timed["csm queue summary"]
+        print(f"summary vs exim -bp | exiqsumm {ratio:>6.2f}x faster  target >= 2x ->"
+              f" {'ok' if ratio >= 2 else 'BELOW'}")  # fmt: skip
+        print(f"summary vs exim -bp alone      {floor:>6.2f}x        target >= 1x ->"
+              f" {'ok' if floor >= 1 else 'BELOW'}")  # fmt: skip
+        count_ms = timed["csm queue count"] * 1000
+        print(f"csm queue count                {count_ms:>6.0f} ms       target < 100 ms ->"
+              f" {'ok' if count_ms < 100 else 'OVER'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
