@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csm.config import loader
+from csm.config import loader, snapshot
 from csm.errors import ConfigError
 
 
@@ -119,11 +119,11 @@ def test_an_unknown_env_override_names_the_variable(tmp_path: Path) -> None:
 
 
 def test_config_path_precedence() -> None:
-    assert loader.config_path("/a.yaml", {"CSM_CONFIG": "/b.yaml"}) == Path("/a.yaml")
-    assert loader.config_path(None, {"CSM_CONFIG": "/b.yaml"}) == Path("/b.yaml")
-    assert loader.config_path(None, {}) == Path("/etc/csm/csm.yaml")
-    assert loader.config_dir(None, Path("/x/csm.yaml"), {}) == Path("/x/conf.d")
-    assert loader.config_dir(None, Path("/x/csm.yaml"), {"CSM_CONFIG_DIR": "/d"}) == Path("/d")
+    assert snapshot.config_path("/a.yaml", {"CSM_CONFIG": "/b.yaml"}) == Path("/a.yaml")
+    assert snapshot.config_path(None, {"CSM_CONFIG": "/b.yaml"}) == Path("/b.yaml")
+    assert snapshot.config_path(None, {}) == Path("/etc/csm/csm.yaml")
+    assert snapshot.config_dir(None, Path("/x/csm.yaml"), {}) == Path("/x/conf.d")
+    assert snapshot.config_dir(None, Path("/x/csm.yaml"), {"CSM_CONFIG_DIR": "/d"}) == Path("/d")
 
 
 def test_the_hash_changes_with_the_effective_config(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,12 +19,25 @@ class CliContext:
     env: Mapping[str, str]
 
     def load_config(self) -> LoadedConfig:
-        from csm.config import loader  # noqa: PLC0415
+        from csm.config import loader, snapshot  # noqa: PLC0415
 
-        main = loader.config_path(self.config_path, self.env)
-        return loader.load(main, loader.config_dir(self.config_dir, main, self.env), self.env)
+        main = snapshot.config_path(self.config_path, self.env)
+        dropins = snapshot.config_dir(self.config_dir, main, self.env)
+        loaded = loader.load(main, dropins, self.env)
+        if self.config_path is None and self.config_dir is None:  # what `csm` alone reads
+            snapshot.save(main, dropins, self.env, fast_values(loaded))
+        return loaded
 
     def app(self) -> App:
         from csm import app  # noqa: PLC0415
 
         return app.build(self.load_config(), self.env)
+
+
+def fast_values(loaded: LoadedConfig) -> dict[str, str]:
+    """The settings the fast read-only commands use (``csm.cli.entry``), resolved."""
+    from csm.host import Host  # noqa: PLC0415
+
+    config = loaded.config
+    spool = Host(Path(config.paths.root)).path(config.mail.exim_spool)
+    return {"spool_input": str(spool / "input")}

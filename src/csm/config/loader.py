@@ -20,9 +20,6 @@ from pydantic import ValidationError
 from csm.config.model import Config
 from csm.errors import ConfigError, ConfigProblem
 
-DEFAULT_CONFIG = Path("/etc/csm/csm.yaml")
-ENV_CONFIG = "CSM_CONFIG"
-ENV_CONFIG_DIR = "CSM_CONFIG_DIR"
 ENV_PREFIX = "CSM_"
 ENV_NESTING = "__"
 
@@ -42,17 +39,6 @@ class LoadedConfig:
     dropins: tuple[Path, ...]
     env_overrides: tuple[str, ...]
     sha256: str
-
-
-def config_path(explicit: str | None, env: Mapping[str, str]) -> Path:
-    """``--config`` wins, then ``CSM_CONFIG``, then ``/etc/csm/csm.yaml``."""
-    return Path(explicit or env.get(ENV_CONFIG) or DEFAULT_CONFIG)
-
-
-def config_dir(explicit: str | None, main: Path, env: Mapping[str, str]) -> Path:
-    """``--config-dir`` wins, then ``CSM_CONFIG_DIR``, then ``conf.d`` beside the main file."""
-    chosen = explicit or env.get(ENV_CONFIG_DIR)
-    return Path(chosen) if chosen else main.parent / "conf.d"
 
 
 def load(main: Path, dropin_dir: Path, env: Mapping[str, str]) -> LoadedConfig:

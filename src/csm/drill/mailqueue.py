@@ -32,7 +32,7 @@ from typing import TypeVar
 from csm.drill.build import EXIM_CONFIG, EXIM_SPOOL, HOSTNAME, DrillHost
 from csm.drill.maillog import SPAM_NETS
 from csm.drill.plan import Account
-from csm.errors import CommandError
+from csm.errors import CommandError, CommandTimeoutError
 
 BASE = {
     "normal": 60, "replies": 40, "invoices": 40, "forms": 10,
@@ -106,7 +106,8 @@ def build_queue(host: DrillHost, seed: int, *, scale: int = 1) -> QueuePlan:
     }  # fmt: skip
     exim = [host.exim_bin, "-C", str(host.root / EXIM_CONFIG.lstrip("/"))]
     spool = host.root / EXIM_SPOOL.lstrip("/")
-    ids = {name: _inject(exim, spool, makers[name](count * scale)) for name, count in BASE.items()}
+    known = _spool_ids(spool)
+    ids = {name: _inject(exim, spool, makers[name](n * scale), known) for name, n in BASE.items()}
     for chunk in _chunks(ids["frozen_bounces"], 500):
         _run([*exim, "-Mf", *chunk])
     php = host.accounts[-1]
@@ -131,14 +132,14 @@ class _Planner:
     def normal(self, count: int) -> list[Item]:
         out: list[Item] = []
         for _ in range(count):
-            box, client = self.rng.choice(self.clients)
+            box, client = self._pick(self.clients)
             out.append((client, self._mail(box, box, self._rcpts(1, 3), self._pick(SUBJECTS))))
         return out
 
     def replies(self, count: int) -> list[Item]:
         out: list[Item] = []
         for _ in range(count):
-            box, client = self.rng.choice(self.clients)
+            box, client = self._pick(self.clients)
             rcpts = self._rcpts(1, 3)
             peer = rcpts[0].split("@")[1]
             first, last = self._msgid(peer), self._msgid(peer)
@@ -161,17 +162,12 @@ class _Planner:
     def forms(self, count: int) -> list[Item]:
         out: list[Item] = []
         for _ in range(count):
-            account = self._pick(self.accounts)
-            sender = f"{account.user}@{HOSTNAME}"
-            extra = (f"X-PHP-Script: {account.domain}/index.php for {self._ip()}",)
-            mail = self._mail(
-                sender,
-                f"WordPress <wordpress@{account.domain}>",
-                (f"info@{account.domain}",),
-                "New contact form submission",
-                extra,
-            )
-            out.append((("-oMr", "local", "-oMt", account.user), mail))  # fmt: skip
+            acct = self._pick(self.accounts)
+            extra = (f"X-PHP-Script: {acct.domain}/index.php for {self._ip()}",)
+            frm, to = f"WordPress <wordpress@{acct.domain}>", (f"info@{acct.domain}",)
+            subject = "New contact form submission"
+            mail = self._mail(f"{acct.user}@{HOSTNAME}", frm, to, subject, extra)
+            out.append((("-oMr", "local", "-oMt", acct.user), mail))
         return out
 
     def php_spam(self, count: int) -> list[Item]:
@@ -249,17 +245,16 @@ class _Planner:
         return items[self.rng.randrange(len(items))]
 
 
-def _inject(exim: list[str], spool: Path, items: list[Item]) -> tuple[str, ...]:
-    """One category: its batches in parallel; the new ``-H`` files are its ids."""
-    batches = list(_batches(items))
-    before = _spool_ids(spool)
+def _inject(exim: list[str], spool: Path, items: list[Item], known: set[str]) -> tuple[str, ...]:
+    """One category, its batches in parallel: the ``-H`` files not in ``known`` are its ids."""
     with ThreadPoolExecutor(WORKERS) as pool:
-        for _ in pool.map(lambda batch: _run([*exim, "-bS", *batch[0]], batch[1]), batches):
+        for _ in pool.map(lambda batch: _run([*exim, "-bS", *batch[0]], batch[1]), _batches(items)):
             pass
-    made = sorted(_spool_ids(spool) - before, key=_arrival)
+    made = _spool_ids(spool) - known
     if len(made) != len(items):
         raise CommandError(f"exim -bS queued {len(made)} messages of {len(items)}")
-    return tuple(made)
+    known |= made
+    return tuple(sorted(made, key=_arrival))
 
 
 def _batches(items: list[Item]) -> Iterator[tuple[Options, str]]:
@@ -281,10 +276,14 @@ def _run(argv: list[str], stdin: str = "") -> None:
                        timeout=TIMEOUT)  # fmt: skip
     except subprocess.CalledProcessError as exc:
         raise CommandError(f"{' '.join(argv[:4])}… failed: {exc.stdout}{exc.stderr}") from None
+    except subprocess.TimeoutExpired:
+        raise CommandTimeoutError(f"{' '.join(argv[:4])}… took over {TIMEOUT}s") from None
 
 
 def _spool_ids(spool: Path) -> set[str]:
-    return {path.name[:-2] for path in (spool / "input").rglob("*-H")}
+    """The queued ids: ``input/<6th character of the id>/<id>-H`` (split spool)."""
+    subs = (spool / "input").iterdir() if (spool / "input").is_dir() else ()
+    return {name[:-2] for sub in subs for name in os.listdir(sub) if name.endswith("-H")}
 
 
 def _arrival(msgid: str) -> tuple[str, str, str]:
@@ -299,12 +298,6 @@ def _as_user(spool: Path, ids: Sequence[str], account: Account) -> None:
     with ThreadPoolExecutor(WORKERS) as pool:
         for _ in pool.map(lambda path: _replace_line2(path, owner), paths):
             pass
-    for folder in {path.parent for path in paths}:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _replace_line2(path: Path, line: bytes) -> None:

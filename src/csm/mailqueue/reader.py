@@ -3,14 +3,12 @@ when the spool cannot be read.  Read-only: nothing here changes the queue."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 from csm.errors import CommandError
-from csm.identifiers import EXIM_MESSAGE_ID as MESSAGE_ID
+from csm.mailqueue import spoolfiles
 from csm.mailqueue.exim import Exim
 from csm.mailqueue.model import QueuedMessage, QueueRead, SpoolProblem
 from csm.mailqueue.spool import SpoolFormatError, parse
@@ -32,14 +30,14 @@ class Queue:
     def count(self) -> int:
         """How many messages are queued (as ``exim -bpc``), from the spool's file names."""
         try:
-            return sum(1 for _ in self._header_files())
+            return spoolfiles.count(self.input)
         except OSError:
             return self.exim.count()
 
     def read(self, now: int) -> QueueRead:
         """Every queued message; a spool file that cannot be read is reported and skipped."""
         try:
-            files = sorted(self._header_files(), key=lambda item: item[0])
+            files = sorted(spoolfiles.header_files(self.input), key=lambda item: item[0])
         except OSError:
             return self._listed(now)
         found = QueueRead()
@@ -60,17 +58,7 @@ class Queue:
         return next((p for p in self._places(msgid) if p.is_file()), None)
 
     def _places(self, msgid: str) -> tuple[Path, ...]:
-        """Where a message's -H file is: the split spool's subdirectory (its id's 6th
-        character), or the flat input directory."""
-        return (self.input / msgid[5] / f"{msgid}-H", self.input / f"{msgid}-H")
-
-    def _header_files(self) -> Iterator[tuple[str, Path]]:
-        with os.scandir(self.input) as top:
-            for entry in top:
-                if entry.is_dir(follow_symlinks=False) and len(entry.name) == 1:
-                    yield from _in(Path(entry.path))
-                elif _header_name(entry.name):
-                    yield entry.name[:-2], Path(entry.path)
+        return spoolfiles.places(self.input, msgid)
 
     def _message(self, msgid: str, path: Path, found: QueueRead) -> QueuedMessage | None:
         try:
@@ -90,17 +78,6 @@ class Queue:
         if done.returncode != 0:
             raise CommandError(f"the spool {self.input} is unreadable and `exim -bp` failed")
         return QueueRead(messages=parse_listing(done.text, now), source="exim -bp")
-
-
-def _in(directory: Path) -> Iterator[tuple[str, Path]]:
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            if _header_name(entry.name):
-                yield entry.name[:-2], Path(entry.path)
-
-
-def _header_name(name: str) -> bool:
-    return name.endswith("-H") and MESSAGE_ID.fullmatch(name[:-2]) is not None
 
 
 def parse_listing(text: str, now: int) -> list[QueuedMessage]:

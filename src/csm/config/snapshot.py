@@ -1,0 +1,83 @@
+"""Where the configuration is; and the few settings quick read-only commands need, saved beside
+it after a full validation, so that ``csm queue count`` (a monitoring probe) answers without
+loading the configuration model.
+
+The snapshot holds a digest of everything the configuration is made of (CSM's version, the main
+file, every drop-in, the ``CSM_*`` environment): while the digest matches, the inputs are the
+ones that were validated, so the saved values are the effective ones.  Anything else (no
+snapshot, a different digest, an unreadable file) means: load and validate as usual.  Writing
+is best effort and atomic; the file holds no secrets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+from csm.version import __version__
+
+NAME: Final = ".csm-fast.json"
+ENV_PREFIX: Final = "CSM_"
+DEFAULT_CONFIG: Final = Path("/etc/csm/csm.yaml")
+
+
+def config_path(explicit: str | None, env: Mapping[str, str]) -> Path:
+    """``--config`` wins, then ``CSM_CONFIG``, then ``/etc/csm/csm.yaml``."""
+    return Path(explicit or env.get("CSM_CONFIG") or DEFAULT_CONFIG)
+
+
+def config_dir(explicit: str | None, main: Path, env: Mapping[str, str]) -> Path:
+    """``--config-dir`` wins, then ``CSM_CONFIG_DIR``, then ``conf.d`` beside the main file."""
+    chosen = explicit or env.get("CSM_CONFIG_DIR")
+    return Path(chosen) if chosen else main.parent / "conf.d"
+
+
+def location(main: Path) -> Path:
+    return main.parent / NAME
+
+
+def digest(main: Path, dropin_dir: Path, env: Mapping[str, str]) -> str:
+    """What the configuration is made of; OSError when a file cannot be read."""
+    hasher = hashlib.sha256(f"{__version__}\0{main.absolute()}\0".encode())
+    hasher.update(main.read_bytes())
+    dropins = sorted(dropin_dir.glob("*.yaml")) if dropin_dir.is_dir() else []
+    for path in dropins:
+        hasher.update(f"\0{path.name}\0".encode())
+        hasher.update(path.read_bytes())
+    for name in sorted(n for n in env if n.startswith(ENV_PREFIX)):
+        hasher.update(f"\0{name}={env[name]}".encode())
+    return hasher.hexdigest()
+
+
+def save(main: Path, dropin_dir: Path, env: Mapping[str, str], values: Mapping[str, str]) -> None:
+    """Save ``values`` for these inputs; silently nothing when the directory is not writable."""
+    try:
+        content = json.dumps({"digest": digest(main, dropin_dir, env), "values": dict(values)})
+        path = location(main)
+        if path.is_file() and path.read_text(encoding="utf-8") == content:
+            return
+        temporary = path.with_name(f"{NAME}.{os.getpid()}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(content)
+        os.replace(temporary, path)
+    except OSError:
+        return
+
+
+def values(main: Path, dropin_dir: Path, env: Mapping[str, str]) -> dict[str, str] | None:
+    """The saved values when the inputs are still the validated ones; else None."""
+    try:
+        saved = json.loads(location(main).read_text(encoding="utf-8"))
+        if saved.get("digest") != digest(main, dropin_dir, env):
+            return None
+        found = saved.get("values")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(found, dict) or not all(isinstance(v, str) for v in found.values()):
+        return None
+    return found
