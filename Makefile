@@ -19,7 +19,7 @@ host:
 	@scripts/bootstrap
 
 # The mail hot path, compiled in place with mypyc (the same code runs as plain Python without).
-COMPILED := $(filter-out %/__init__.py,$(wildcard src/csm/logtail/formats/*.py src/csm/detectors/mail/*.py))
+COMPILED := $(filter-out %/__init__.py,$(wildcard src/csm/logtail/formats/*.py src/csm/detectors/mail/*.py)) src/csm/mailqueue/spool.py
 CSTAMP   := $(VENV)/.compiled
 
 $(STAMP): pyproject.toml
