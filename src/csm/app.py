@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -185,6 +186,7 @@ class App:
         with self.mail_queue() as view, self.incidents() as incidents:
             records = GuardRecords(incidents.store, self.panel)
 
+            @cache  # per account, for this command (a review asks once per message)
             def handled(account: str) -> bool:
                 active = incidents.active_for(account)
                 if not active:

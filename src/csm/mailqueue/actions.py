@@ -113,7 +113,7 @@ class QueueActions:
         return found, outcome
 
     def _gate(self, found: list[QueuedMessage]) -> None:
-        waiting = sorted({m.account for m in found if m.account and not self.handled(m.account)})
+        waiting = sorted(a for a in {m.account for m in found if m.account} if not self.handled(a))
         if waiting:
             account = waiting[0]
             raise RefusedError(
@@ -170,10 +170,9 @@ class QueueActions:
                 outcome.failed[message.id] = error or f"exim {option} left it unchanged"
 
     def _keep(self, message: QueuedMessage, copied: Copied, who: str, approval: str) -> None:
-        kept = repo.Kept(message.id, message.account, message.sender, message.header("Subject"),
-                         copied.subdir, copied.header_sha256, copied.data_sha256, copied.uid,
-                         copied.gid, copied.header_mode, copied.data_mode, self.clock.now(), who,
-                         approval)  # fmt: skip
+        subject = message.header("Subject")
+        kept = repo.Kept(message.id, message.account, message.sender, subject, copied,
+                         self.clock.now(), who, approval)  # fmt: skip
         with self.store.transaction() as conn:
             repo.keep(conn, kept)
 
@@ -189,10 +188,7 @@ class QueueActions:
         if self.queue.message(msgid) is not None:
             outcome.failed[msgid] = "a message with this id is queued: not restored over it"
             return
-        kept = records[0]
-        copied = Copied(kept.subdir, kept.header_sha256, kept.data_sha256, kept.uid, kept.gid,
-                        kept.header_mode, kept.data_mode)  # fmt: skip
-        copy_back(self.quarantine / msgid, msgid, self.queue.input, copied)
+        copy_back(self.quarantine / msgid, msgid, self.queue.input, records[0].files)
         if self.queue.message(msgid) is None:
             outcome.failed[msgid] = "written back, but the spool does not read it"
         else:

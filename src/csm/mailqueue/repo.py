@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
+from typing import Any
 
 from csm.incidents.repo import parse_ts, ts
 from csm.mailqueue.review import Verdict
+from csm.mailqueue.spoolcopy import Copied
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,19 +28,13 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """A removed message in the quarantine: where its files are and what they were."""
+    """A removed message in the quarantine: whose it was, and its files as they were."""
 
     msgid: str
     account: str
     sender: str
     subject: str
-    subdir: str  # the spool's split subdirectory it came from ("" for a flat spool)
-    header_sha256: str
-    data_sha256: str
-    uid: int
-    gid: int
-    header_mode: int
-    data_mode: int
+    files: Copied
     removed_at: datetime
     who: str
     approval: str = ""
@@ -106,8 +102,7 @@ def keep(conn: sqlite3.Connection, kept: Kept) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO queue_quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
         " ?, NULL)",
-        (kept.msgid, kept.account, kept.sender, kept.subject, kept.subdir, kept.header_sha256,
-         kept.data_sha256, kept.uid, kept.gid, kept.header_mode, kept.data_mode,
+        (kept.msgid, kept.account, kept.sender, kept.subject, *astuple(kept.files),
          ts(kept.removed_at), kept.who, kept.approval),
     )  # fmt: skip
 
@@ -133,11 +128,10 @@ def restored(conn: sqlite3.Connection, msgid: str, at: datetime) -> None:
     conn.execute("DELETE FROM queue_decisions WHERE msgid = ?", (msgid,))
 
 
-def _kept(row: sqlite3.Row | tuple[object, ...]) -> Kept:
-    values = list(row)
-    values[11] = parse_ts(str(values[11]))
-    values[14] = parse_ts(str(values[14])) if values[14] else None
-    return Kept(*values)
+def _kept(row: sqlite3.Row | tuple[Any, ...]) -> Kept:
+    restored = parse_ts(row[14]) if row[14] else None
+    return Kept(row[0], row[1], row[2], row[3], Copied(*row[4:11]), parse_ts(row[11]), row[12],
+                row[13], restored)  # fmt: skip
 
 
 def add_hold(conn: sqlite3.Connection, hold: Hold) -> None:
