@@ -12,15 +12,15 @@ is best effort and atomic; the file holds no secrets.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from csm.version import __version__
+# The configuration's schema: a snapshot from another CSM (another model.py) does not count.
+SCHEMA: Final = Path(__file__).with_name("model.py")
 
-NAME: Final = ".csm-fast.json"
+NAME: Final = ".csm-fast"
 ENV_PREFIX: Final = "CSM_"
 DEFAULT_CONFIG: Final = Path("/etc/csm/csm.yaml")
 
@@ -42,7 +42,8 @@ def location(main: Path) -> Path:
 
 def digest(main: Path, dropin_dir: Path, env: Mapping[str, str]) -> str:
     """What the configuration is made of; OSError when a file cannot be read."""
-    hasher = hashlib.sha256(f"{__version__}\0{main.absolute()}\0".encode())
+    schema = SCHEMA.stat()
+    hasher = hashlib.sha256(f"{schema.st_size}:{schema.st_mtime_ns}\0{main.absolute()}\0".encode())
     hasher.update(main.read_bytes())
     dropins = sorted(dropin_dir.glob("*.yaml")) if dropin_dir.is_dir() else []
     for path in dropins:
@@ -54,9 +55,13 @@ def digest(main: Path, dropin_dir: Path, env: Mapping[str, str]) -> str:
 
 
 def save(main: Path, dropin_dir: Path, env: Mapping[str, str], values: Mapping[str, str]) -> None:
-    """Save ``values`` for these inputs; silently nothing when the directory is not writable."""
+    """Save ``values`` for these inputs (``key value`` lines); silently nothing when that cannot
+    be done (a value with a line break, a directory that is not writable)."""
+    if any(" " in key or "\n" in key + value for key, value in values.items()):
+        return
     try:
-        content = json.dumps({"digest": digest(main, dropin_dir, env), "values": dict(values)})
+        lines = [f"digest {digest(main, dropin_dir, env)}", *map(" ".join, sorted(values.items()))]
+        content = "".join(f"{line}\n" for line in lines)
         path = location(main)
         if path.is_file() and path.read_text(encoding="utf-8") == content:
             return
@@ -72,12 +77,10 @@ def save(main: Path, dropin_dir: Path, env: Mapping[str, str], values: Mapping[s
 def values(main: Path, dropin_dir: Path, env: Mapping[str, str]) -> dict[str, str] | None:
     """The saved values when the inputs are still the validated ones; else None."""
     try:
-        saved = json.loads(location(main).read_text(encoding="utf-8"))
-        if saved.get("digest") != digest(main, dropin_dir, env):
+        lines = location(main).read_text(encoding="utf-8").splitlines()
+        saved = dict(line.partition(" ")[::2] for line in lines)
+        if saved.pop("digest", None) != digest(main, dropin_dir, env):
             return None
-        found = saved.get("values")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, UnicodeDecodeError):
         return None
-    if not isinstance(found, dict) or not all(isinstance(v, str) for v in found.values()):
-        return None
-    return found
+    return saved

@@ -5,10 +5,15 @@ configuration library loads."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
-from csm.identifiers import EXIM_MESSAGE_ID
+# Exim's own file names: a legacy 6-6-2 or an Exim 4.97 6-11-4 id (base 62), then "-H".
+HEADER_FILE: Final = re.compile(
+    r"[0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4})-H"
+)
 
 
 def header_files(input_dir: Path) -> Iterator[tuple[str, Path]]:
@@ -22,7 +27,15 @@ def header_files(input_dir: Path) -> Iterator[tuple[str, Path]]:
 
 
 def count(input_dir: Path) -> int:
-    return sum(1 for _ in header_files(input_dir))
+    """How many messages are queued (``-H`` files): names only, nothing opened or stat'ed."""
+    total = 0
+    with os.scandir(input_dir) as top:
+        for entry in top:
+            if entry.is_dir(follow_symlinks=False) and len(entry.name) == 1:
+                total += sum(1 for name in os.listdir(entry.path) if HEADER_FILE.fullmatch(name))
+            elif HEADER_FILE.fullmatch(entry.name):
+                total += 1
+    return total
 
 
 def places(input_dir: Path, msgid: str) -> tuple[Path, ...]:
@@ -39,4 +52,4 @@ def _in(directory: Path) -> Iterator[tuple[str, Path]]:
 
 
 def _header_name(name: str) -> bool:
-    return name.endswith("-H") and EXIM_MESSAGE_ID.fullmatch(name[:-2]) is not None
+    return HEADER_FILE.fullmatch(name) is not None
