@@ -25,10 +25,10 @@ SCALE = int(os.environ.get("BENCH_QUEUE_SCALE", "50"))  # 400 messages per scale
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 
 
-def best(run: list[str] | str, env: dict[str, str] | None = None) -> float:
-    """The fastest of RUNS wall-clock runs (a string is a pipeline, run by /bin/sh)."""
+def best(run: list[str] | str, env: dict[str, str] | None = None, runs: int = RUNS) -> float:
+    """The fastest of ``runs`` wall-clock runs (a string is a pipeline, run by /bin/sh)."""
     times = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         started = time.perf_counter()
         if isinstance(run, str):
             subprocess.run(["sh", "-c", run], check=True, stdout=subprocess.DEVNULL)
@@ -60,6 +60,7 @@ def main() -> None:
         env = {**os.environ, "CSM_CONFIG": str(host.config_path)}
         csm = str(Path(sys.executable).parent / "csm")
         shell_exim = " ".join(exim)
+        first = best([csm, "queue", "count"], env, runs=1)  # the full path, then the snapshot
         timed = {
             "exim -bpc": best([*exim, "-bpc"]),
             "csm queue count": best([csm, "queue", "count"], env),
@@ -80,6 +81,9 @@ def main() -> None:
               f" {'ok' if ratio >= 2 else 'BELOW'}")  # fmt: skip
         print(f"summary vs exim -bp alone      {floor:>6.2f}x        target >= 1x ->"
               f" {'ok' if floor >= 1 else 'BELOW'}")  # fmt: skip
+        print(
+            f"csm queue count, first run after a config change (full path): {first * 1000:.0f} ms"
+        )
         count_ms = timed["csm queue count"] * 1000
         print(f"csm queue count                {count_ms:>6.0f} ms       target < 100 ms ->"
               f" {'ok' if count_ms < 100 else 'OVER'}")  # fmt: skip
