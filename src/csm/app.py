@@ -220,7 +220,9 @@ class App:
         with self.queue_work() as (view, _, actions):
 
             def queued(account: str, *, frozen: bool = False) -> list[str]:
-                return [m.id for m in view.list(views.Filter(account=account, frozen=frozen))]
+                return [
+                    m.id for m in view.list(views.Filter(account=account, frozen=frozen)).messages
+                ]
 
             held_file = self.state_dir / "mail" / "held-senders"
             yield Holds(actions.store, actions.audit, self.clock, actions, queued,

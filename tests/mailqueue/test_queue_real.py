@@ -15,6 +15,7 @@ from csm.clock import SystemClock
 from csm.drill.build import EXIM_CONFIG, DrillHost, build
 from csm.drill.mailqueue import QueuePlan, build_queue
 from csm.mailqueue.reader import parse_listing
+from tests.conftest import dropin
 
 pytestmark = pytest.mark.exim
 STANDINS = Path(__file__).resolve().parent.parent / "cpanel"
@@ -205,3 +206,47 @@ def test_freeze_is_always_allowed_and_thaw_needs_a_release_decision(
     )
     assert cli("queue", "thaw", one, "--approve", "reviewed with the customer").code == 0
     assert not listing(host)[one][1]
+
+
+def test_a_malformed_spool_file_is_reported_and_skipped(
+    cli: Any, fresh: tuple[DrillHost, QueuePlan]
+) -> None:
+    host, plan = fresh
+    victim = plan.ids["normal"][0]
+    header = next((host.root / "var/spool/exim/input").rglob(f"{victim}-H"))
+    header.write_bytes(header.read_bytes()[:60])  # cut in its envelope
+    listed = cli("queue", "list", "--json").json()
+    assert victim not in {m["id"] for m in listed["messages"]}
+    assert [p["id"] for p in listed["problems"]] == [victim]
+    assert listed["count"] == plan.total - 1
+    summary = cli("queue", "summary")
+    assert summary.code == 0 and f"unreadable spool file {header}" in summary.err
+
+
+def test_an_unreadable_spool_falls_back_to_exim_bp(
+    cli: Any, fresh: tuple[DrillHost, QueuePlan]
+) -> None:
+    host, plan = fresh
+    dropin(host, "60-spool.yaml", "mail:\n  exim_spool: /var/spool/nowhere\n")
+    summary = cli("queue", "summary", "--by", "sender", "--json").json()
+    assert summary["source"] == "exim -bp" and summary["total"]["messages"] == plan.total
+    listed = cli("queue", "list", "--json").json()["messages"]
+    assert {m["id"]: m["sender"] for m in listed} == {i: v[0] for i, v in listing(host).items()}
+    assert cli("queue", "count", "--json").json()["count"] == plan.total  # exim -bpc
+
+
+def test_a_flat_spool_reads_like_a_split_one(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = build(tmp_path / "host", 1, SystemClock())
+    conf = host.root / EXIM_CONFIG.lstrip("/")
+    conf.write_text(
+        conf.read_text().replace("split_spool_directory = true", "split_spool_directory = false")
+    )
+    monkeypatch.setenv("CSM_CONFIG", str(host.config_path))
+    plan = build_queue(host, 1)
+    assert not [p for p in (host.root / "var/spool/exim/input").iterdir() if p.is_dir()]
+    listed = cli("queue", "list", "--json").json()["messages"]
+    assert len(listed) == plan.total
+    ours = {m["id"]: (m["sender"], m["frozen"], sorted(m["recipients"]), m["size"]) for m in listed}
+    assert ours == listing(host)

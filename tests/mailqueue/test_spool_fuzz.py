@@ -34,6 +34,12 @@ def test_a_real_header_file_reads_whole() -> None:
     assert message.size == 18 + 20 + 31 + 6
 
 
+def test_exim_4_97_s_longer_ids_read_too() -> None:
+    long_id = "1xVGME-0007g9abcdE-0G1z"
+    message = parse(REAL.replace(ID.encode(), long_id.encode()), long_id, 26 + 5)
+    assert message.id == long_id and message.recipients == ("x@example.org",)
+
+
 MUTATIONS = st.sampled_from([b"", b"\n", b" ", b"-", b"999", b"YY ", b"XX\n", b"\xff", b"=?x?"])
 
 

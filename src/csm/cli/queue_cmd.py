@@ -61,11 +61,13 @@ def list_(obj: CliContext, /, account: str | None, sender: str | None, frozen: b
     """The queued messages (as `exim -bp`), with their accounts and subjects."""
     older = int(times.length("--older-than", older_than).total_seconds()) if older_than else None
     with obj.app().mail_queue() as service:
-        found = service.list(views.Filter(account, sender, frozen, older))
+        read = service.list(views.Filter(account, sender, frozen, older))
         now = service.now()
+    found = read.messages
     if as_json:
-        emit_json({"count": len(found), "messages": found})
+        emit_json({"count": len(found), "messages": found, "problems": read.problems})
         return
+    _problems(read.problems)
     for m in found:
         state = " *** frozen ***" if m.frozen else ""
         user = f" ({m.local_user})" if m.local_user and m.local_user != "root" else ""
@@ -105,6 +107,7 @@ def _summary(result: views.Summary, now: int) -> None:
         table.add_row(*_cells(row, now), safe(row.key), safe(", ".join(row.accounts)),
                       safe(" | ".join(row.subjects)[:80]))  # fmt: skip
     console.print(table)
+    _problems(result.problems)
     if result.source != "spool":
         console.print(Text(f"(read from `{result.source}`: no headers or logins)"))
 
@@ -247,7 +250,7 @@ def freeze(obj: CliContext, /, ids: tuple[str, ...], account: str | None, sender
         raise click.UsageError("csm queue freeze ID… | --account A | --sender S")
     if not ids:
         with obj.app().mail_queue() as service:
-            ids = tuple(m.id for m in service.list(views.Filter(account, sender)))
+            ids = tuple(m.id for m in service.list(views.Filter(account, sender)).messages)
         if not ids:
             raise click.UsageError("no queued message matches")
     _act(obj, "freeze", ids, "", as_json)
@@ -290,3 +293,8 @@ def _brief(verdicts: Any) -> None:
         click.echo(f"{group}: {len(members)}")
         for reason, count in reasons.most_common(4):
             click.echo(f"  {count:>5}  {reason}")
+
+
+def _problems(problems: Any) -> None:
+    for problem in problems:
+        click.echo(f"unreadable spool file {problem.path}: {problem.error} (skipped)", err=True)

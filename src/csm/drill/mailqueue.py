@@ -33,6 +33,7 @@ from csm.drill.build import EXIM_CONFIG, EXIM_SPOOL, HOSTNAME, DrillHost
 from csm.drill.maillog import SPAM_NETS
 from csm.drill.plan import Account
 from csm.errors import CommandError, CommandTimeoutError
+from csm.mailqueue import spoolfiles
 
 BASE = {
     "normal": 60, "replies": 40, "invoices": 40, "forms": 10,
@@ -281,9 +282,10 @@ def _run(argv: list[str], stdin: str = "") -> None:
 
 
 def _spool_ids(spool: Path) -> set[str]:
-    """The queued ids: ``input/<6th character of the id>/<id>-H`` (split spool)."""
-    subs = (spool / "input").iterdir() if (spool / "input").is_dir() else ()
-    return {name[:-2] for sub in subs for name in os.listdir(sub) if name.endswith("-H")}
+    """The queued ids (split or flat spool)."""
+    if not (spool / "input").is_dir():
+        return set()
+    return {msgid for msgid, _ in spoolfiles.header_files(spool / "input")}
 
 
 def _arrival(msgid: str) -> tuple[str, str, str]:
@@ -294,7 +296,8 @@ def _arrival(msgid: str) -> tuple[str, str, str]:
 def _as_user(spool: Path, ids: Sequence[str], account: Account) -> None:
     """Line 2 of each ``-H`` file: the caller cPanel's PHP would have been."""
     owner = f"{account.user} {account.uid} {account.uid}\n".encode()
-    paths = [spool / "input" / msgid[5] / f"{msgid}-H" for msgid in ids]
+    places = (spoolfiles.places(spool / "input", msgid) for msgid in ids)
+    paths = [next((p for p in found if p.is_file()), found[0]) for found in places]
     with ThreadPoolExecutor(WORKERS) as pool:
         for _ in pool.map(lambda path: _replace_line2(path, owner), paths):
             pass

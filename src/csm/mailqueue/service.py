@@ -50,10 +50,12 @@ class MailQueue:
         if by not in views.BYS:
             raise UsageError(f"--by must be one of {', '.join(views.BYS)}")
         found = self.read()
-        return views.summary(found.messages, by, found.source)
+        return views.summary(found.messages, by, found.source, tuple(found.problems))
 
-    def list(self, where: views.Filter) -> list[QueuedMessage]:
-        return views.listed(self.read().messages, where, self.now())
+    def list(self, where: views.Filter) -> QueueRead:
+        """The messages ``where`` selects (and the spool files that could not be read)."""
+        found = self.read()
+        return replace(found, messages=views.listed(found.messages, where, self.now()))
 
     def message(self, msgid: str) -> QueuedMessage:
         found = self.queue.message(message_id(msgid))

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from csm.mailqueue.model import QueuedMessage
+from csm.mailqueue.model import QueuedMessage, SpoolProblem
 
 By = Literal["domain", "sender", "account", "auth", "script"]
 BYS: Final = ("domain", "sender", "account", "auth", "script")
@@ -50,9 +50,13 @@ class Summary:
     rows: tuple[Row, ...]  # the biggest first
     total: Row
     source: str  # "spool" or "exim -bp"
+    problems: tuple[SpoolProblem, ...] = ()  # spool files that could not be read (skipped)
 
 
-def summary(messages: Iterable[QueuedMessage], by: By, source: str = "spool") -> Summary:
+def summary(
+    messages: Iterable[QueuedMessage], by: By, source: str = "spool",
+    problems: tuple[SpoolProblem, ...] = (),
+) -> Summary:  # fmt: skip
     """Per key: a message counts once for each of its keys; by domain, once per pending
     recipient in the domain (as exiqsumm counts); the total is the rows' sum, as in exiqsumm."""
     rows: dict[str, Row] = {}
@@ -64,7 +68,7 @@ def summary(messages: Iterable[QueuedMessage], by: By, source: str = "spool") ->
             rows.setdefault(key, Row(key)).add(message, recipients, times)
             total.add(message, recipients, times)
     ordered = sorted(rows.values(), key=lambda r: (-r.messages, -r.volume, r.key))
-    return Summary(by, tuple(ordered), total, source)
+    return Summary(by, tuple(ordered), total, source, problems)
 
 
 def _domains(message: QueuedMessage) -> dict[str, int]:
