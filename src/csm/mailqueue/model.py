@@ -18,7 +18,7 @@ class Header:
     flag: str  # Exim's header flag: " " plain, "*" deleted, F/T/C/B/I/R/S/P identified
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: its account is filled in after reading (owner.resolve)
 class QueuedMessage:
     id: str
     received: int  # epoch seconds

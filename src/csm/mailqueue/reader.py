@@ -3,6 +3,7 @@ when the spool cannot be read.  Read-only: nothing here changes the queue."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Final
@@ -37,7 +38,7 @@ class Queue:
     def read(self, now: int) -> QueueRead:
         """Every queued message; a spool file that cannot be read is reported and skipped."""
         try:
-            files = sorted(spoolfiles.header_files(self.input), key=lambda item: item[0])
+            files = sorted(spoolfiles.header_files(self.input))
         except OSError:
             return self._listed(now)
         found = QueueRead()
@@ -51,7 +52,7 @@ class Queue:
         """One message by id (None when it is not queued, or no longer)."""
         for candidate in self._places(msgid):
             if candidate.is_file():
-                return self._message(msgid, candidate, QueueRead())
+                return self._message(msgid, str(candidate), QueueRead())
         return None
 
     def header_path(self, msgid: str) -> Path | None:
@@ -60,12 +61,11 @@ class Queue:
     def _places(self, msgid: str) -> tuple[Path, ...]:
         return spoolfiles.places(self.input, msgid)
 
-    def _message(self, msgid: str, path: Path, found: QueueRead) -> QueuedMessage | None:
+    def _message(self, msgid: str, path: str, found: QueueRead) -> QueuedMessage | None:
         try:
-            data = path.read_bytes()
-            data_file = path.with_name(f"{msgid}-D")
-            size = data_file.stat().st_size if data_file.exists() else -1
-            return parse(data, msgid, size)
+            with open(path, "rb") as stream:
+                data = stream.read()
+            return parse(data, msgid, _size(path[:-1] + "D"))
         except FileNotFoundError:
             return None  # delivered or removed meanwhile
         except (OSError, SpoolFormatError) as exc:
@@ -78,6 +78,14 @@ class Queue:
         if done.returncode != 0:
             raise CommandError(f"the spool {self.input} is unreadable and `exim -bp` failed")
         return QueueRead(messages=parse_listing(done.text, now), source="exim -bp")
+
+
+def _size(path: str) -> int:
+    """The ``-D`` file's size (-1 when it is missing: Exim still lists the message)."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return -1
 
 
 def parse_listing(text: str, now: int) -> list[QueuedMessage]:

@@ -16,14 +16,15 @@ HEADER_FILE: Final = re.compile(
 )
 
 
-def header_files(input_dir: Path) -> Iterator[tuple[str, Path]]:
-    """(message id, path) of every ``-H`` file; OSError when the spool cannot be read."""
+def header_files(input_dir: Path) -> Iterator[tuple[str, str]]:
+    """(message id, path) of every ``-H`` file; OSError when the spool cannot be read.  Paths
+    are strings: tens of thousands of them are read at once."""
     with os.scandir(input_dir) as top:
         for entry in top:
             if entry.is_dir(follow_symlinks=False) and len(entry.name) == 1:
-                yield from _in(Path(entry.path))
+                yield from _in(entry.path)
             elif _header_name(entry.name):
-                yield entry.name[:-2], Path(entry.path)
+                yield entry.name[:-2], entry.path
 
 
 def count(input_dir: Path) -> int:
@@ -44,11 +45,11 @@ def places(input_dir: Path, msgid: str) -> tuple[Path, ...]:
     return (input_dir / msgid[5] / f"{msgid}-H", input_dir / f"{msgid}-H")
 
 
-def _in(directory: Path) -> Iterator[tuple[str, Path]]:
+def _in(directory: str) -> Iterator[tuple[str, str]]:
     with os.scandir(directory) as entries:
         for entry in entries:
             if _header_name(entry.name):
-                yield entry.name[:-2], Path(entry.path)
+                yield entry.name[:-2], entry.path
 
 
 def _header_name(name: str) -> bool:
