@@ -194,9 +194,7 @@ class App:
                 since = min(i.created_at for i in active)
                 return records.rotated_or_deferred(account, "", since) is not None
 
-            mailboxes = frozenset(
-                m.lower() for a in view.users for m in incidents.open_mailboxes(a)
-            )
+            mailboxes = frozenset(m.lower() for m in incidents.open_mailboxes(None))
             context = review.Context(
                 self.config.mail.queue_review, view.domains, handled, mailboxes
             )

@@ -426,12 +426,14 @@ class GuardRecords:
         return parse_ts(row[0]) if row and row[0] else None
 
 
-def active_mailboxes(conn: sqlite3.Connection, account: str) -> list[str]:
+def active_mailboxes(conn: sqlite3.Connection, account: str | None) -> list[str]:
+    """The mailboxes active incidents name: the account's, or every account's (None)."""
+    where = "" if account is None else " AND account = ?"
     rows = conn.execute(
-        "SELECT DISTINCT mailbox FROM incidents WHERE active = 1 AND account = ? AND mailbox != ''"
-        " ORDER BY mailbox",
-        (account,),
-    )
+        "SELECT DISTINCT mailbox FROM incidents WHERE active = 1 AND mailbox != ''"
+        + where + " ORDER BY mailbox",
+        () if account is None else (account,),
+    )  # fmt: skip
     return [row[0] for row in rows]
 
 

@@ -158,8 +158,8 @@ class Incidents:
             )
         return tuple(i.id for i in incidents)
 
-    def open_mailboxes(self, account: str) -> tuple[str, ...]:
-        """The mailboxes named by the account's active incidents."""
+    def open_mailboxes(self, account: str | None) -> tuple[str, ...]:
+        """The mailboxes named by the account's active incidents (every account's: None)."""
         return tuple(repo.active_mailboxes(self.store.conn, account))
 
     def active_for(self, account: str) -> tuple[Incident, ...]:

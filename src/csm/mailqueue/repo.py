@@ -151,11 +151,11 @@ def release_hold(conn: sqlite3.Connection, account: str, at: datetime, who: str)
     return done.rowcount
 
 
-def holds(conn: sqlite3.Connection, *, active: bool = True) -> list[Hold]:
-    where = " WHERE released_at IS NULL" if active else ""
+def holds(conn: sqlite3.Connection) -> list[Hold]:
+    """The holds in force (released ones stay in the table, and in the audit log)."""
     rows = conn.execute(
         "SELECT account, reason, who, at, method, frozen, released_at FROM mail_holds"
-        + where + " ORDER BY at, account"
-    )  # fmt: skip
+        " WHERE released_at IS NULL ORDER BY at, account"
+    )
     return [Hold(r[0], r[1], r[2], parse_ts(r[3]), r[4], r[5],
                  parse_ts(r[6]) if r[6] else None) for r in rows]  # fmt: skip
