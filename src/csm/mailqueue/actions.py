@@ -156,6 +156,12 @@ class QueueActions:
 
     def _exim(self, messages: list[QueuedMessage], option: str, outcome: Outcome,
               verified: Callable[[QueuedMessage | None], bool]) -> None:  # fmt: skip
+        """``exim OPTION id…`` in batches of BATCH ids, each batch checked from the spool."""
+        for start in range(0, len(messages), BATCH):
+            self._exim_batch(messages[start : start + BATCH], option, outcome, verified)
+
+    def _exim_batch(self, messages: list[QueuedMessage], option: str, outcome: Outcome,
+                    verified: Callable[[QueuedMessage | None], bool]) -> None:  # fmt: skip
         if not messages:
             return
         done = self.exim.run(option, *(m.id for m in messages))
