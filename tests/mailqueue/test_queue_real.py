@@ -59,6 +59,10 @@ def test_count_and_list_are_exim_s(cli: Any, viewing: tuple[DrillHost, QueuePlan
     assert ours == listing(host)
     frozen = cli("queue", "list", "--frozen", "--json").json()["messages"]
     assert sorted(m["id"] for m in frozen) == sorted(plan.ids["frozen_bounces"])
+    by_sender = cli("queue", "list", "--sender", plan.stolen.upper(), "--json").json()
+    assert {m["id"] for m in by_sender["messages"]} >= set(plan.ids["stolen_spam"])
+    assert cli("queue", "list", "--older-than", "1h", "--json").json()["count"] == 0  # just queued
+    assert cli("queue", "list", "--older-than", "soon").code == 2
 
 
 def test_the_domain_summary_is_exiqsumm_s(cli: Any, viewing: tuple[DrillHost, QueuePlan]) -> None:
