@@ -9,7 +9,6 @@ ids are thawed)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from csm.cpanel import Cpanel
 from csm.errors import RefusedError, UsageError
 from csm.mailqueue import repo
 from csm.mailqueue.actions import Outcome, QueueActions
+from csm.mailqueue.spoolcopy import write
 from csm.store.db import Store
 
 
@@ -102,14 +102,8 @@ class Holds:
 
     def _write_held(self, patterns: set[str]) -> None:
         self.held_file.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-        temporary = self.held_file.with_name(f".{self.held_file.name}.tmp")
         content = "".join(f"{p}\n" for p in sorted(patterns)).encode()
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, self.held_file)  # Exim reads it as it is, or as it was
+        write(self.held_file, content, 0o644)  # Exim reads it as it is, or as it was
 
 
 def _patterns(account: Account) -> set[str]:

@@ -29,8 +29,8 @@ def copy_out(header: Path, into: Path) -> Copied:
     data = header.with_name(f"{msgid}-D")
     header_info, data_info = header.stat(), data.stat()
     into.mkdir(mode=0o700, parents=True, exist_ok=True)
-    header_sum = _write(into / header.name, header.read_bytes(), 0o600)
-    data_sum = _write(into / data.name, data.read_bytes(), 0o600)
+    header_sum = write(into / header.name, header.read_bytes(), 0o600)
+    data_sum = write(into / data.name, data.read_bytes(), 0o600)
     subdir = header.parent.name if header.parent.name != "input" else ""
     return Copied(subdir, header_sum, data_sum, header_info.st_uid, header_info.st_gid,
                   header_info.st_mode & 0o7777, data_info.st_mode & 0o7777)  # fmt: skip
@@ -48,11 +48,12 @@ def copy_back(kept_dir: Path, msgid: str, spool_input: Path, copied: Copied) -> 
         if hashlib.sha256(content).hexdigest() != digest:
             raise CsmError(f"the quarantined {name} does not match its sha256; not restored")
     for name, _, mode in pairs:
-        _write(target / name, (kept_dir / name).read_bytes(), mode, (copied.uid, copied.gid))
+        write(target / name, (kept_dir / name).read_bytes(), mode, (copied.uid, copied.gid))
     return target / f"{msgid}-H"
 
 
-def _write(path: Path, content: bytes, mode: int, owner: tuple[int, int] | None = None) -> str:
+def write(path: Path, content: bytes, mode: int, owner: tuple[int, int] | None = None) -> str:
+    """Write ``content`` atomically (temporary file, fsync, rename, directory fsync); its sha256."""
     temporary = path.with_name(f".{path.name}.csm-tmp")
     temporary.unlink(missing_ok=True)  # left by an interrupted earlier copy
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, 0o600)
