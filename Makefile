@@ -19,7 +19,7 @@ host:
 	@scripts/bootstrap
 
 # The mail hot path, compiled in place with mypyc (the same code runs as plain Python without).
-COMPILED := $(filter-out %/__init__.py,$(wildcard src/csm/logtail/formats/*.py src/csm/detectors/mail/*.py)) src/csm/mailqueue/spool.py
+COMPILED := $(filter-out %/__init__.py,$(wildcard src/csm/logtail/formats/*.py src/csm/detectors/mail/*.py)) src/csm/mailqueue/spool.py src/csm/mailqueue/views.py
 CSTAMP   := $(VENV)/.compiled
 
 $(STAMP): pyproject.toml
@@ -57,7 +57,7 @@ bench: host venv compile
 	$(BIN)/python bench/mainlog.py
 	@command -v clamscan >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clamav >/dev/null
 	$(BIN)/python bench/scan.py
-	$(BIN)/python bench/mailqueue.py
+	$(BIN)/python bench/queue.py
 
 docs: venv
 	$(BIN)/python scripts/gen_docs.py

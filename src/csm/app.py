@@ -9,9 +9,9 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from csm.accounts.domains import DomainMap
+from csm.accounts.domains import USERDOMAINS, DomainMap
 from csm.accounts.model import Account, Panel
-from csm.accounts.service import Accounts
+from csm.accounts.service import NAME_SOURCES, Accounts
 from csm.audit import AuditLog, current_operator
 from csm.clock import Clock, SystemClock
 from csm.config import profiles
@@ -20,6 +20,10 @@ from csm.config.model import Config
 from csm.detectors.mail.context import MailContext
 from csm.host import Host, Runner, run
 from csm.store.db import Store
+
+# What a queued message's account is resolved from: whether this is a cPanel host, the
+# account names, and the domains' owners (the spool index keeps them while these hold).
+OWNER_SOURCES = tuple(dict.fromkeys((*profiles.CPANEL_MARKERS, *NAME_SOURCES, USERDOMAINS)))
 
 if TYPE_CHECKING:
     from csm.cpanel import Cpanel
@@ -154,6 +158,7 @@ class App:
     @contextmanager
     def mail_queue(self) -> Iterator[MailQueue]:
         """The queue views (read-only; the store opens only when something is recorded)."""
+        from csm.mailqueue import index  # noqa: PLC0415
         from csm.mailqueue.exim import Exim  # noqa: PLC0415
         from csm.mailqueue.reader import Queue  # noqa: PLC0415
         from csm.mailqueue.service import MailQueue  # noqa: PLC0415
@@ -167,9 +172,16 @@ class App:
 
         mail = self.config.mail
         queue = Queue(Exim(mail, self.host), self.host.path(mail.exim_spool))
+        stamps = index.stamps(str(self.host.path(p)) for p in OWNER_SOURCES)  # before reading
         users = frozenset(self.accounts().names())
+        domains = DomainMap.load(self.host)
+        kept = None
+        if stamps is not None:
+            kept = index.OwnersKept(self.loaded.sha256, stamps, tuple(sorted(users)),
+                                    dict(domains.owners))  # fmt: skip
+        index_path = str(self.state_dir / index.NAME)
         try:
-            yield MailQueue(queue, DomainMap.load(self.host), users, self.clock, audit)
+            yield MailQueue(queue, domains, users, self.clock, audit, index_path, kept)
         finally:
             for store in stores:
                 store.close()

@@ -4,8 +4,10 @@ are not accounts).  Mailboxes resolve through their domain, subdomains through t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from csm.host import Host
+if TYPE_CHECKING:  # a type only: the queue summary's quick path loads this module
+    from csm.host import Host
 
 USERDOMAINS = "/etc/userdomains"
 NOT_ACCOUNTS = frozenset({"*", "nobody", ""})

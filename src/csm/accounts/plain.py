@@ -14,6 +14,7 @@ from csm.accounts.wordpress import discover
 from csm.host import Host
 
 NOBODY_UID = 65534
+SYSTEM_USERS = "/etc/passwd"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,14 +28,14 @@ class Entry:
 def entries(host: Host, min_uid: int) -> list[Entry]:
     """The hosting users of ``/etc/passwd``."""
     found = []
-    for line in lines(host, "/etc/passwd"):
+    for line in lines(host, SYSTEM_USERS):
         parts = line.text.split(":")
         if len(parts) < 7 or not parts[2].isdigit():
             continue
         uid = int(parts[2])
         if min_uid <= uid < NOBODY_UID and parts[5].startswith("/"):
             found.append(
-                Entry(parts[0], uid, parts[5].rstrip("/"), Source("/etc/passwd", line.number))
+                Entry(parts[0], uid, parts[5].rstrip("/"), Source(SYSTEM_USERS, line.number))
             )
     return found
 

@@ -12,6 +12,9 @@ from csm.accounts.model import Account, Claim, Mapping, Panel, Source
 from csm.errors import NotFoundError, UsageError
 from csm.host import Host
 
+# The files account names are read from, on a cPanel host and on a plain one.
+NAME_SOURCES = (cpanel.USERS_DIR, plain.SYSTEM_USERS)
+
 
 @dataclass
 class Accounts:

@@ -37,7 +37,12 @@ class CliContext:
 def fast_values(loaded: LoadedConfig) -> dict[str, str]:
     """The settings the fast read-only commands use (``csm.cli.entry``), resolved."""
     from csm.host import Host  # noqa: PLC0415
+    from csm.mailqueue.index import NAME  # noqa: PLC0415
 
     config = loaded.config
-    spool = Host(Path(config.paths.root)).path(config.mail.exim_spool)
-    return {"spool_input": str(spool / "input")}
+    host = Host(Path(config.paths.root))
+    return {
+        "spool_input": str(host.path(config.mail.exim_spool) / "input"),
+        "queue_index": str(host.path(config.paths.state_dir) / NAME),
+        "config": loaded.sha256,
+    }

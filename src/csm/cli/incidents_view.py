@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from csm.cli.terminal import printable
 from csm.clock import isoformat
 from csm.incidents.bulk import BulkResult
 from csm.incidents.model import Incident, IncidentDetail, Severity
@@ -23,11 +24,10 @@ from csm.incidents.sweep import SweepResult
 SEVERITY_STYLE = {"CRITICAL": "bold red", "HIGH": "yellow", "WARNING": "cyan"}
 NO_WRAP = {"ID", "KIND", "SEVERITY", "STATUS", "TIME", "LAST SEEN", "RESULT"}
 WIDE = 200
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), *range(127, 160)] if c != 9}
 
 
 def safe(value: object) -> Text:
-    return Text(str(value).translate(_CONTROL))
+    return Text(printable(value))
 
 
 def _console() -> Console:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.text import Text
 
-from csm.cli import times
+from csm.cli import queue_view, times
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
 from csm.mailqueue import views
@@ -46,7 +45,8 @@ def summary(obj: CliContext, /, by: views.By, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        _summary(result, service.now())
+        _problems(result.problems)
+        click.echo("\n".join(queue_view.summary_lines(result, service.now())))
 
 
 @queue.command("list")
@@ -95,27 +95,6 @@ def show(obj: CliContext, /, msgid: str, body: bool, as_json: bool) -> None:
     if shown.body is not None:
         click.echo("\n--- body" + (" (truncated)" if shown.body_truncated else "") + " ---")
         click.echo(shown.body, nl=False)
-
-
-def _summary(result: views.Summary, now: int) -> None:
-    from csm.cli.incidents_view import _console, _table, safe  # noqa: PLC0415
-
-    console = _console()
-    title = "DOMAIN" if result.by == "domain" else result.by.upper()
-    table = _table("COUNT", "VOLUME", "OLDEST", "NEWEST", title, "ACCOUNTS", "SUBJECTS")
-    for row in [*result.rows, result.total]:
-        table.add_row(*_cells(row, now), safe(row.key), safe(", ".join(row.accounts)),
-                      safe(" | ".join(row.subjects)[:80]))  # fmt: skip
-    console.print(table)
-    _problems(result.problems)
-    if result.source != "spool":
-        console.print(Text(f"(read from `{result.source}`: no headers or logins)"))
-
-
-def _cells(row: Any, now: int) -> tuple[str, str, str, str]:
-    return (str(row.messages), views.size(row.volume),
-            views.age(now - row.oldest) if row.messages else "",
-            views.age(now - row.newest) if row.messages else "")  # fmt: skip
 
 
 @queue.command("review")
@@ -296,5 +275,5 @@ def _brief(verdicts: Any) -> None:
 
 
 def _problems(problems: Any) -> None:
-    for problem in problems:
-        click.echo(f"unreadable spool file {problem.path}: {problem.error} (skipped)", err=True)
+    for line in queue_view.problem_lines(problems):
+        click.echo(line, err=True)

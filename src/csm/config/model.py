@@ -35,7 +35,8 @@ class PathsConfig(Section):
         "/", description="Root of the host tree; every host path is resolved under it."
     )
     state_dir: HostPath = Field(
-        "/var/lib/csm/state", description="State directory: `csm.db` and `csm.lock`."
+        "/var/lib/csm/state",
+        description="State directory: `csm.db`, `csm.lock`, the spool index `queue-index`.",
     )
     log_dir: HostPath = Field(
         "/var/log/csm", description="CSM's logs, including the audit log `audit.jsonl`."

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from sys import intern
+from typing import Final, NamedTuple
 
 HEADERS_KEPT: Final = (
     "From", "Reply-To", "Subject", "Message-ID", "In-Reply-To", "References", "X-PHP-Script",
@@ -47,6 +48,41 @@ class QueuedMessage:
     @property
     def null_sender(self) -> bool:
         return not self.sender
+
+    def script(self) -> str:
+        """``host/path`` of the PHP script that sent it (``X-PHP-Script: host/path for ip``)."""
+        return script_path(self.header("X-PHP-Script"))
+
+
+def script_path(header: str) -> str:
+    """``host/path`` of an ``X-PHP-Script`` value (``host/path for ip``, maybe a query)."""
+    return header.partition(" for ")[0].partition("?")[0] if header else ""
+
+
+class Brief(NamedTuple):
+    """What the summaries need of a queued message: what the spool index keeps of it."""
+
+    id: str
+    received: int
+    size: int
+    frozen: bool
+    sender: str
+    domains: tuple[str, ...]  # each pending recipient's domain, lower case, sorted
+    local_user: str
+    auth_id: str
+    subject: str
+    script: str  # host/path of the PHP script that sent it ("" for none)
+
+
+def brief(message: QueuedMessage) -> Brief:
+    """The message's brief.  Its texts are interned: most repeat from message to message (the
+    same sender, domains, subject), and the spool index then stores and loads each once."""
+    domains = tuple(sorted(intern(r.rpartition("@")[2].lower()) for r in message.recipients))
+    return Brief(
+        message.id, message.received, message.size, message.frozen, intern(message.sender),
+        domains, intern(message.local_user), intern(message.auth_id),
+        intern(message.header("Subject")), intern(message.script()),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

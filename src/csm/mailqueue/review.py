@@ -20,7 +20,6 @@ from typing import Final, Literal
 from csm.accounts.domains import DomainMap
 from csm.config.queuerules import QueueRules
 from csm.mailqueue.model import QueuedMessage
-from csm.mailqueue.views import script
 
 Group = Literal["safe_to_remove", "needs_review", "do_not_touch"]
 GROUPS: Final = ("safe_to_remove", "needs_review", "do_not_touch")
@@ -98,7 +97,7 @@ def _suspicious(message: QueuedMessage, context: Context) -> tuple[str, ...]:
     named = {message.auth_id.lower(), message.sender.lower()} & context.incident_mailboxes
     if named:
         reasons.append(f"sent as {sorted(named)[0]}, which an open incident names")
-    php = script(message)
+    php = message.script()
     if php:
         reasons += _script(message, php, context)
     domains = {r.rpartition("@")[2].lower() for r in message.recipients}

@@ -12,8 +12,10 @@ from csm.clock import Clock
 from csm.errors import NotFoundError, UsageError
 from csm.identifiers import exim_message_id as message_id
 from csm.mailqueue import owner, views
-from csm.mailqueue.model import QueuedMessage, QueueRead
+from csm.mailqueue.index import OwnersKept, SpoolIndex
+from csm.mailqueue.model import QueuedMessage, QueueRead, brief
 from csm.mailqueue.reader import Queue
+from csm.mailqueue.summary import summarise
 
 BODY_SHOWN_MAX = 256 * 1024
 
@@ -33,6 +35,8 @@ class MailQueue:
     users: frozenset[str]
     clock: Clock
     audit: Callable[[], AuditLog]  # opened only when something is recorded
+    index_path: str | None = None  # the spool index (summaries); None: read every file
+    owners_kept: OwnersKept | None = None  # the owners as read, saved with the index
 
     def now(self) -> int:
         return int(self.clock.now().timestamp())
@@ -49,8 +53,18 @@ class MailQueue:
     def summary(self, by: views.By) -> views.Summary:
         if by not in views.BYS:
             raise UsageError(f"--by must be one of {', '.join(views.BYS)}")
-        found = self.read()
-        return views.summary(found.messages, by, found.source, tuple(found.problems))
+        owners = owner.Owners(self.domains, self.users)
+        if self.index_path is not None:
+            index = SpoolIndex.load(self.index_path)
+            try:
+                return summarise(index, str(self.queue.input), owners, by, self.owners_kept)
+            except OSError:
+                pass  # the spool is unreadable: `exim -bp` tells what it can
+        found = self.queue.read(self.now())
+        briefs = [brief(m) for m in found.messages]
+        return views.summary(
+            briefs, owners.accounts(briefs), by, found.source, tuple(found.problems)
+        )
 
     def list(self, where: views.Filter) -> QueueRead:
         """The messages ``where`` selects (and the spool files that could not be read)."""

@@ -4,11 +4,11 @@ messages read: no side effects."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from csm.mailqueue.model import QueuedMessage, SpoolProblem
+from csm.mailqueue.model import Brief, QueuedMessage, SpoolProblem
 
 By = Literal["domain", "sender", "account", "auth", "script"]
 BYS: Final = ("domain", "sender", "account", "auth", "script")
@@ -30,19 +30,6 @@ class Row:
     accounts: list[str] = field(default_factory=list)  # the accounts the messages belong to
     subjects: list[str] = field(default_factory=list)  # a few, for recognising the mail
 
-    def add(self, message: QueuedMessage, recipients: int, times: int = 1) -> None:
-        self.messages += times
-        self.recipients += recipients
-        self.volume += message.size * times
-        self.frozen += message.frozen
-        self.oldest = min(self.oldest or message.received, message.received)
-        self.newest = max(self.newest, message.received)
-        if message.account and message.account not in self.accounts:
-            self.accounts.append(message.account)
-        subject = message.header("Subject")
-        if subject and len(self.subjects) < SAMPLES and subject not in self.subjects:
-            self.subjects.append(subject)
-
 
 @dataclass(frozen=True, slots=True)
 class Summary:
@@ -54,48 +41,92 @@ class Summary:
 
 
 def summary(
-    messages: Iterable[QueuedMessage], by: By, source: str = "spool",
+    briefs: Sequence[Brief], accounts: Sequence[str], by: By, source: str = "spool",
     problems: tuple[SpoolProblem, ...] = (),
 ) -> Summary:  # fmt: skip
     """Per key: a message counts once for each of its keys; by domain, once per pending
-    recipient in the domain (as exiqsumm counts); the total is the rows' sum, as in exiqsumm."""
-    rows: dict[str, Row] = {}
-    total = Row("TOTAL")
-    keys = KEYS[by]
-    for message in messages:
-        for key, recipients in keys(message).items():
-            times = recipients if by == "domain" else 1
-            rows.setdefault(key, Row(key)).add(message, recipients, times)
-            total.add(message, recipients, times)
-    ordered = sorted(rows.values(), key=lambda r: (-r.messages, -r.volume, r.key))
-    return Summary(by, tuple(ordered), total, source, problems)
+    recipient in the domain (as exiqsumm counts); the total is the rows' sum, as in exiqsumm.
+    ``accounts[i]`` is the account of ``briefs[i]`` ("" when unknown)."""
+    tallies = _by_domain(briefs, accounts) if by == "domain" else _by_key(briefs, accounts, by)
+    rows = sorted((t.row for t in tallies.values()), key=lambda r: (-r.messages, -r.volume, r.key))
+    total = _Tally("TOTAL", 0)
+    for row in rows:
+        total.row.messages += row.messages
+        total.row.recipients += row.recipients
+        total.row.volume += row.volume
+        total.row.frozen += row.frozen
+    for b, account in zip(briefs, accounts, strict=True):
+        if b.domains or by != "domain":  # a message with no pending recipient has no domain
+            total.sample(b, account)
+    return Summary(by, tuple(rows), total.row, source, problems)
 
 
-def _domains(message: QueuedMessage) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for recipient in message.recipients:
-        domain = recipient.rpartition("@")[2].lower() if "@" in recipient else recipient.lower()
-        found[domain] = found.get(domain, 0) + 1
-    return found
+class _Tally:
+    """A row being counted: its accounts in order of appearance, its first few subjects."""
+
+    __slots__ = ("accounts", "row")
+
+    def __init__(self, key: str, received: int) -> None:
+        self.row = Row(key, oldest=received, newest=received)
+        self.accounts: dict[str, None] = {}
+
+    def add(self, b: Brief, account: str, recipients: int, times: int) -> None:
+        row = self.row
+        row.messages += times
+        row.recipients += recipients
+        row.volume += b.size * times
+        row.frozen += b.frozen
+        self.sample(b, account)
+
+    def sample(self, b: Brief, account: str) -> None:
+        row = self.row
+        row.oldest = min(row.oldest or b.received, b.received)
+        row.newest = max(row.newest, b.received)
+        if account and account not in self.accounts:
+            self.accounts[account] = None
+            row.accounts.append(account)
+        subject = b.subject
+        if subject and len(row.subjects) < SAMPLES and subject not in row.subjects:
+            row.subjects.append(subject)
 
 
-def _one(key: Callable[[QueuedMessage], str]) -> Callable[[QueuedMessage], dict[str, int]]:
-    return lambda message: {key(message): len(message.recipients)}
+def _by_domain(briefs: Sequence[Brief], accounts: Sequence[str]) -> dict[str, _Tally]:
+    """A message counts once per pending recipient in the domain (its domains are sorted)."""
+    tallies: dict[str, _Tally] = {}
+    for b, account in zip(briefs, accounts, strict=True):
+        domains = b.domains
+        at = 0
+        while at < len(domains):
+            domain = domains[at]
+            end = at + 1
+            while end < len(domains) and domains[end] == domain:
+                end += 1
+            tally = tallies.get(domain)
+            if tally is None:
+                tally = tallies[domain] = _Tally(domain, b.received)
+            tally.add(b, account, end - at, end - at)
+            at = end
+    return tallies
 
 
-def script(message: QueuedMessage) -> str:
-    """``host/path`` of the PHP script that sent it (``X-PHP-Script: host/path for ip``)."""
-    value = message.header("X-PHP-Script")
-    return value.partition(" for ")[0].partition("?")[0] if value else ""
+def _by_key(briefs: Sequence[Brief], accounts: Sequence[str], by: By) -> dict[str, _Tally]:
+    tallies: dict[str, _Tally] = {}
+    for b, account, key in zip(briefs, accounts, _keys(briefs, accounts, by), strict=True):
+        tally = tallies.get(key)
+        if tally is None:
+            tally = tallies[key] = _Tally(key, b.received)
+        tally.add(b, account, len(b.domains), 1)
+    return tallies
 
 
-KEYS: Final[dict[str, Callable[[QueuedMessage], dict[str, int]]]] = {
-    "domain": _domains,
-    "sender": _one(lambda m: m.sender.lower() or "<>"),
-    "account": _one(lambda m: m.account or "(unknown)"),
-    "auth": _one(lambda m: m.auth_id.lower() or "(not authenticated)"),
-    "script": _one(lambda m: script(m) or "(no PHP script)"),
-}
+def _keys(briefs: Sequence[Brief], accounts: Sequence[str], by: By) -> list[str]:
+    if by == "sender":
+        return [b.sender.lower() or "<>" for b in briefs]
+    if by == "account":
+        return [a or "(unknown)" for a in accounts]
+    if by == "auth":
+        return [b.auth_id.lower() or "(not authenticated)" for b in briefs]
+    return [b.script or "(no PHP script)" for b in briefs]
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,11 @@ same 20,000-message queue built with the real Exim, in one run.
 Targets (issue #6): ``csm queue summary`` >= 2x faster than ``exim -bp | exiqsumm`` with
 identical per-domain counts, and no slower than ``exim -bp`` alone; ``csm queue count`` under
 100 ms wall.
+
+``csm queue summary`` reads the spool through its index (only changed files are parsed), so
+the figures come in three: the first run (no index yet: every file parsed, the full command),
+the runs on an unchanged queue (the timed ones, compared with Exim's), and the first run after
+Exim rewrote part of the queue (a tenth of the messages frozen).
 """
 
 from __future__ import annotations
@@ -16,6 +21,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+# This file's name is the standard library's `queue` (which thread pools import): run as a
+# script, its own directory must not come first on the import path.
+if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
 
 from csm.clock import SystemClock
 from csm.drill.build import EXIM_CONFIG, build
@@ -49,6 +59,15 @@ def per_domain_exiqsumm(exim: list[str]) -> dict[str, int]:
     return found
 
 
+def refreeze(exim: list[str], ids: dict[str, list[str]]) -> int:
+    """Freeze a tenth of the queue (Exim rewrites each one's -H file); how many.  Exim exits
+    1 when one of them was frozen already (the frozen bounces): not a failure here."""
+    chosen = sorted(i for group in ids.values() for i in group)[::10]
+    for at in range(0, len(chosen), 500):
+        subprocess.run([*exim, "-Mf", *chosen[at : at + 500]], check=False, capture_output=True)
+    return len(chosen)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         host = build(Path(tmp) / "host", 1, SystemClock())
@@ -61,6 +80,7 @@ def main() -> None:
         csm = str(Path(sys.executable).parent / "csm")
         shell_exim = " ".join(exim)
         first = best([csm, "queue", "count"], env, runs=1)  # the full path, then the snapshot
+        cold = best([csm, "queue", "summary", "--json"], env, runs=1)  # builds the index
         timed = {
             "exim -bpc": best([*exim, "-bpc"]),
             "csm queue count": best([csm, "queue", "count"], env),
@@ -81,6 +101,11 @@ def main() -> None:
               f" {'ok' if ratio >= 2 else 'BELOW'}")  # fmt: skip
         print(f"summary vs exim -bp alone      {floor:>6.2f}x        target >= 1x ->"
               f" {'ok' if floor >= 1 else 'BELOW'}")  # fmt: skip
+        changed = refreeze(exim, plan.ids)
+        after = best([csm, "queue", "summary", "--json"], env, runs=1)
+        print(f"csm queue summary, first run (no index, every file parsed): {cold * 1000:.0f} ms")
+        print(f"csm queue summary, first run after Exim rewrote {changed:,} messages:"
+              f" {after * 1000:.0f} ms")  # fmt: skip
         print(
             f"csm queue count, first run after a config change (full path): {first * 1000:.0f} ms"
         )
