@@ -254,3 +254,41 @@ def test_a_flat_spool_reads_like_a_split_one(
     assert len(listed) == plan.total
     ours = {m["id"]: (m["sender"], m["frozen"], sorted(m["recipients"]), m["size"]) for m in listed}
     assert ours == listing(host)
+
+
+def test_the_acceptance_path_summary_review_refusal_rotation_removal_restore(
+    cli: Any, fresh: tuple[DrillHost, QueuePlan], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #6's acceptance on the simulated host, with cPanel's APIs as stand-ins: the
+    summaries point at the stolen mailbox and the PHP script; the review groups the queue; a
+    removal before rotation is refused with the command to run; after `csm creds rotate` the
+    reviewed ids are removed, quarantined, verified gone, and restored intact."""
+    host, plan = fresh
+    monkeypatch.setenv("CSM_STANDIN_ROOT", str(host.root))
+    bins = f"  uapi_bin: {STANDINS / 'uapi'}\n  whmapi1_bin: {STANDINS / 'whmapi1'}\n"
+    dropin(host, "50-standins.yaml", f"cpanel:\n{bins}")
+    account = host.accounts[0].user
+    by_auth = cli("queue", "summary", "--by", "auth", "--json").json()["rows"]
+    stolen = next(r for r in by_auth if r["key"] == plan.stolen)
+    assert stolen["accounts"] == [account] and stolen["messages"] == len(plan.ids["stolen_spam"])
+    by_account = cli("queue", "summary", "--by", "account", "--json").json()["rows"]
+    assert by_account[0]["key"] == account
+    review = cli("queue", "review", "--json").json()
+    verdicts = {v["id"]: v for v in review["verdicts"]}
+    spam = sorted(plan.ids["stolen_spam"])
+    assert all(verdicts[i]["group"] == "needs_review" for i in spam)
+    before = listing(host)
+    assert cli("queue", "decide", *spam, "remove", "--note", "the stolen mailbox's spam").code == 0
+    refused = cli("queue", "remove", *spam)
+    assert refused.code == 3 and f"csm creds rotate {account} --all" in refused.err
+    assert listing(host) == before
+    rotated = cli("creds", "rotate", account, f"cpanel:{account}", f"mailbox:{plan.stolen}")
+    assert rotated.code == 0, rotated.err
+    removed = cli("queue", "remove", *spam, "--json")
+    assert removed.code == 0, removed.err
+    assert sorted(removed.json()["done"]) == spam and not removed.json()["gone"]
+    assert not set(spam) & set(listing(host))
+    kept = cli("queue", "quarantine", "list", "--json").json()["messages"]
+    assert sorted(k["msgid"] for k in kept) == spam
+    assert cli("queue", "restore", *spam).code == 0
+    assert listing(host) == before
