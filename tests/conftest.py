@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -90,6 +91,14 @@ def drill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DrillHost:
     return host
 
 
+def backed_up(cli: Any, host: DrillHost) -> Path:
+    """Take a CSM backup, as the runbook asks before incident state changes; its path."""
+    out = host.root.parent / "csm-backups" / f"pre-change-{secrets.token_hex(3)}.tar.gz"
+    taken = cli("backup", str(out))
+    assert taken.code == 0, taken.err
+    return out
+
+
 def dropin(host: DrillHost, name: str, text: str) -> Path:
     path = host.config_path.parent / "conf.d" / name
     path.write_text(text)
@@ -161,7 +170,7 @@ def _answer(server: socket.socket, reply: dict[str, Any] | None) -> None:
             conn, _ = server.accept()
         except OSError:
             return
-        with conn:
+        with conn, contextlib.suppress(OSError):  # a client that only checks, then hangs up
             if reply is not None:
                 conn.settimeout(5)
                 conn.recv(65536)

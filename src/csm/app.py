@@ -26,8 +26,11 @@ from csm.store.db import Store
 OWNER_SOURCES = tuple(dict.fromkeys((*profiles.CPANEL_MARKERS, *NAME_SOURCES, USERDOMAINS)))
 
 if TYPE_CHECKING:
+    from csm.backup.service import Backups
     from csm.cpanel import Cpanel
     from csm.credentials.service import Credentials
+    from csm.forensic.model import SnapshotResult
+    from csm.forensic.snapshot import Forensics
     from csm.incidents.service import Incidents
     from csm.mailqueue.actions import QueueActions
     from csm.mailqueue.decisions import QueueDecisions
@@ -84,6 +87,32 @@ class App:
         hosting = self.config.hosting
         files = tuple(hosting.dovecot_passwd_files)
         return Accounts(self.host, self.panel, files, hosting.min_uid)
+
+    def backups(self) -> Backups:
+        """``csm backup`` / ``restore``: the config file, its drop-ins and the state directory."""
+        from csm.backup.archive import Layout  # noqa: PLC0415
+        from csm.backup.service import Backups  # noqa: PLC0415
+        from csm.version import __version__  # noqa: PLC0415
+
+        loaded = self.loaded
+        layout = Layout(loaded.path.absolute(), loaded.dropin_dir.absolute(), self.state_dir)
+        socket = self.host.path(self.config.paths.control_socket)
+        return Backups(layout, socket, self.clock, __version__, self.audit)
+
+    @contextmanager
+    def forensics(self) -> Iterator[Forensics]:
+        """Forensic snapshots; each is audited and put on the account's active incidents."""
+        from csm import mysql  # noqa: PLC0415
+        from csm.forensic.mail import MailSources  # noqa: PLC0415
+        from csm.forensic.snapshot import Forensics  # noqa: PLC0415
+
+        def database() -> mysql.Credentials:
+            return mysql.credentials(self.config.mysql, self.host)
+
+        mail = MailSources.from_config(self.config.mail, self.host, self.accounts().names())
+        with self.incidents() as incidents:
+            yield Forensics(self.host, database, self.clock, mail, self.config.paths.home_dir,
+                            recorded=_evidence(incidents))  # fmt: skip
 
     @contextmanager
     def incidents(self) -> Iterator[Incidents]:
@@ -262,6 +291,18 @@ class App:
 
         settings = self.config.cpanel
         return Cpanel(self.host, settings.uapi_bin, settings.whmapi1_bin, settings.command_timeout)
+
+
+def _evidence(incidents: Incidents) -> Callable[[SnapshotResult, str], None]:
+    def record(result: SnapshotResult, who: str) -> None:
+        failed = [c.entry for c in result.failed]
+        details = {"path": str(result.path), "sha256": result.sha256, "size": result.size,
+                   "complete": result.complete, "failed": failed}  # fmt: skip
+        incidents.audit.record(who, "forensic.snapshot", result.account, details)
+        incidents.note(result.account, "forensic_snapshot",
+                       f"{result.path} (sha256 {result.sha256})", who)  # fmt: skip
+
+    return record
 
 
 def _noted(incidents: Incidents) -> Callable[[str, str, str, str], None]:

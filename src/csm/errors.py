@@ -140,6 +140,14 @@ class UnreadableInputError(CsmError):
     )
 
 
+class RolledBackError(CsmError):
+    """A change failed part-way (a restore's swap) and what was done was undone."""
+
+    kind = ErrorKind(
+        "rolled_back", 1, 500, "A change failed part-way and was undone: nothing changed."
+    )
+
+
 ALL_ERRORS: tuple[type[CsmError], ...] = (
     CsmError,
     UsageError,
@@ -155,6 +163,7 @@ ALL_ERRORS: tuple[type[CsmError], ...] = (
     ServiceUnavailableError,
     StoreError,
     UnreadableInputError,
+    RolledBackError,
 )
 
 

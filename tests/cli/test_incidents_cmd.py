@@ -9,6 +9,7 @@ from csm.clock import SystemClock
 from csm.drill.build import DrillHost
 from csm.incidents import repo
 from csm.store.db import Store
+from tests.conftest import backed_up, dropin
 
 RUNBOOK_PREVIEW_WEB = (
     "incidents bulk-status --older-than 72h --status active"
@@ -94,6 +95,7 @@ def test_runbook_apply_refuses_unreviewed_accounts_and_changes_the_rest(
     web = sorted(by_kind(cli)["web_account_compromise"], key=lambda i: i["updated_at"])
     ready, unready = web[0], web[1]
     complete_the_guard(drill, ready["account"], ready["id"], cli)
+    backed_up(cli, drill)  # the runbook's step 2 comes first
     result = cli(*RUNBOOK_APPLY, "--json")
     assert result.code == 0
     reply = result.json()
@@ -136,6 +138,7 @@ def test_bulk_status_needs_an_age_guard_and_confirm(cli: Any, drill: DrillHost) 
 
 def test_status_refusal_exits_3_with_the_unmet_conditions(cli: Any, drill: DrillHost) -> None:
     incident = by_kind(cli)["mailbox_takeover"][0]
+    backed_up(cli, drill)
     refused = cli("incidents", "status", incident["id"], "resolved", "--json")
     assert refused.code == 3
     body = refused.json()
@@ -147,6 +150,7 @@ def test_status_refusal_exits_3_with_the_unmet_conditions(cli: Any, drill: Drill
 
 def test_status_changes_and_dismissal(cli: Any, drill: DrillHost) -> None:
     incident = by_kind(cli)["mailbox_bruteforce"][0]
+    backed_up(cli, drill)
     assert cli("incidents", "status", incident["id"], "contained", "--json").json()["ok"] is True
     assert cli("incidents", "status", incident["id"], "dismissed").code == 2  # needs --details
     done = cli("incidents", "status", incident["id"], "dismissed", "--details", "pen test")
@@ -186,3 +190,22 @@ def test_crafted_text_is_shown_literally_not_as_markup_or_escapes(
     assert "[/][bold red]owned[/] \\x1b[2J" in shown.out
     listed = cli("incidents", "list")
     assert listed.code == 0 and "[red]acme" in listed.out
+
+
+def test_incident_state_changes_need_a_recent_backup(cli: Any, drill: DrillHost) -> None:
+    incident = by_kind(cli)["mailbox_bruteforce"][0]
+    refused = cli("incidents", "status", incident["id"], "contained", "--json")
+    assert refused.code == 3 and "take a CSM backup" in refused.json()["error"]
+    assert refused.json()["fix"].startswith("csm backup /root/csm-backups/csm-pre-change-")
+    human = cli(*RUNBOOK_APPLY)
+    assert human.code == 3 and "Fix: csm backup /root/csm-backups/" in human.err
+    assert cli(*RUNBOOK_PREVIEW_WEB.split()).code == 0  # a preview changes nothing: no backup
+    assert cli("incidents", "show", incident["id"], "--json").json()["incident"]["status"] == "open"
+    backed_up(cli, drill)
+    assert cli("incidents", "status", incident["id"], "contained").code == 0
+
+
+def test_the_backup_rule_can_be_turned_off(cli: Any, drill: DrillHost) -> None:
+    dropin(drill, "60-no-backup-rule.yaml", "incidents:\n  require_backup_within: 0\n")
+    incident = by_kind(cli)["mailbox_bruteforce"][0]
+    assert cli("incidents", "status", incident["id"], "contained").code == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from csm.drill.build import DrillHost
+from tests.conftest import backed_up
 
 
 def plan(cli: Any, user: str) -> dict[str, Any]:
@@ -52,6 +53,7 @@ def test_a_deferral_needs_a_reason_and_is_recorded(cli: Any, drill: DrillHost) -
 
 def test_the_close_guard_needs_every_flagged_item(cli: Any, drill: DrillHost) -> None:
     spammer = drill.accounts[0]
+    backed_up(cli, drill)
     incident = next(
         i for i in cli("incidents", "list", "--status", "active", "--json").json()["items"]
         if i["account"] == spammer.user and i["mailbox"]
@@ -83,6 +85,7 @@ def test_status_says_what_the_gate_waits_for(cli: Any, drill: DrillHost) -> None
 
 def test_an_account_review_counts_for_its_incidents(cli: Any, drill: DrillHost) -> None:
     spammer = drill.accounts[0]
+    backed_up(cli, drill)
     incident = next(
         i for i in cli("incidents", "list", "--status", "active", "--json").json()["items"]
         if i["account"] == spammer.user

@@ -3,12 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from csm.drill.build import DrillHost
-from tests.conftest import dropin
+from tests.conftest import backed_up, dropin
 
 
 def test_status_without_a_daemon_reads_the_store(cli: Any, drill: DrillHost) -> None:
     listed = cli("incidents", "list", "--json").json()["items"]
     by_kind = {i["kind"]: i["id"] for i in listed}
+    backed_up(cli, drill)
     cli(
         "incidents",
         "status",

@@ -32,7 +32,8 @@ def finding(
 
 
 def settings(**overrides: Any) -> IncidentsConfig:
-    return IncidentsConfig.model_validate(overrides)
+    """The defaults, but the backup rule off (its own tests turn it on)."""
+    return IncidentsConfig.model_validate({"require_backup_within": 0, **overrides})
 
 
 class Harness:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
@@ -11,7 +12,9 @@ from csm.credentials import repo as credentials
 from csm.credentials.model import Event
 from csm.errors import NotFoundError, RefusedError, UsageError
 from csm.incidents import repo
+from csm.incidents.bulk import BulkRequest
 from csm.incidents.model import ClosedBy, Status
+from csm.store import backups
 from tests.incidents.conftest import MIN, T0, Harness, finding
 
 ACME = {"account": "acme"}
@@ -168,3 +171,26 @@ def test_a_restart_rebinds_active_incidents_and_pending_sightings(harness: Harne
     harness.record(finding(at=MIN, **ACME), finding(at=2 * MIN, account="other"))
     assert harness.service.show(incident).incident.finding_count == 2
     assert len(harness.incidents()) == 2
+
+
+def test_a_status_change_needs_a_backup_within_the_window(make_harness: Any) -> None:
+    h = make_harness(require_backup_within="24h")
+    incident = opened(h)
+    with pytest.raises(RefusedError) as caught:
+        h.service.set_status(incident, Status.CONTAINED, "", "cli:test")
+    assert "none is recorded" in caught.value.message and "csm backup /" in str(caught.value.fix)
+    taken = backups.BackupRecord(
+        "/root/b.tar.gz", 1, "0" * 64, h.clock.now() - timedelta(hours=25), "t"
+    )
+    with h.store.transaction() as conn:
+        backups.record(conn, taken)
+    with pytest.raises(RefusedError):  # too old
+        h.service.set_status(incident, Status.CONTAINED, "", "cli:test")
+    with h.store.transaction() as conn:
+        backups.record(conn, replace(taken, created_at=h.clock.now() - timedelta(hours=23)))
+    assert h.service.set_status(incident, Status.CONTAINED, "", "cli:test").changed
+    h.clock.advance(timedelta(hours=2))
+    request = BulkRequest(older_than=timedelta(hours=1), apply=True, confirm=True)
+    with pytest.raises(RefusedError):
+        h.service.bulk_status(request, "cli:test")
+    assert h.service.bulk_status(replace(request, apply=False), "cli:test").dry_run

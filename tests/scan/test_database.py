@@ -16,7 +16,7 @@ from csm.config.scanrules import default_database_rules
 from csm.drill.build import DrillHost, build
 from csm.drill.incidents import WEBSHELL
 from csm.scan.database import judge
-from tests.conftest import MARIADB, dropin
+from tests.conftest import MARIADB, backed_up, dropin
 
 RULES = default_database_rules()
 
@@ -55,6 +55,7 @@ def test_a_clean_account_scans_clean_and_satisfies_the_guard(cli: Any, host: Dri
     cli("creds", "defer", account, "--reason", "rotated by the customer")
     scan = cli("scan", account, "--json").json()
     assert scan["clean"] and scan["complete"] and scan["schemas"]
+    backed_up(cli, host)
     done = cli("incidents", "status", incident["id"], "resolved", "--json")
     assert done.code == 0, done.out
 
@@ -145,6 +146,7 @@ def test_a_clean_scan_after_cleanup_closes_the_incident(cli: Any, host: DrillHos
     cli("creds", "defer", victim.user, "--reason", "rotated by the customer")
     scan = cli("scan", victim.user, "--json").json()
     assert scan["clean"] and scan["complete"], scan["findings"]
+    backed_up(cli, host)
     assert cli("incidents", "status", incident["id"], "resolved").code == 0
 
 

@@ -58,6 +58,17 @@ class Skipped:
 
 
 @dataclass(frozen=True, slots=True)
+class InvalidSite:
+    """A ``wp-config.php`` whose DB_NAME or ``$table_prefix`` is invalid, with the raw values
+    as read (attacker-controlled text: quote it before showing it)."""
+
+    config: str  # the wp-config.php (host path)
+    db_name: str
+    table_prefix: str
+    reason: str  # "invalid-schema" or "invalid-table-prefix"
+
+
+@dataclass(frozen=True, slots=True)
 class Account:
     user: str
     panel: Panel

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from csm.accounts.home import Walk
-from csm.accounts.model import Skipped, WordPressSite
+from csm.accounts.model import InvalidSite, Skipped, WordPressSite
 from csm.host import Host
 
 SALT_KEYS = (
@@ -29,22 +30,39 @@ CONFIG_LIMIT = 1 << 20  # a wp-config.php larger than this is not read
 MAX_DEPTH = 8
 
 
+@dataclass(frozen=True, slots=True)
+class Survey:
+    """What :func:`survey` found under a home."""
+
+    sites: list[WordPressSite]  # ordered by depth, then path
+    skipped: list[Skipped]  # every path not read as a site, and why (invalid configs too)
+    invalid: list[InvalidSite]  # the configs skipped as invalid-schema/-table-prefix, raw
+
+
 def discover(host: Host, home: str) -> tuple[list[WordPressSite], list[Skipped]]:
     """The sites under ``home`` (ordered by depth, then path) and what was skipped, and why."""
-    root = host.path(home)
-    sites: list[WordPressSite] = []
-    skipped: list[Skipped] = []
+    found = survey(host, home)
+    return found.sites, found.skipped
+
+
+def survey(host: Host, home: str) -> Survey:
+    """:func:`discover`, plus the raw DB_NAME and ``$table_prefix`` of each invalid config."""
+    found = Survey([], [], [])
     seen: set[str] = set()
-    for config in sorted(_configs(root, home, skipped), key=lambda p: (p.count("/"), p)):
-        site, reason = _read(host, config)
-        if site is None:
-            skipped.append(Skipped(config, reason))
+    for config in sorted(_configs(host.path(home), home, found.skipped),
+                         key=lambda p: (p.count("/"), p)):  # fmt: skip
+        site = _read(host, config)
+        if isinstance(site, InvalidSite):
+            found.invalid.append(site)
+            found.skipped.append(Skipped(config, site.reason))
+        elif isinstance(site, Skipped):
+            found.skipped.append(site)
         elif site.db_name in seen:
-            skipped.append(Skipped(config, "duplicate-schema"))
+            found.skipped.append(Skipped(config, "duplicate-schema"))
         else:
             seen.add(site.db_name)
-            sites.append(site)
-    return sites, skipped
+            found.sites.append(site)
+    return found
 
 
 def defines(text: str) -> dict[str, str]:
@@ -64,26 +82,26 @@ def _configs(root: Path, home: str, skipped: list[Skipped]) -> list[str]:
     return found
 
 
-def _read(host: Host, config: str) -> tuple[WordPressSite | None, str]:
+def _read(host: Host, config: str) -> WordPressSite | InvalidSite | Skipped:
     try:
         with host.path(config).open("rb") as stream:
             text = stream.read(CONFIG_LIMIT).decode("utf-8", "replace")
     except OSError as exc:
-        return None, f"unreadable: {exc.strerror}"
+        return Skipped(config, f"unreadable: {exc.strerror}")
     found = defines(text)
     prefix_match = TABLE_PREFIX.search(text)
     prefix = prefix_match.group("value") if prefix_match else "wp_"
     name = found.get("DB_NAME", "")
     if not name:
-        return None, "missing-db-name"
+        return Skipped(config, "missing-db-name")
     if not SCHEMA.fullmatch(name):
-        return None, "invalid-schema"
+        return InvalidSite(config, name, prefix, "invalid-schema")
     if not PREFIX.fullmatch(prefix):
-        return None, "invalid-table-prefix"
+        return InvalidSite(config, name, prefix, "invalid-table-prefix")
     secrets = tuple(key for key in SALT_KEYS if key in found)
     directory = config.rpartition("/")[0]
     user, db_host = found.get("DB_USER", ""), found.get("DB_HOST", "localhost")
-    return WordPressSite(directory, config, name, user, db_host, prefix, secrets), ""
+    return WordPressSite(directory, config, name, user, db_host, prefix, secrets)
 
 
 def _unescape(value: str) -> str:

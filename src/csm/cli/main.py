@@ -32,6 +32,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("csm.cli.config_cmd", "validate", "Validate the configuration; list every error."),
     "config": ("csm.cli.config_cmd", "config", "Show the effective configuration."),
     "store": ("csm.cli.store_cmd", "store", "Manage the state store (create, migrate)."),
+    "backup": ("csm.cli.backup_cmd", "backup", "Back up config and state; verify an archive."),
+    "restore": ("csm.cli.backup_cmd", "restore", "Restore a backup (the daemon stopped)."),
+    "forensic-snapshot": (
+        "csm.cli.forensic_cmd",
+        "forensic_snapshot",
+        "Preserve an account's evidence in a checksummed archive.",
+    ),
     "incidents": ("csm.cli.incidents_cmd", "incidents", "List, show, review and change incidents."),
     "check-logs": ("csm.cli.logs_cmd", "check_logs", "Run the mail detectors over log files."),
     "accounts": ("csm.cli.accounts_cmd", "accounts", "Hosting accounts: list, show, map, review."),

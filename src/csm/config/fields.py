@@ -41,6 +41,17 @@ def _duration(value: Any) -> Any:
     return value
 
 
+def _duration_or_zero(value: Any) -> Any:
+    """As :func:`_duration`, and ``0`` (off)."""
+    return timedelta(0) if value in (0, "0") else _duration(value)
+
+
+def _not_negative(value: timedelta) -> timedelta:
+    if value.total_seconds() < 0:
+        raise ValueError("must be 0 (off) or longer")
+    return value
+
+
 def _positive(value: timedelta) -> timedelta:
     if value.total_seconds() <= 0:
         raise ValueError("must be longer than 0s")
@@ -51,3 +62,6 @@ HostPath = Annotated[str, AfterValidator(_absolute)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Listen = Annotated[str, AfterValidator(_listen)]
 Duration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
+DurationOrOff = Annotated[
+    timedelta, BeforeValidator(_duration_or_zero), AfterValidator(_not_negative)
+]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from csm.config.fields import Duration, Section
+from csm.config.fields import Duration, DurationOrOff, Section
 
 KindName = Literal[
     "web_attack",
@@ -92,6 +92,10 @@ class IncidentsConfig(Section):
     )
     retention: Duration = Field(
         timedelta(days=30), description="Closed incidents are deleted after this."
+    )
+    require_backup_within: DurationOrOff = Field(
+        timedelta(hours=24),
+        description="Incident status changes need a `csm backup` this recent (0: no check).",
     )
     auto_close: AutoCloseConfig = Field(
         default_factory=AutoCloseConfig, description="Auto-close of idle incidents."

@@ -39,6 +39,7 @@ class LoadedConfig:
     dropins: tuple[Path, ...]
     env_overrides: tuple[str, ...]
     sha256: str
+    dropin_dir: Path  # where the drop-ins are read from (whether or not it exists)
 
 
 def load(main: Path, dropin_dir: Path, env: Mapping[str, str]) -> LoadedConfig:
@@ -55,7 +56,7 @@ def load(main: Path, dropin_dir: Path, env: Mapping[str, str]) -> LoadedConfig:
         problems = tuple(_problem(error, sources) for error in exc.errors())
         raise _invalid(main, problems) from None
     overrides = tuple(s.name for s in sources if s.name.startswith(ENV_PREFIX))
-    return LoadedConfig(config, main, dropins, overrides, _digest(merged))
+    return LoadedConfig(config, main, dropins, overrides, _digest(merged), dropin_dir)
 
 
 @dataclass(frozen=True, slots=True)

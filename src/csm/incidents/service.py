@@ -9,16 +9,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
+from csm import duration
 from csm.audit import AuditLog
-from csm.clock import Clock
+from csm.clock import Clock, isoformat
 from csm.config.incidents import IncidentsConfig
-from csm.errors import NotFoundError, UsageError
+from csm.errors import NotFoundError, RefusedError, UsageError
 from csm.incidents import bulk, lifecycle, repo
 from csm.incidents.correlator import Correlator
 from csm.incidents.guard import CloseGuard, store_guard
 from csm.incidents.live import ActionRow, Changes, LiveIncident
 from csm.incidents.model import Finding, Incident, IncidentDetail, RecordResult, Status
 from csm.incidents.sweep import Sweeper, SweepResult
+from csm.store import backups
 from csm.store.db import Store
 
 DEFAULT_LIMIT = 100
@@ -173,6 +175,7 @@ class Incidents:
         if incident.status is to:
             return lifecycle.StatusChange(incident.id, to, to, False)
         lifecycle.check_reason(to, details)
+        self._require_backup()
         verdict = lifecycle.guard_verdict(self.guard, incident, to)
         if not verdict.allowed:
             raise lifecycle.refusal([verdict])
@@ -186,6 +189,8 @@ class Incidents:
         return change
 
     def bulk_status(self, request: bulk.BulkRequest, who: str) -> bulk.BulkResult:
+        if request.apply:
+            self._require_backup()
         result = bulk.run(self.store, self.guard, self.audit, request, self.clock.now(), who)
         if result.updated:
             self._correlator = None
@@ -198,6 +203,24 @@ class Incidents:
         if apply:  # closures unbind keys; pruned sightings must leave memory too
             self._correlator = None
         return result
+
+    def _require_backup(self) -> None:
+        """The runbook's rule: take a CSM backup before changing incident state."""
+        window = self.settings.require_backup_within
+        if not window:
+            return
+        now = self.clock.now()
+        latest = backups.latest(self.store.conn)
+        if latest is not None and latest.created_at >= now - window:
+            return
+        last = (
+            f"the latest is from {isoformat(latest.created_at)}" if latest else "none is recorded"
+        )
+        raise RefusedError(
+            "take a CSM backup before changing incident state (incidents.require_backup_within:"
+            f" {duration.render(window)}): {last}",
+            fix=f"csm backup /root/csm-backups/csm-pre-change-{now:%Y%m%d%H%M%S}.tar.gz",
+        )
 
     def _get(self, incident_id: str) -> LiveIncident:
         incident = repo.get(self.store, incident_id)

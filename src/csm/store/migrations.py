@@ -233,4 +233,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX mail_holds_by_account ON mail_holds (account, released_at);
         """,
     ),
+    Migration(
+        "0005_backups",
+        """
+        CREATE TABLE backups (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            path       TEXT NOT NULL,
+            size       INTEGER NOT NULL,
+            sha256     TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            who        TEXT NOT NULL
+        );
+        CREATE INDEX backups_by_time ON backups (created_at);
+        """,
+    ),
 )

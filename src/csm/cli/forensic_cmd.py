@@ -1,0 +1,43 @@
+"""``csm forensic-snapshot <account> --out <archive.tar.gz>``."""
+
+from __future__ import annotations
+
+import click
+
+from csm.cli import times
+from csm.cli.context import CliContext
+from csm.cli.output import emit_json, json_option
+from csm.cli.terminal import printable
+from csm.forensic.model import WINDOW
+
+
+@click.command("forensic-snapshot")
+@click.argument("account")
+@click.option("--out", "-o", "out", required=True, metavar="ARCHIVE.tar.gz",
+              help="Where to write the archive (outside the account's home).")  # fmt: skip
+@click.option(
+    "--with-mail", is_flag=True,
+    help="Also its mainlog lines and queued messages' headers (never bodies).",
+)  # fmt: skip
+@click.option("--since", default=None, metavar="DURATION",
+              help="How far back recent files (and mail) go [default: 7d].")  # fmt: skip
+@json_option
+@click.pass_obj
+def forensic_snapshot(
+    obj: CliContext, /, account: str, out: str, with_mail: bool, since: str | None, as_json: bool
+) -> None:
+    """Preserve an account's evidence (runbook step 3): its WordPress databases' routines,
+    triggers and events, administrators and sessions, recently modified files, and a
+    manifest, in a byte-stable archive with a `sha256sum -c` sidecar."""
+    window = times.length("--since", since) if since else WINDOW
+    app = obj.app()
+    with app.forensics() as service:
+        result = service.snapshot(account, out, with_mail=with_mail, since=window,
+                                  who=app.operator)  # fmt: skip
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"Snapshot: {result.path}")
+    click.echo(f"SHA256:   {result.sha256}")
+    for capture in result.failed:
+        click.echo(f"capture failed: {capture.entry}: {printable(capture.error)}", err=True)

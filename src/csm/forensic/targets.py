@@ -1,0 +1,60 @@
+"""The databases a snapshot captures: one target per ``wp-config.php`` under the home, found
+by the same discovery every check uses (private top-level paths and dotfiles skipped)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from csm.accounts.model import InvalidSite, Skipped, WordPressSite
+from csm.accounts.wordpress import survey
+from csm.forensic.model import SkippedPath, Target, path_text
+from csm.host import Host
+
+INVALID = frozenset({"invalid-schema", "invalid-table-prefix"})
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    targets: tuple[Target, ...]  # valid and invalid, sorted by schema
+    skipped: tuple[SkippedPath, ...]  # private paths, missing DB_NAME, duplicates, unreadable
+
+    @property
+    def valid(self) -> tuple[Target, ...]:
+        return tuple(t for t in self.targets if t.valid)
+
+    @property
+    def invalid(self) -> tuple[Target, ...]:
+        return tuple(t for t in self.targets if not t.valid)
+
+
+def discover(host: Host, home: str) -> Discovery:
+    """The targets under ``home`` (a host path) and the paths skipped, in discovery order."""
+    found = survey(host, home)
+    found_targets = [_target(s) for s in found.sites] + [_target(s) for s in found.invalid]
+    ordered = sorted(found_targets, key=lambda t: (t.schema, t.config_path))
+    skipped = tuple(_skipped(s) for s in found.skipped if s.reason not in INVALID)
+    return Discovery(_numbered(ordered), skipped)
+
+
+def _target(site: WordPressSite | InvalidSite) -> Target:
+    path, b64 = path_text(site.config)
+    reason = site.reason if isinstance(site, InvalidSite) else ""
+    return Target(site.db_name, site.table_prefix, path, not reason, reason,
+                  config_path_b64=b64)  # fmt: skip
+
+
+def _skipped(skipped: Skipped) -> SkippedPath:
+    path, b64 = path_text(skipped.path)
+    return SkippedPath(path, path_text(skipped.reason)[0], b64)
+
+
+def _numbered(targets: list[Target]) -> tuple[Target, ...]:
+    """Invalid targets numbered 0, 1, … in target order (their ``<i>``)."""
+    numbered, count = [], 0
+    for target in targets:
+        if target.valid:
+            numbered.append(target)
+        else:
+            numbered.append(replace(target, number=count))
+            count += 1
+    return tuple(numbered)
