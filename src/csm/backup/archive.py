@@ -29,12 +29,15 @@ from csm import atomic
 from csm.backup import manifest
 from csm.backup.manifest import FileSum
 from csm.errors import StoreError
+from csm.mailqueue.index import NAME as QUEUE_INDEX
+from csm.store.db import DB_NAME
+from csm.store.lock import LOCK_NAME
 
 # Left out of state/: the lock, the live store and its journals (the consistent copy stands in
 # for them), caches that rebuild themselves, and temporary files.
-LEFT_OUT: Final = frozenset({"csm.lock", "csm.db", "csm.db-wal", "csm.db-shm", "csm.db-journal",
-                             "queue-index"})  # fmt: skip
-STORE: Final = "csm.db"
+LEFT_OUT: Final = frozenset({LOCK_NAME, DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm",
+                             f"{DB_NAME}-journal", QUEUE_INDEX})  # fmt: skip
+STORE: Final = DB_NAME
 CHUNK: Final = 1 << 20
 
 
