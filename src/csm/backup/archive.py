@@ -37,8 +37,6 @@ from csm.store.lock import LOCK_NAME
 # for them), caches that rebuild themselves, and temporary files.
 LEFT_OUT: Final = frozenset({LOCK_NAME, DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm",
                              f"{DB_NAME}-journal", QUEUE_INDEX})  # fmt: skip
-STORE: Final = DB_NAME
-CHUNK: Final = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +69,14 @@ def write(layout: Layout, out: Path, created: datetime, version: str) -> Written
     with tempfile.TemporaryDirectory(prefix=".csm-backup-", dir=out.parent) as scratch:
         sources = list(_sources(layout, Path(scratch)))
         with atomic.replacing(out, ".csm-backup-") as stream:
-            files = _tar(stream, sources, created, version)
-    return Written(out, out.stat().st_size, file_sha256(out), created, tuple(files))
+            digest = atomic.Digesting(stream)
+            files = _tar(digest, sources, created, version)
+    return Written(out, digest.size, digest.hash.hexdigest(), created, tuple(files))
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _sources(layout: Layout, scratch: Path) -> Iterator[_Source]:
@@ -91,9 +87,9 @@ def _sources(layout: Layout, scratch: Path) -> Iterator[_Source]:
         yield from _tree(layout.dropins, "conf.d", frozenset())
     if layout.state.is_dir():
         yield _Source("state", None)
-        copy = store_copy(layout.state / STORE, scratch / STORE)
+        copy = store_copy(layout.state / DB_NAME, scratch / DB_NAME)
         if copy is not None:
-            yield _Source(f"state/{STORE}", copy)
+            yield _Source(f"state/{DB_NAME}", copy)
         yield from _tree(layout.state, "state", LEFT_OUT)
 
 
@@ -140,7 +136,7 @@ def _regular(path: Path, *, follow: bool) -> bool:
 
 
 def _tar(
-    stream: IO[bytes], sources: list[_Source], created: datetime, version: str
+    stream: atomic.Digesting, sources: list[_Source], created: datetime, version: str
 ) -> list[FileSum]:
     stamp = int(created.timestamp())
     files: list[FileSum] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,15 +139,16 @@ class Backups:
             raise LockHeldError(f"{DAEMON_RUNNING} (its control socket {self.socket} answers)")
 
     def _recorded(self, digest: str) -> bool:
-        with suppress(StoreError):
+        try:
             store = Store.open_readonly(self.layout.state)
-            try:
-                return backups.by_sha256(store.conn, digest) is not None
-            except sqlite3.Error:  # a store from before backups were recorded
-                return False
-            finally:
-                store.close()
-        return False
+        except StoreError:
+            return False
+        try:
+            return backups.by_sha256(store.conn, digest) is not None
+        except sqlite3.Error:  # a store from before backups were recorded
+            return False
+        finally:
+            store.close()
 
     def _record_restore(self, path: Path, ts: str, done: Commit, who: str) -> None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import sqlite3
 import tarfile
@@ -133,9 +134,8 @@ def _stage(
         descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except (FileExistsError, NotADirectoryError):
         raise _bad(archive, f"member {name!r} collides with another member") from None
-    stream = tar.extractfile(member)
     with os.fdopen(descriptor, "wb") as out:
-        found.files[name] = _copy(stream, out) if stream is not None else _empty()
+        found.files[name] = _copy(tar.extractfile(member) or io.BytesIO(), out)
 
 
 def _right_kind(name: str, top: str, member: tarfile.TarInfo) -> bool:
@@ -161,10 +161,6 @@ def _copy(stream: IO[bytes], out: IO[bytes]) -> str:
         digest.update(chunk)
         out.write(chunk)
     return digest.hexdigest()
-
-
-def _empty() -> str:
-    return hashlib.sha256(b"").hexdigest()
 
 
 def _mismatches(found: Staged) -> list[str]:

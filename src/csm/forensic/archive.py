@@ -10,12 +10,10 @@ directory is fsync'd."""
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from csm import atomic
 from csm.forensic.staging import checked_name
@@ -32,21 +30,6 @@ class Written:
     size: int
 
 
-class _Digesting:
-    """A write-only file that hashes and counts what passes through to ``raw``."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw, self.hash, self.size = raw, hashlib.sha256(), 0
-
-    def write(self, data: bytes, /) -> int:
-        self.hash.update(data)
-        self.size += len(data)
-        return self.raw.write(data)
-
-    def flush(self) -> None:
-        self.raw.flush()
-
-
 def write(
     members: list[tuple[str, Path]], out: Path, mtime: int, listed_as: str | None = None
 ) -> Written:
@@ -55,7 +38,7 @@ def write(
     ``sha256sum -c /root/csm-forensics/<account>-*.sha256`` then works from any directory),
     else by its base name (the Go tool's format)."""
     with atomic.replacing(out, TEMP_PREFIX) as raw:
-        digest = _Digesting(raw)
+        digest = atomic.Digesting(raw)
         with gzip.GzipFile(filename="", mode="wb", fileobj=digest, mtime=mtime) as zipped:
             _tar(members, zipped, mtime)
     sha = digest.hash.hexdigest()

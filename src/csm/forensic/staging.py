@@ -44,9 +44,6 @@ class Staging:
         with os.fdopen(os.open(path, flags, 0o600), "wb") as out:
             yield out
 
-    def names(self) -> list[str]:
-        return sorted(self._files)
-
     def members(self) -> list[tuple[str, Path]]:
         """(name, staged file) in archive order: by name, ``manifest.txt`` last."""
         ordered = sorted(self._files.items(), key=lambda item: (item[0] == MANIFEST, item[0]))

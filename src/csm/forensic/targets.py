@@ -18,14 +18,6 @@ class Discovery:
     targets: tuple[Target, ...]  # valid and invalid, sorted by schema
     skipped: tuple[SkippedPath, ...]  # private paths, missing DB_NAME, duplicates, unreadable
 
-    @property
-    def valid(self) -> tuple[Target, ...]:
-        return tuple(t for t in self.targets if t.valid)
-
-    @property
-    def invalid(self) -> tuple[Target, ...]:
-        return tuple(t for t in self.targets if not t.valid)
-
 
 def discover(host: Host, home: str) -> Discovery:
     """The targets under ``home`` (a host path) and the paths skipped, in discovery order."""

@@ -17,6 +17,7 @@ saving is best effort (atomic, 0600; nothing when the state directory is not wri
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import time
@@ -100,7 +101,8 @@ class SpoolIndex:
                 stream.write(FORMAT + b" %d\n" % zlib.crc32(blob) + blob)
             os.replace(temporary, self.path)
         except OSError:
-            _discard(temporary)
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
             return
         self.changed = False
 
@@ -193,13 +195,9 @@ def stamps(paths: Iterable[str]) -> tuple[tuple[str, Stamp], ...] | None:
     return tuple(found)
 
 
-def owners_hold(kept: OwnersKept | None, config: str) -> bool:
+def owners_hold(kept: OwnersKept, config: str) -> bool:
     """Whether saved owners still hold: read under this configuration, from files unchanged."""
-    return (
-        kept is not None
-        and kept.config == config
-        and stamps(p for p, _ in kept.stamps) == (kept.stamps)
-    )
+    return kept.config == config and stamps(path for path, _ in kept.stamps) == kept.stamps
 
 
 def _shaped(dirs: object) -> bool:
@@ -258,10 +256,3 @@ def _parsed(path: str, msgid: str, data_size: int) -> Entry | None:
         return None
     except (OSError, SpoolFormatError) as exc:
         return msgid, str(exc)
-
-
-def _discard(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        return

@@ -157,11 +157,8 @@ def _copy(source: bytes, target: bytes, mode: int) -> str:
 
 
 def _sha256(path: bytes) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as stream:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _listed(entry: Entry) -> Listed:
