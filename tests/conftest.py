@@ -91,6 +91,14 @@ def drill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DrillHost:
     return host
 
 
+@pytest.fixture
+def drill_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DrillHost:
+    """:func:`drill`, with its WordPress databases in the real MariaDB."""
+    host = build(tmp_path / "host", 1, SystemClock(), with_databases=True)
+    monkeypatch.setenv("CSM_CONFIG", str(host.config_path))
+    return host
+
+
 def backed_up(cli: Any, host: DrillHost) -> Path:
     """Take a CSM backup, as the runbook asks before incident state changes; its path."""
     out = host.root.parent / "csm-backups" / f"pre-change-{secrets.token_hex(3)}.tar.gz"

@@ -86,7 +86,7 @@ class App:
     def accounts(self) -> Accounts:
         hosting = self.config.hosting
         files = tuple(hosting.dovecot_passwd_files)
-        return Accounts(self.host, self.panel, files, hosting.min_uid)
+        return Accounts(self.host, self.panel, files, hosting.min_uid, hosting.databases)
 
     def backups(self) -> Backups:
         """``csm backup`` / ``restore``: the config file, its drop-ins and the state directory."""
@@ -97,7 +97,7 @@ class App:
         loaded = self.loaded
         layout = Layout(loaded.path.absolute(), loaded.dropin_dir.absolute(), self.state_dir)
         socket = self.host.path(self.config.paths.control_socket)
-        return Backups(layout, socket, self.clock, __version__, self.audit)
+        return Backups(layout, socket, self.clock, __version__, self.audit, self.env)
 
     @contextmanager
     def forensics(self) -> Iterator[Forensics]:
@@ -109,10 +109,11 @@ class App:
         def database() -> mysql.Credentials:
             return mysql.credentials(self.config.mysql, self.host)
 
-        mail = MailSources.from_config(self.config.mail, self.host, self.accounts().names())
+        accounts = self.accounts()
+        mail = MailSources.from_config(self.config.mail, self.host, accounts.names())
         with self.incidents() as incidents:
             yield Forensics(self.host, database, self.clock, mail, self.config.paths.home_dir,
-                            recorded=_evidence(incidents))  # fmt: skip
+                            recorded=_evidence(incidents), owners=accounts.owners)  # fmt: skip
 
     @contextmanager
     def incidents(self) -> Iterator[Incidents]:
@@ -149,6 +150,7 @@ class App:
             yield Credentials(
                 self.host, self.accounts(), incidents, incidents.audit, self.clock, database,
                 rotator, self.cpanel(), self.config.mysql.connect_timeout,
+                self.config.paths.home_dir,
             )  # fmt: skip
 
     @contextmanager
@@ -167,7 +169,8 @@ class App:
                 from csm.response.quarantine import Quarantine  # noqa: PLC0415
 
                 quarantine = Quarantine(self.host, incidents.store, incidents.audit, self.clock,
-                                        self.config.paths.quarantine_dir)  # fmt: skip
+                                        self.config.paths.quarantine_dir,
+                                        self.config.paths.home_dir)  # fmt: skip
             yield Scans(self.host, self.accounts(), incidents, database, scan.database,
                         self.clock, self.config.mysql.connect_timeout,
                         tuple(str(self.host.path(p)) for p in scan.extra_rules),
@@ -179,8 +182,9 @@ class App:
 
         store = self.open_store()
         try:
+            paths = self.config.paths
             yield Quarantine(self.host, store, self.audit(store), self.clock,
-                             self.config.paths.quarantine_dir)  # fmt: skip
+                             paths.quarantine_dir, paths.home_dir)  # fmt: skip
         finally:
             store.close()
 

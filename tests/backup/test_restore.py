@@ -20,28 +20,10 @@ from csm.backup import restore, staging
 from csm.drill.build import DrillHost
 from csm.errors import UnreadableInputError
 from csm.store.lock import StateLock
-from tests.backup.conftest import leftovers, live_tree, rebuilt
-from tests.conftest import dropin
+from tests.backup.conftest import changed_since, leftovers, live_tree, rebuilt
 
 EXAMPLES = int(os.environ.get("CSM_TEST_EXAMPLES", "40"))
 Change = Callable[[tarfile.TarInfo, bytes], list[tuple[tarfile.TarInfo, bytes]]]
-
-
-@pytest.fixture
-def backup(cli: Any, drill: DrillHost, tmp_path: Path) -> Path:
-    dropin(drill, "40-note.yaml", "# kept in the backup\n")
-    out = tmp_path / "backups" / "before.tar.gz"
-    assert cli("backup", str(out)).code == 0
-    return out
-
-
-def changed_since(drill: DrillHost) -> None:
-    """What an operator did after the backup: edited the config, a drop-in, the state."""
-    drill.config_path.write_text(drill.config_path.read_text() + "# edited after the backup\n")
-    dropin(drill, "40-note.yaml", "# changed\n")
-    dropin(drill, "50-new.yaml", "# new\n")
-    (drill.root / "var/lib/csm/state/stale-file").write_text("made after the backup\n")
-    (drill.root / "var/lib/csm/state/csm.lock").write_text("")  # as a daemon that ran leaves it
 
 
 def test_a_restore_brings_the_install_back(cli: Any, drill: DrillHost, backup: Path) -> None:

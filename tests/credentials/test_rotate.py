@@ -15,8 +15,7 @@ import pymysql
 import pytest
 
 from csm import passwords
-from csm.clock import SystemClock
-from csm.drill.build import DrillHost, build
+from csm.drill.build import DrillHost
 from csm.drill.databases import site_users
 from csm.drill.plan import Account, Site
 from tests.conftest import MARIADB, dropin
@@ -25,11 +24,9 @@ STANDINS = Path(__file__).resolve().parent.parent / "cpanel"
 
 
 @pytest.fixture
-def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DrillHost:
+def host(drill_db: DrillHost) -> DrillHost:
     """A simulated host with its WordPress databases."""
-    drill = build(tmp_path / "host", 1, SystemClock(), with_databases=True)
-    monkeypatch.setenv("CSM_CONFIG", str(drill.config_path))
-    return drill
+    return drill_db
 
 
 def wordpress_site(account: Account) -> Site:
@@ -70,7 +67,9 @@ def shadow_hash(drill: DrillHost, account: Account, address: str) -> str:
 
 
 def secrets_of(path: Path) -> dict[str, str]:
-    return dict(line.split("\t") for line in path.read_text().splitlines())
+    """``item<TAB>password`` lines; ``#`` lines say which were not set."""
+    lines = path.read_text().splitlines()
+    return dict(line.split("\t") for line in lines if not line.startswith("#"))
 
 
 def test_rotation_through_cpanel_changes_every_credential(
@@ -136,7 +135,7 @@ def test_an_unreachable_database_fails_those_items_only(cli: Any, host: DrillHos
     wanted = [f"mailbox:{b.address}" for b in account.mailboxes]
     wanted += [f"mysql:{site.db_user}"]
     mycnf.write_text(mycnf.read_text().replace("port=3306", "port=1"))
-    result = cli("creds", "rotate", account.user, *wanted, "--json")
+    result = cli("creds", "rotate", account.user, *wanted, "--show-secrets", "--json")
     assert result.code == 1
     outcomes = {o["item"]: o for o in result.json()["outcomes"]}
     assert not outcomes[f"mysql:{site.db_user}"]["ok"]
@@ -158,7 +157,9 @@ def test_a_malformed_shadow_file_is_left_intact(cli: Any, drill: DrillHost) -> N
     shadow = drill.root / f"home/{account.user}/etc/{box.domain}/shadow"
     shadow.write_text(shadow.read_text() + shadow.read_text())  # every line twice
     before = shadow.read_bytes()
-    result = cli("creds", "rotate", account.user, f"mailbox:{box.address}", "--json")
+    result = cli(
+        "creds", "rotate", account.user, f"mailbox:{box.address}", "--show-secrets", "--json"
+    )
     assert result.code == 1
     (outcome,) = result.json()["outcomes"]
     assert not outcome["ok"] and "nothing was changed" in outcome["detail"]
@@ -182,7 +183,9 @@ def test_a_cpanel_error_reply_is_surfaced(
     account = host.accounts[0]
     site = wordpress_site(account)
     (host.root / f"var/cpanel/databases/{account.user}.json").write_text('{"MYSQL": {}}')
-    result = cli("creds", "rotate", account.user, f"mysql:{site.db_user}", "--json")
+    result = cli(
+        "creds", "rotate", account.user, f"mysql:{site.db_user}", "--show-secrets", "--json"
+    )
     assert result.code == 1
     (outcome,) = result.json()["outcomes"]
     assert not outcome["ok"] and "Mysql::set_password" in outcome["detail"]

@@ -1,6 +1,7 @@
 """The archive writer on its own: unsafe member names refused, a failed write leaves nothing
-behind (not even a temp file), an existing archive is replaced whole, and a damaged archive
-fails the sidecar check the runbook runs."""
+behind (not even a temp file), an existing archive is replaced whole only when forced (and a
+file that is already there is otherwise never replaced), and a damaged archive fails the
+sidecar check the runbook runs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from csm.errors import RefusedError
 from csm.forensic import archive
 from csm.forensic.staging import Staging, checked_name
 
@@ -73,3 +75,23 @@ def test_a_member_staged_twice_is_a_bug(tmp_path: Path) -> None:
     staging = staged(tmp_path, {"a": b"1"})
     with pytest.raises(ValueError, match="staged twice"):
         staging.write("a", b"2")
+
+
+def test_what_is_already_there_is_replaced_only_when_forced(tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out, sidecar = out_dir / "snap.tar.gz", out_dir / "snap.tar.gz.sha256"
+    out.write_bytes(b"the previous archive")
+    members = staged(tmp_path, {"manifest.txt": b"m\n"}).members()
+    with pytest.raises(RefusedError, match="appeared while the snapshot was written"):
+        archive.write(members, out, STAMP)
+    assert out.read_bytes() == b"the previous archive"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["snap.tar.gz"]
+    out.unlink()
+    sidecar.write_bytes(b"the previous sidecar")
+    with pytest.raises(RefusedError, match="is complete, sha256"):
+        archive.write(members, out, STAMP)
+    assert sidecar.read_bytes() == b"the previous sidecar"
+    written = archive.write(members, out, STAMP, force=True)
+    assert sidecar.read_text() == f"{written.sha256}  snap.tar.gz\n"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["snap.tar.gz", "snap.tar.gz.sha256"]

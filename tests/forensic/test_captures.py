@@ -62,7 +62,7 @@ def wp_config(directory: Path, body: str) -> None:
 def test_a_schema_missing_from_mariadb_gives_err_members(
     drilled: Drilled, configs: Path, tmp_path: Path
 ) -> None:
-    absent = f"csm_forensic_absent_{secrets.token_hex(4)}"
+    absent = f"{drilled.victim.user[:8]}_absent_{secrets.token_hex(4)}"  # its own, by prefix
     wp_config(configs / "old", f"define('DB_NAME', '{absent}');")
     out = tmp_path / "s.tar.gz"
     result = drilled.forensics().snapshot(drilled.victim.user, out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from csm.errors import UnreadableInputError
 from csm.logtail import files
+from tests.pipes import returns
 
 LINE = st.binary(max_size=40).map(lambda b: b.replace(b"\n", b""))
 
@@ -67,3 +69,28 @@ def test_gzip_files_are_read_through(tmp_path: Path) -> None:
     path = tmp_path / "exim_mainlog.1.gz"
     path.write_bytes(gzip.compress(b"one\r\ntwo\nthree"))
     assert [line for batch in read(path, 4) for line in batch] == [b"one\r", b"two", b"three"]
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    """A pipe would block the reader forever: it is refused when opened, as a directory is."""
+    pipe = tmp_path / "exim_mainlog"
+    os.mkfifo(pipe)
+    (log,) = files.ordered([pipe])
+    with pytest.raises(UnreadableInputError, match="not a regular file"):
+        returns(lambda: list(files.batches(log, 16)), pipe)
+    with pytest.raises(UnreadableInputError, match="not a regular file"):
+        returns(lambda: list(files.lines(log)), pipe)
+
+
+def test_a_gzip_file_is_read_through_one_descriptor_closed_at_the_end(tmp_path: Path) -> None:
+    """The file opened and checked is the one decompressed (its name is not opened again),
+    and closing the stream closes it: no descriptor is left behind."""
+    path = tmp_path / "exim_mainlog.2.gz"
+    path.write_bytes(gzip.compress(b"one\ntwo\n"))
+    (log,) = files.ordered([path])
+    before = set(os.listdir("/proc/self/fd"))
+    with files.opened(log) as stream:
+        path.unlink()
+        os.mkfifo(path)  # the name swapped for a pipe after the check: never opened
+        assert stream.read() == b"one\ntwo\n"
+    assert set(os.listdir("/proc/self/fd")) == before

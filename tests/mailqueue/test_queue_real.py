@@ -176,6 +176,7 @@ def test_the_credentials_gate_stands_before_removing_spam(
     host, plan = fresh
     spam = list(plan.ids["stolen_spam"][:5])
     account = host.accounts[0].user
+    assert cli("queue", "review", "--account", account).code == 0
     assert cli("queue", "decide", *spam, "remove", "--note", "stolen mailbox spam").code == 0
     refused = cli("queue", "remove", *spam)
     assert refused.code == 3
@@ -205,6 +206,7 @@ def test_freeze_is_always_allowed_and_thaw_needs_a_release_decision(
     assert all(now[i][1] for i in plan.ids["php_spam"])
     one = plan.ids["php_spam"][0]
     assert cli("queue", "thaw", one).code == 3
+    assert cli("queue", "review", "--account", plan.php_account).code == 0
     assert (
         cli("queue", "decide", one, "release", "--note", "the customer's real newsletter").code == 0
     )

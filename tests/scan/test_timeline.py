@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from csm.accounts.domains import DomainMap
 from csm.drill.build import DrillHost
 from csm.drill.maillog import GUESSER, generate
+from csm.errors import UsageError
+from csm.scan import timeline
 
 
 def test_the_stolen_mailbox_story_in_order(cli: Any, drill: DrillHost) -> None:
@@ -33,6 +38,17 @@ def test_an_account_covers_its_local_mail(cli: Any, drill: DrillHost) -> None:
 def test_an_unknown_subject_has_an_empty_day(cli: Any, drill: DrillHost) -> None:
     timeline = cli("mail", "timeline", "nobody@nowhere.example", "--json").json()
     assert (timeline["hours"], timeline["events"]) == ([], [])
+
+
+@pytest.mark.parametrize("subject", ["", "   "])
+def test_an_empty_subject_is_a_usage_error_not_the_whole_host(
+    cli: Any, drill: DrillHost, subject: str
+) -> None:
+    result = cli("mail", "timeline", subject, "--json")
+    assert result.code == 2 and result.json()["code"] == "usage"
+    logs = [drill.root / "var/log/maillog", drill.root / "var/log/exim_mainlog"]
+    with pytest.raises(UsageError, match="name a mailbox"):
+        timeline.build(subject, logs, DomainMap(), 10, None)
 
 
 def test_human_output(cli: Any, drill: DrillHost) -> None:

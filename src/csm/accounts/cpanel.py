@@ -1,12 +1,11 @@
 """cPanel's own files, read from the host tree: ``/etc/trueuserdomains``, ``/etc/userdomains``,
 ``/var/cpanel/users/<user>``, ``/var/cpanel/userdata/<user>/main``, the mailbox ``passwd`` and
 ``shadow`` files under the home, ``/etc/proftpd/<user>`` (or pure-ftpd), and cPanel's database
-map ``/var/cpanel/databases/<user>.json``.  Malformed lines are skipped; hashes are never kept,
+map (:mod:`csm.accounts.ownership`).  Malformed lines are skipped; hashes are never kept,
 only their scheme and age."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -16,6 +15,7 @@ import yaml
 from csm import identifiers
 from csm.accounts.domains import owner_line
 from csm.accounts.model import Account, Claim, FtpLogin, Mailbox, Source
+from csm.accounts.ownership import DatabaseOwners, read_map
 from csm.accounts.wordpress import discover
 from csm.errors import InvalidIdentifierError
 from csm.host import Host
@@ -64,8 +64,11 @@ def domain_claims(host: Host) -> list[tuple[str, Claim]]:
     return found
 
 
-def account(host: Host, user: str, passwd: dict[str, tuple[int, str]]) -> Account | None:
-    """The account as cPanel's files describe it; None when it has no users file."""
+def account(
+    host: Host, user: str, passwd: dict[str, tuple[int, str]], owners: DatabaseOwners
+) -> Account | None:
+    """The account as cPanel's files describe it; None when it has no users file.  Its sites
+    are those whose database it owns (the others are ``foreign``)."""
     user = identifiers.account(user)
     fields = _key_values(host, f"{USERS_DIR}/{user}")
     if not fields:
@@ -78,17 +81,19 @@ def account(host: Host, user: str, passwd: dict[str, tuple[int, str]]) -> Accoun
     uid, home = passwd.get(user, (None, f"/home/{user}"))
     domains = tuple(d for d in (main, *addons, *parked) if d)
     sites, skipped = discover(host, home)
-    dbs, db_users = databases(host, user)
+    owned = owners.split(user, sites)
+    dbs, db_users = read_map(host, user)
     return Account(
         user, "cpanel", home, uid, main, addons, parked, subs,
         contact=fields.get("CONTACTEMAIL", ""), plan=fields.get("PLAN", ""),
         suspended=fields.get("SUSPENDED", "0") not in ("0", ""),
         mailboxes=tuple(m for d in domains for m in mailboxes(host, home, d)),
-        ftp=ftp_logins(host, user), sites=tuple(sites),
-        databases=tuple(sorted({*dbs, *(s.db_name for s in sites)})),
-        db_users=tuple(sorted({*db_users, *(s.db_user for s in sites if s.db_user)})),
+        ftp=ftp_logins(host, user), sites=owned.sites,
+        databases=tuple(sorted({*dbs, *(s.db_name for s in owned.sites)})),
+        db_users=tuple(sorted({*db_users, *owned.db_users})),
         skipped=tuple(skipped),
         sources=(Source(f"{USERS_DIR}/{user}"), Source(f"/var/cpanel/userdata/{user}/main")),
+        foreign=owned.foreign,
     )  # fmt: skip
 
 
@@ -139,16 +144,6 @@ def ftp_logins(host: Host, user: str) -> tuple[FtpLogin, ...]:
         if found:
             return tuple(found)
     return ()
-
-
-def databases(host: Host, user: str) -> tuple[list[str], list[str]]:
-    """cPanel's database map for the account: (databases, database users)."""
-    try:
-        text = host.path(f"/var/cpanel/databases/{user}.json").read_text(encoding="utf-8")
-        mysql = json.loads(text).get("MYSQL", {})
-        return sorted(mysql.get("dbs") or {}), sorted(mysql.get("dbusers") or {})
-    except (OSError, ValueError, AttributeError):
-        return [], []
 
 
 def scheme(hashed: str) -> str:

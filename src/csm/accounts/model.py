@@ -69,6 +69,18 @@ class InvalidSite:
 
 
 @dataclass(frozen=True, slots=True)
+class ForeignDatabase:
+    """A database or database user an account's ``wp-config.php`` names and the account does
+    not own (:mod:`csm.accounts.ownership`): reported, never acted on."""
+
+    config: str  # the wp-config.php (host path)
+    kind: Literal["schema", "user"]
+    name: str  # as the file names it (attacker-controlled text: quote it before showing it)
+    owner: str  # the account that owns it, "" when nobody's
+    why: str  # how the owner was decided, or why nobody owns it
+
+
+@dataclass(frozen=True, slots=True)
 class Account:
     user: str
     panel: Panel
@@ -88,6 +100,7 @@ class Account:
     db_users: tuple[str, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     sources: tuple[Source, ...] = ()
+    foreign: tuple[ForeignDatabase, ...] = ()  # claimed by its files, not its own
 
     @property
     def domains(self) -> tuple[str, ...]:

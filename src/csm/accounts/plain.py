@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from csm.accounts.cpanel import lines, mailboxes, scheme
 from csm.accounts.model import Account, Mailbox, Source
+from csm.accounts.ownership import DatabaseOwners
 from csm.accounts.wordpress import discover
 from csm.host import Host
 
@@ -40,18 +41,19 @@ def entries(host: Host, min_uid: int) -> list[Entry]:
     return found
 
 
-def account(host: Host, entry: Entry, passwd_files: list[str]) -> Account:
+def account(host: Host, entry: Entry, passwd_files: list[str], owners: DatabaseOwners) -> Account:
     boxes = tuple(box for path in passwd_files for box in _mailboxes(host, path, entry))
     boxes += tuple(box for domain in _home_domains(host, entry) for box in
                    mailboxes(host, entry.home, domain))  # fmt: skip
     domains = sorted({box.address.rpartition("@")[2] for box in boxes})
     sites, skipped = discover(host, entry.home)
+    owned = owners.split(entry.user, sites)
     return Account(
         entry.user, "plain", entry.home, entry.uid, domains[0] if domains else "",
-        addon_domains=tuple(domains[1:]), mailboxes=boxes, sites=tuple(sites),
-        databases=tuple(sorted({s.db_name for s in sites})),
-        db_users=tuple(sorted({s.db_user for s in sites if s.db_user})),
-        skipped=tuple(skipped), sources=(entry.source,),
+        addon_domains=tuple(domains[1:]), mailboxes=boxes, sites=owned.sites,
+        databases=tuple(sorted({s.db_name for s in owned.sites})),
+        db_users=tuple(sorted(set(owned.db_users))),
+        skipped=tuple(skipped), sources=(entry.source,), foreign=owned.foreign,
     )  # fmt: skip
 
 

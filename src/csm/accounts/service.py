@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from csm import identifiers
 from csm.accounts import cpanel, plain
-from csm.accounts.model import Account, Claim, Mapping, Panel, Source
+from csm.accounts.model import Account, Claim, Panel, Source
+from csm.accounts.model import Mapping as OwnerMapping
+from csm.accounts.ownership import DatabaseOwners
 from csm.errors import NotFoundError, UsageError
 from csm.host import Host
 
@@ -22,6 +25,15 @@ class Accounts:
     panel: Panel
     passwd_files: tuple[str, ...] = ("/etc/dovecot/users",)
     min_uid: int = 1000
+    databases: Mapping[str, Sequence[str]] = field(default_factory=dict)  # hosting.databases
+    _owners: DatabaseOwners | None = field(default=None, init=False, repr=False)
+
+    @property
+    def owners(self) -> DatabaseOwners:
+        """Who owns a database or a database user (what an account's files name is checked)."""
+        if self._owners is None:
+            self._owners = DatabaseOwners(self.host, self.names, self.databases)
+        return self._owners
 
     def names(self) -> list[str]:
         if self.panel == "cpanel":
@@ -40,7 +52,7 @@ class Accounts:
     def all(self) -> list[Account]:
         return [a for user in self.names() if (a := self._read(user)) is not None]
 
-    def map(self, query: str) -> Mapping:
+    def map(self, query: str) -> OwnerMapping:
         """Which account owns ``query`` (a domain, an address, a user or a path), by which
         file and line; two sources naming different accounts make it ambiguous."""
         query = query.strip()
@@ -56,9 +68,11 @@ class Accounts:
 
     def _read(self, user: str) -> Account | None:
         if self.panel == "cpanel":
-            return cpanel.account(self.host, user, cpanel.passwd_entries(self.host))
+            return cpanel.account(self.host, user, cpanel.passwd_entries(self.host), self.owners)
         entry = next((e for e in plain.entries(self.host, self.min_uid) if e.user == user), None)
-        return plain.account(self.host, entry, list(self.passwd_files)) if entry else None
+        if entry is None:
+            return None
+        return plain.account(self.host, entry, list(self.passwd_files), self.owners)
 
     def _domain_claims(self, domain: str) -> list[Claim]:
         domain = domain.rstrip(".")
@@ -115,10 +129,10 @@ class Accounts:
         return claims
 
 
-def _decide(query: str, kind: str, claims: list[Claim]) -> Mapping:
+def _decide(query: str, kind: str, claims: list[Claim]) -> OwnerMapping:
     owners = {c.account for c in claims}
     account = next(iter(owners)) if len(owners) == 1 else ""
-    return Mapping(query, kind, account, tuple(claims), len(owners) > 1)  # type: ignore[arg-type]
+    return OwnerMapping(query, kind, account, tuple(claims), len(owners) > 1)  # type: ignore[arg-type]
 
 
 def _owner(host: Host, path: str) -> int | None:

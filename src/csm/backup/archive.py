@@ -5,8 +5,12 @@ Unlike the Go CSM, it works while the daemon runs: ``state/csm.db`` is a consist
 with SQLite's online backup API (and checked with ``PRAGMA integrity_check``), not the live
 file; the store's ``-wal``/``-shm`` files, the lock and caches are left out.  Every other state
 file is written by rename, so it is read whole.  Entries are 0600 (directories 0700), owned by
-root; the archive is written to a temporary file beside the output, fsynced, renamed, and the
-directory fsynced."""
+root; the archive is written to a temporary file beside the output (``.csm-backup-<pid>-….tmp``,
+0600, beside a 0700 scratch directory for the store copy), fsynced, put in place (never over
+anything unless ``replace``, and then only over a regular file), and the directory fsynced.
+The temporaries a killed backup left in that directory are removed first.  A state or drop-in
+file whose name is not plain UTF-8 (:func:`csm.backup.manifest.plain_name`) refuses the backup:
+a restore would refuse it."""
 
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ import os
 import sqlite3
 import stat
 import tarfile
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +31,7 @@ from urllib.parse import quote
 from csm import atomic
 from csm.backup import manifest
 from csm.backup.manifest import FileSum
-from csm.errors import StoreError
+from csm.errors import RefusedError, StoreError
 from csm.mailqueue.index import NAME as QUEUE_INDEX
 from csm.store.db import DB_NAME
 from csm.store.lock import LOCK_NAME
@@ -37,6 +40,7 @@ from csm.store.lock import LOCK_NAME
 # for them), caches that rebuild themselves, and temporary files.
 LEFT_OUT: Final = frozenset({LOCK_NAME, DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm",
                              f"{DB_NAME}-journal", QUEUE_INDEX})  # fmt: skip
+TEMP_PREFIX: Final = ".csm-backup-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +67,18 @@ class _Source:
     path: Path | None  # None for a directory entry
 
 
-def write(layout: Layout, out: Path, created: datetime, version: str) -> Written:
-    """Write the backup to ``out`` atomically; the caller has checked ``out``."""
+def write(
+    layout: Layout, out: Path, created: datetime, version: str, *, replace: bool = False
+) -> Written:
+    """Write the backup to ``out`` atomically; the caller has checked ``out``.  Replaces a
+    regular file only when ``replace``; FileExistsError when something else is (or appeared)
+    there."""
     out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".csm-backup-", dir=out.parent) as scratch:
-        sources = list(_sources(layout, Path(scratch)))
-        with atomic.replacing(out, ".csm-backup-") as stream:
+    atomic.sweep(out.parent, TEMP_PREFIX)
+    with atomic.scratch(out.parent, TEMP_PREFIX) as scratch:
+        sources = list(_sources(layout, scratch))
+        replaces: atomic.Replaces = "regular" if replace else "nothing"
+        with atomic.replacing(out, TEMP_PREFIX, replaces=replaces) as stream:
             digest = atomic.Digesting(stream)
             files = _tar(digest, sources, created, version)
     return Written(out, digest.size, digest.hash.hexdigest(), created, tuple(files))
@@ -98,8 +108,11 @@ def store_copy(live: Path, into: Path) -> Path | None:
     when there is no store."""
     if not _regular(live, follow=False):
         return None
+    # The copy is private (0600); the live store is opened as a writer would (mode=rw, never
+    # created), so that, closed last, it leaves no -wal or -shm behind.
+    os.close(os.open(into, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
     try:
-        source = sqlite3.connect(f"file:{quote(str(live))}?mode=ro", uri=True, timeout=30)
+        source = sqlite3.connect(f"file:{quote(str(live))}?mode=rw", uri=True, timeout=30)
         target = sqlite3.connect(into)
         try:
             source.backup(target)
@@ -121,6 +134,12 @@ def _tree(top: Path, prefix: str, left_out: frozenset[str]) -> Iterator[_Source]
         if (prefix == "state" and entry.name in left_out) or entry.name.endswith(".tmp"):
             continue
         name = f"{prefix}/{entry.name}"
+        if not manifest.plain_name(name):
+            raise RefusedError(
+                f"cannot back up {entry.path!r}: its name is not UTF-8 or holds a control"
+                " character (a restore would refuse it)",
+                fix="rename or remove that file, then back up again",
+            )
         if entry.is_dir(follow_symlinks=False):
             yield _Source(name, None)
             yield from _tree(Path(entry.path), name, left_out)

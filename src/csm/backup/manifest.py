@@ -1,12 +1,15 @@
 """``manifest.txt``, the last member of a backup: ``backup_ts=<RFC 3339 UTC>`` and
 ``schema=1`` (what the Go CSM writes and its restore requires), then CSM's own lines:
 ``csm_version=`` and one ``file="<member>" size=<bytes> sha256=<hex>`` line per file, which
-``csm backup verify`` and ``csm restore`` check.  Member names are JSON-quoted."""
+``csm backup verify`` and ``csm restore`` check.  Member names are JSON-quoted, and are UTF-8
+without control characters (:func:`plain_name`): a backup refuses to hold any other name, a
+restore to stage one."""
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -33,6 +36,16 @@ class Manifest:
     backup_ts: str
     version: str = ""
     files: tuple[FileSum, ...] = field(default=())
+
+
+def plain_name(name: str) -> bool:
+    """Valid UTF-8 (no surrogate-escaped bytes) without control, format or line-separator
+    characters: a name that can be shown, listed and written back as it is."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(unicodedata.category(c)[0] == "C" or c in "\u2028\u2029" for c in name)
 
 
 def render(created: datetime, version: str, files: list[FileSum]) -> bytes:

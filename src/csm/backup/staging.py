@@ -1,11 +1,14 @@
 """Reading a backup without trusting it (``csm-go-facts.md`` §3.5): the archive is read
 through once, in order, into a private directory; anything that is not a plain file or
-directory, an absolute name, a ``..`` or empty component, a duplicate, a member over 1 GiB,
-more than 100,000 members, a damaged gzip stream (its CRC is read to the end) or a missing
-or foreign ``manifest.txt`` refuses the whole archive before anything live is touched.
-Top-level names other than ``csm.yaml``, ``conf.d``, ``state`` and ``manifest.txt`` are
-ignored, as is ``state/csm.lock``.  Then every file is checked against the manifest's sizes
-and sha256 sums, and the store copy with ``PRAGMA integrity_check``."""
+directory, an absolute name, a ``..`` or empty component, a name that is not UTF-8 or holds a
+control character, a duplicate, a member over 1 GiB, more than 100,000 members, a damaged gzip
+stream (its CRC is read to the end) or a missing or foreign ``manifest.txt`` refuses the whole
+archive before anything live is touched.  So does an archive that unpacks to more than
+:func:`unpack_limit` bytes (a gzip bomb): each member's declared size is checked against what
+is left, and every byte decompressed is counted, so extraction stops as soon as the limit is
+crossed.  Top-level names other than ``csm.yaml``, ``conf.d``, ``state`` and ``manifest.txt``
+are ignored, as is ``state/csm.lock``.  Then every file is checked against the manifest's sizes
+and sha256 sums (an archive whose manifest lists none is :attr:`Staged.summed` false)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ import gzip
 import hashlib
 import io
 import os
-import sqlite3
 import tarfile
 import tempfile
 import zlib
@@ -21,18 +23,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Final
-from urllib.parse import quote
+from typing import IO, BinaryIO, Final
 
+from csm import atomic
 from csm.backup import manifest
 from csm.backup.manifest import Manifest
 from csm.errors import NotFoundError, UnreadableInputError
 
 MAX_MEMBER: Final = 1 << 30
 MAX_MEMBERS: Final = 100_000
+# What an archive may unpack to: RATIO times its own size, at least FLOOR, at most HARD.
+UNPACK_FLOOR: Final = 256 << 20
+UNPACK_RATIO: Final = 64
+UNPACK_HARD: Final = 4 << 30
 COMPONENTS: Final = ("csm.yaml", "conf.d", "state")
 SKIPPED: Final = frozenset({"state/csm.lock"})
 CHUNK: Final = 1 << 20
+SCRATCH_PREFIX: Final = "csm-restore-"
 
 
 @dataclass(slots=True)
@@ -48,6 +55,16 @@ class Staged:
     def path(self, name: str) -> Path:
         return self.root / name
 
+    @property
+    def summed(self) -> bool:
+        """The manifest lists the files' sums (every CSM-written archive does; the Go CSM's
+        do not)."""
+        return bool(self.manifest.files)
+
+
+def unpack_limit(compressed: int) -> int:
+    return min(UNPACK_HARD, max(UNPACK_FLOOR, UNPACK_RATIO * compressed))
+
 
 @contextmanager
 def staged(archive: Path, within: Path | None = None) -> Iterator[Staged]:
@@ -56,8 +73,10 @@ def staged(archive: Path, within: Path | None = None) -> Iterator[Staged]:
     UnreadableInputError when the archive is damaged, unsafe or not a CSM backup."""
     if not archive.is_file():
         raise NotFoundError(f"no backup archive at {archive}")
-    with tempfile.TemporaryDirectory(prefix="csm-restore-", dir=within) as scratch:
-        found = Staged(Path(scratch))
+    parent = within or Path(tempfile.gettempdir())
+    atomic.sweep(parent, SCRATCH_PREFIX)
+    with atomic.scratch(parent, SCRATCH_PREFIX) as scratch:
+        found = Staged(scratch)
         body = _extract(archive, found)
         if body is None:
             raise _bad(archive, f"it has no {manifest.NAME} (not a CSM backup)")
@@ -65,27 +84,61 @@ def staged(archive: Path, within: Path | None = None) -> Iterator[Staged]:
             found.manifest = manifest.parse(body)
         except ValueError as exc:
             raise _bad(archive, str(exc)) from None
-        found.problems = _mismatches(found) + _store_problems(found)
+        found.problems = _mismatches(found)
         yield found
+
+
+class _Counted:
+    """The decompressed stream, counted: reading past ``limit`` bytes refuses the archive."""
+
+    def __init__(self, stream: gzip.GzipFile, limit: int, archive: Path) -> None:
+        self.stream, self.limit, self.archive, self.total = stream, limit, archive, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.total += len(data)
+        if self.total > self.limit:
+            raise self.refusal()
+        return data
+
+    def left(self) -> int:
+        return self.limit - self.total
+
+    def refusal(self) -> UnreadableInputError:
+        return _bad(self.archive, f"it unpacks to over {self.limit} bytes (the limit: "
+                    f"{UNPACK_RATIO} times the archive's size, at least {UNPACK_FLOOR}, at most"
+                    f" {UNPACK_HARD}; a gzip bomb?)")  # fmt: skip
 
 
 def _extract(archive: Path, found: Staged) -> bytes | None:
     """Every wanted member into ``found.root``; the manifest's bytes (None when absent)."""
-    body: bytes | None = None
-    seen: set[str] = set()
     try:
-        with gzip.open(archive, "rb") as zipped:
-            with tarfile.open(fileobj=zipped, mode="r|") as tar:
-                for member in tar:
-                    name = _checked(archive, member, seen)
-                    if name == manifest.NAME:
-                        body = _manifest_body(archive, tar, member)
-                    elif _wanted(name):
-                        _stage(archive, tar, member, name, found)
-            while zipped.read(CHUNK):  # to the end: the gzip trailer's CRC and length
-                pass
+        with archive.open("rb") as raw:  # one open file: the size checked is the one read
+            limit = unpack_limit(os.fstat(raw.fileno()).st_size)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as zipped:
+                counted = _Counted(zipped, limit, archive)
+                body = _members(archive, counted, found)
+                while counted.read(CHUNK):  # to the end: the gzip trailer's CRC and length
+                    pass
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
         raise _bad(archive, f"it is damaged or not a gzip'd tar ({exc})") from None
+    return body
+
+
+def _members(archive: Path, counted: _Counted, found: Staged) -> bytes | None:
+    body: bytes | None = None
+    seen: set[str] = set()
+    stream: BinaryIO = counted  # type: ignore[assignment]  # read() is all tarfile uses
+    with tarfile.open(fileobj=stream, mode="r|", encoding="utf-8",
+                      errors="surrogateescape") as tar:  # fmt: skip
+        for member in tar:
+            name = _checked(archive, member, seen)
+            if member.size > counted.left():
+                raise counted.refusal()
+            if name == manifest.NAME:
+                body = _manifest_body(archive, tar, member)
+            elif _wanted(name):
+                _stage(archive, tar, member, name, found)
     return body
 
 
@@ -94,6 +147,9 @@ def _checked(archive: Path, member: tarfile.TarInfo, seen: set[str]) -> str:
     parts = name.split("/")
     if name.startswith("/") or "\0" in name or any(p in ("", ".", "..") for p in parts):
         raise _bad(archive, f"member {name!r} has an absolute or unsafe name")
+    if not manifest.plain_name(name):
+        raise _bad(archive, f"member {name!r} has a name that is not UTF-8 or holds a control"
+                   " character")  # fmt: skip
     if not (member.isreg() or member.isdir()):
         raise _bad(archive, f"member {name!r} is not a plain file or directory")
     if name in seen:
@@ -165,7 +221,7 @@ def _copy(stream: IO[bytes], out: IO[bytes]) -> str:
 
 def _mismatches(found: Staged) -> list[str]:
     """Files that differ from the manifest's list (none is checked when it lists none: an
-    archive from the Go CSM carries no sums)."""
+    archive from the Go CSM carries no sums; see :attr:`Staged.summed`)."""
     listed = {f.name: f for f in found.manifest.files}
     if not listed:
         return []
@@ -177,21 +233,6 @@ def _mismatches(found: Staged) -> list[str]:
         elif expected.sha256 != digest or expected.size != found.path(name).stat().st_size:
             problems.append(f"{name}: its content differs from {manifest.NAME} (sha256)")
     return problems
-
-
-def _store_problems(found: Staged) -> list[str]:
-    store = found.path("state/csm.db")
-    if "state/csm.db" not in found.files:
-        return []
-    try:
-        conn = sqlite3.connect(f"file:{quote(str(store))}?mode=ro&immutable=1", uri=True)
-        try:
-            verdict = str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        verdict = str(exc)
-    return [] if verdict == "ok" else [f"state/csm.db: fails its integrity check ({verdict})"]
 
 
 def _bad(archive: Path, why: str) -> UnreadableInputError:

@@ -7,7 +7,7 @@ from rich.text import Text
 
 from csm.accounts.model import Account, Mapping
 from csm.cli.incidents_view import _console, _table, safe, when
-from csm.credentials.model import Deferral, Plan, Rotation, Status
+from csm.credentials.model import Deferral, Outcome, Plan, Rotation, Status
 from csm.credentials.service import AccountDetail
 
 STATE_STYLE = {"pending": "yellow", "rotated": "green", "deferred": "cyan"}
@@ -76,7 +76,7 @@ def _mailboxes(account: Account) -> None:
 
 
 def _sites(account: Account) -> None:
-    if not account.sites and not account.ftp:
+    if not account.sites and not account.ftp and not account.foreign:
         return
     table = _table("WORDPRESS SITE", "DATABASE", "DB USER", "PREFIX")
     for site in account.sites:
@@ -86,6 +86,12 @@ def _sites(account: Account) -> None:
     console.print(table)
     for login in account.ftp:
         console.print(Text.assemble("  FTP ", safe(login.login), "  ", safe(login.home)))
+    for found in account.foreign:
+        owner = found.owner or "no account"
+        line = Text.assemble(("  NOT ITS OWN ", "bold red"), safe(found.config), " names ",
+                             safe(found.kind), " ", safe(found.name), " of ", safe(owner),
+                             " (", safe(found.why), "): not acted on")  # fmt: skip
+        console.print(line)
 
 
 def mapping(found: Mapping) -> None:
@@ -124,7 +130,29 @@ def deferral(found: Deferral) -> None:
     console.print(Text.assemble("reason: ", safe(found.reason)))
 
 
-def rotation(done: Rotation) -> None:
+class ShownSecrets:
+    """New passwords printed as each is kept, before its credential changes (a crash later
+    leaves them on the screen)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def keep(self, item: str, secret: str) -> None:
+        console = _console()
+        if not self.count:
+            console.print(Text("New passwords (shown once; not logged):", style="bold"))
+        self.count += 1
+        console.print(Text.assemble("  ", safe(item), "  ", secret))
+        console.file.flush()
+
+    def settle(self, outcome: Outcome) -> None:
+        if not outcome.ok:
+            console = _console()
+            console.print(Text.assemble("  ", safe(outcome.item), ": not set, the old one stands"))
+            console.file.flush()
+
+
+def rotation(done: Rotation, *, shown_already: bool = False) -> None:
     console = _console()
     title = "DRY RUN (nothing changed): " if done.dry_run else ""
     console.print(Text(f"{title}credentials of {done.account}", style="bold"))
@@ -138,7 +166,7 @@ def rotation(done: Rotation) -> None:
     shown = [o for o in done.outcomes if o.ok and o.secret]
     if done.secrets_file:
         console.print(f"new passwords written to {done.secrets_file} (0600)")
-    elif shown:
+    elif shown and not shown_already:
         console.print(Text("\nNew passwords (shown once; not logged):", style="bold"))
         for outcome in shown:
             console.print(Text.assemble("  ", safe(outcome.item), "  ", outcome.secret))

@@ -13,20 +13,26 @@ from csm.cli.terminal import printable
 
 @click.command("backup")
 @click.argument("args", nargs=-1, required=True, metavar="OUT.tar.gz | verify ARCHIVE")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing regular file at OUT (never a link or device).",
+)
 @json_option
 @click.pass_obj
-def backup(obj: CliContext, /, args: tuple[str, ...], as_json: bool) -> None:
+def backup(obj: CliContext, /, args: tuple[str, ...], force: bool, as_json: bool) -> None:
     """Back up the configuration, its drop-ins and the state (also while the daemon runs):
-    `csm backup OUT.tar.gz`; `csm backup verify ARCHIVE` re-checks an archive's files."""
+    `csm backup OUT.tar.gz` (a new file; --force replaces a regular one); `csm backup verify
+    ARCHIVE` re-checks an archive: its sums, configuration and store."""
     if args[0] == "verify":
-        if len(args) != 2:
+        if len(args) != 2 or force:
             raise click.UsageError("csm backup verify ARCHIVE")
         _verify(obj, Path(args[1]), as_json)
         return
     if len(args) != 1:
         raise click.UsageError("csm backup OUT.tar.gz (or: csm backup verify ARCHIVE)")
     app = obj.app()
-    written = app.backups().create(Path(args[0]), app.operator)
+    written = app.backups().create(Path(args[0]), app.operator, force=force)
     if as_json:
         emit_json(written)
         return
@@ -51,14 +57,20 @@ def _verify(obj: CliContext, archive: Path, as_json: bool) -> None:
 
 @click.command("restore")
 @click.argument("archive", type=click.Path(path_type=Path))
+@click.option("--accept-unsummed", is_flag=True,
+              help="Restore an archive whose manifest lists no sha256 sums (the Go CSM's);"
+              " recorded in the audit log.")  # fmt: skip
 @json_option
 @click.pass_obj
-def restore(obj: CliContext, /, archive: Path, as_json: bool) -> None:
-    """Restore a backup (the daemon stopped): checked and staged whole before anything live
-    changes, swapped in atomically, rolled back on failure."""
+def restore(obj: CliContext, /, archive: Path, accept_unsummed: bool, as_json: bool) -> None:
+    """Restore a backup (the daemon stopped): staged and checked whole (sums, configuration,
+    store) before anything live changes; the live install is backed up first; swapped in
+    atomically, rolled back on failure."""
     app = obj.app()
-    done = app.backups().restore(archive, app.operator)
+    done = app.backups().restore(archive, app.operator, accept_unsummed=accept_unsummed)
     if as_json:
         emit_json(done)
         return
     click.echo(f"restored from {done.archive} - start daemon: systemctl start csm.service")
+    click.echo(f"the install as it was is in {done.pre_restore_backup}"
+               f" (to undo: csm restore {done.pre_restore_backup})", err=True)  # fmt: skip

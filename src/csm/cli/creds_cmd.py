@@ -80,7 +80,8 @@ def defer(obj: CliContext, /, account: str, items: tuple[str, ...], reason: str,
 @click.option("--dry-run", is_flag=True, help="Show what would rotate, change nothing.")
 @click.option(
     "--secrets-out", type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the new passwords to this new file (0600) instead of printing them.",
+    help="Write each new password to this new file (0600, never overwritten) before it is set,"
+    " instead of printing it.",
 )  # fmt: skip
 @click.option("--show-secrets", is_flag=True, help="Include the new passwords in --json.")
 @json_option
@@ -89,19 +90,22 @@ def rotate(
     obj: CliContext, /, account: str, items: tuple[str, ...], as_json: bool, **options: Any
 ) -> None:
     """Rotate ITEMS (or --all): new passwords through cPanel's APIs, the mailbox files, the
-    database and WordPress; new wp-config salts.  Each success is recorded at once."""
+    database and WordPress; new wp-config salts.  Each success is recorded at once.
+
+    Every new password is kept before it is set: written and synced to --secrets-out, or
+    printed here; --json needs --secrets-out or --show-secrets."""
     app = obj.app()
     length = app.config.credentials.password_length
-    request = RotateRequest(
-        items, options["all_items"], options["dry_run"], length, options["secrets_out"]
-    )
-    with app.credentials() as service:
-        done = service.rotate(account, request, app.operator)
     show_secrets = options["show_secrets"]
+    request = RotateRequest(items, options["all_items"], options["dry_run"], length,
+                            options["secrets_out"], show_secrets)  # fmt: skip
+    shown = None if as_json or request.secrets_out else view().ShownSecrets()
+    with app.credentials() as service:
+        done = service.rotate(account, request, app.operator, shown)
     if as_json:
         emit_json(done if show_secrets else redacted(done))
     else:
-        view().rotation(done)
+        view().rotation(done, shown_already=shown is not None)
     if done.failed:
         click.get_current_context().exit(1)
 

@@ -21,10 +21,19 @@ from csm.forensic.model import WINDOW
 )  # fmt: skip
 @click.option("--since", default=None, metavar="DURATION",
               help="How far back recent files (and mail) go [default: 7d].")  # fmt: skip
+@click.option("--force", is_flag=True,
+              help="Replace an earlier archive (and its .sha256 sidecar) at --out.")  # fmt: skip
 @json_option
 @click.pass_obj
-def forensic_snapshot(
-    obj: CliContext, /, account: str, out: str, with_mail: bool, since: str | None, as_json: bool
+def forensic_snapshot(  # noqa: PLR0913, PLR0917 - one parameter per command-line option
+    obj: CliContext,
+    /,
+    account: str,
+    out: str,
+    with_mail: bool,
+    since: str | None,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Preserve an account's evidence (runbook step 3): its WordPress databases' routines,
     triggers and events, administrators and sessions, recently modified files, and a
@@ -33,7 +42,7 @@ def forensic_snapshot(
     app = obj.app()
     with app.forensics() as service:
         result = service.snapshot(account, out, with_mail=with_mail, since=window,
-                                  who=app.operator)  # fmt: skip
+                                  who=app.operator, force=force)  # fmt: skip
     if as_json:
         emit_json(result)
         return

@@ -114,6 +114,8 @@ def _render(report: Any) -> None:
         console.print(f"… and {len(report.findings) - SHOWN} more (use --json)")
     if report.recorded is not None:
         r = report.recorded
+        again = f", {r.repeated} recorded before (left out)" if r.repeated else ""
         console.print(
             f"recorded: {r.created} incident(s) created, {r.merged} merged, {r.pending} pending"
+            + again
         )

@@ -132,6 +132,17 @@ def review_(
 @queue.command("decide")
 @click.argument("args", nargs=-1)
 @click.option("--note", default="", help="Why (required for ids; recorded).")
+@click.option(
+    "--review",
+    "on_review",
+    default="",
+    help="Decide the ids on this recorded review (default: the newest covering each).",
+)
+@click.option(
+    "--approve",
+    default="",
+    help="Decide ids that no recorded review covers anyway (the reason is recorded).",
+)
 @click.option("--accept-review", "review_id", help="Decide a recorded review's group.")
 @click.option("--group", help="The review group: safe_to_remove, do_not_touch, needs_review.")
 @click.option("--as", "as_", type=click.Choice(["remove", "keep", "release"]),
@@ -139,25 +150,34 @@ def review_(
 @json_option
 @click.pass_obj
 def decide(  # noqa: PLR0913, PLR0917 - one parameter per command-line option
-    obj: CliContext, /, args: tuple[str, ...], note: str, review_id: str | None,
-    group: str | None, as_: str | None, as_json: bool,
+    obj: CliContext, /, args: tuple[str, ...], note: str, on_review: str, approve: str,
+    review_id: str | None, group: str | None, as_: str | None, as_json: bool,
 ) -> None:  # fmt: skip
-    """Record decisions: `decide ID… remove|keep|release --note TEXT`, or
+    """Record decisions on reviewed ids: `decide ID… remove|keep|release --note TEXT`, each
+    on the newest recorded review that covers it (or on --review's); ids in no review only
+    with --approve, recorded as decided without review.  Or a review's group:
     `decide --accept-review REVIEW --group GROUP [--as DECISION]`."""
     app = obj.app()
     with app.queue_work() as (_, decisions, _actions):
         if review_id:
-            if args or not group:
-                raise click.UsageError("--accept-review takes --group and no ids")
+            if args or not group or on_review or approve:
+                raise click.UsageError(
+                    "--accept-review takes --group (no ids, --review or --approve)"
+                )
             result = decisions.accept(review_id, group, as_, note, app.operator)
         else:
             if len(args) < 2:
                 raise click.UsageError("csm queue decide ID… remove|keep|release --note TEXT")
-            result = decisions.decide(args[:-1], args[-1], note, app.operator)
+            result = decisions.decide(args[:-1], args[-1], note, app.operator,
+                                      review_id=on_review, approve=approve)  # fmt: skip
     if as_json:
         emit_json(result)
-    else:
-        click.echo(f"{result.decision}: {len(result.ids)} message(s) recorded")
+        return
+    on = f" on review {result.review}" if result.review else ""
+    click.echo(f"{result.decision}: {len(result.ids)} message(s) recorded{on}")
+    if result.approved:
+        click.echo(f"{len(result.approved)} of them decided without review, approved:"
+                   f" {result.approval}")  # fmt: skip
 
 
 def _act(obj: CliContext, action: str, ids: tuple[str, ...], approve: str, as_json: bool) -> None:

@@ -162,6 +162,13 @@ class HostingConfig(Section):
     min_uid: int = Field(
         1000, ge=1, description="Without cPanel: the lowest uid of a hosting account."
     )
+    databases: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Databases and database users each account owns (account: [names]) besides "
+        "those cPanel's database map lists or named `<first 8 characters of the user>_…`. "
+        "CSM acts only on databases an account owns; a wp-config.php naming another is "
+        "reported.",
+    )
 
 
 class ApiToken(Section):

@@ -4,14 +4,13 @@ inventory with its open incidents and credential status."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from csm import mysql, passwords
 from csm.accounts.api import CrossCheck, cross_check, merged
-from csm.accounts.model import Account
+from csm.accounts.model import Account, ForeignDatabase
 from csm.accounts.service import Accounts
 from csm.audit import AuditLog
 from csm.clock import Clock
@@ -20,6 +19,7 @@ from csm.credentials import plan as planning
 from csm.credentials import repo, wordpress
 from csm.credentials.model import Deferral, Event, Item, Outcome, Plan, Rotation, Status
 from csm.credentials.rotate import Rotator
+from csm.credentials.secrets import Collected, Keeper, SecretsFile
 from csm.errors import CsmError, NotFoundError, UsageError
 from csm.host import Host
 from csm.incidents.model import Incident
@@ -44,6 +44,7 @@ class RotateRequest:
     dry_run: bool = False
     length: int = 24
     secrets_out: Path | None = None  # a new root-only file for the new passwords
+    show_secrets: bool = False  # the result carries them (``--json --show-secrets``)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Credentials:
     rotator: Callable[[Account], Rotator]  # how items rotate on this host
     cpanel: Cpanel | None = None  # cPanel's APIs, on a cPanel host
     db_timeout: float = 5.0
+    homes: str = "/home"  # paths.home_dir: no new password is ever written below it
 
     @property
     def gate(self) -> GuardRecords:
@@ -75,7 +77,7 @@ class Credentials:
         return self._plan(self.account(user)[0])
 
     def _plan(self, account: Account) -> Plan:
-        notes: list[str] = []
+        notes = [_foreign_note(f) for f in account.foreign]
         admins = self._admins(account, notes)
         flagged = self.incidents.open_mailboxes(account.user)
         listed = planning.items(account, flagged, admins, planning.env_secrets(self.host, account))
@@ -109,9 +111,12 @@ class Credentials:
                           {"items": list(ids), "reason": reason})  # fmt: skip
         return Deferral(current.account, ids, reason)
 
-    def rotate(self, user: str, request: RotateRequest, who: str) -> Rotation:
+    def rotate(
+        self, user: str, request: RotateRequest, who: str, shown: Keeper | None = None
+    ) -> Rotation:
         """Rotate the requested items, each on its own: a failure leaves that item as it was
-        and does not stop the others; every success is recorded at once."""
+        and does not stop the others; every success is recorded at once.  Each new password
+        is first kept (``--secrets-out``, else ``shown``: the terminal) and only then set."""
         account = self.account(user)[0]
         current = self._plan(account)
         if not request.items and not request.all:
@@ -119,23 +124,52 @@ class Credentials:
         chosen = [i for i in current.items if i.id in self._pick(current, request.items)]
         if request.dry_run:
             return Rotation(current.account, True, tuple(_would(i) for i in chosen))
+        keeper = self._keeper(account, request, shown, any(_new_secret(i) for i in chosen))
         rotator = self.rotator(account)
-        outcomes = tuple(self._rotate_one(rotator, item, request, who) for item in chosen)
-        written = _write_secrets(request.secrets_out, outcomes)
+        try:
+            outcomes = tuple(self._rotate_one(rotator, i, request, who, keeper) for i in chosen)
+        finally:
+            if isinstance(keeper, SecretsFile):
+                keeper.close()
+        written = str(keeper.path) if isinstance(keeper, SecretsFile) else ""
         return Rotation(current.account, False, outcomes, written)
 
+    def _keeper(
+        self, account: Account, request: RotateRequest, shown: Keeper | None, needed: bool
+    ) -> Keeper:
+        """Where the new passwords go before anything changes; refused when nowhere."""
+        if request.secrets_out is not None:
+            homes = [self.host.path(self.homes), self.host.path(account.home)]
+            return SecretsFile.create(request.secrets_out, homes)
+        if shown is not None:
+            return shown
+        if request.show_secrets or not needed:
+            return Collected()
+        raise UsageError(
+            "the new passwords would be neither shown nor stored; nothing was changed",
+            fix=f"csm creds rotate {account.user} … --secrets-out /root/<new file>"
+            "   (or --show-secrets with --json)",
+        )
+
     def _rotate_one(
-        self, rotator: Rotator, item: Item, request: RotateRequest, who: str
+        self, rotator: Rotator, item: Item, request: RotateRequest, who: str, keeper: Keeper
     ) -> Outcome:
         if item.method == "manual":
             detail = "rotated where it was issued, not by CSM: record it with csm creds defer"
             return Outcome(item.id, False, item.method, detail, skipped=True)
-        secret = passwords.generate(request.length) if item.kind != "secret" else ""
+        secret = passwords.generate(request.length) if _new_secret(item) else ""
+        if secret:
+            try:
+                keeper.keep(item.id, secret)
+            except CsmError as exc:
+                detail = f"not rotated: the new password could not be kept ({exc.message})"
+                return Outcome(item.id, False, item.method, detail)
         try:
             detail = rotator.rotate(item, secret)
         except CsmError as exc:
             failure = {"item": item.id, "method": item.method, "error": exc.message}
             self.audit.record(who, "credentials.rotate_failed", rotator.account.user, failure)
+            keeper.settle(Outcome(item.id, False, item.method, exc.message))
             return Outcome(item.id, False, item.method, exc.message)
         event = Event(rotator.account.user, item.id, "rotated", self.clock.now(), who,
                       method=item.method)  # fmt: skip
@@ -143,7 +177,9 @@ class Credentials:
             repo.add(conn, event)
         self.audit.record(who, "credentials.rotate", rotator.account.user,
                           {"item": item.id, "method": item.method})  # fmt: skip
-        return Outcome(item.id, True, item.method, detail, secret)
+        done = Outcome(item.id, True, item.method, detail, secret)
+        keeper.settle(done)
+        return done
 
     def _pick(self, current: Plan, wanted: Sequence[str]) -> tuple[str, ...]:
         known = {item.id for item in current.items}
@@ -166,26 +202,19 @@ class Credentials:
         return found
 
 
+def _foreign_note(found: ForeignDatabase) -> str:
+    what = "database" if found.kind == "schema" else "database user"
+    owner = f"account {found.owner}" if found.owner else "no account"
+    return (f"{found.config} names the {what} {found.name!r} of {owner} ({found.why}): not "
+            "listed or rotated; `csm scan` reports it as a finding")  # fmt: skip
+
+
+def _new_secret(item: Item) -> bool:
+    """Whether rotating the item makes a password (salts and application keys do not)."""
+    return item.method != "manual" and item.kind != "secret"
+
+
 def _would(item: Item) -> Outcome:
     if item.method == "manual":
         return Outcome(item.id, False, item.method, "manual: not rotated by CSM", skipped=True)
     return Outcome(item.id, True, item.method, f"would rotate ({item.method})")
-
-
-def _write_secrets(path: Path | None, outcomes: tuple[Outcome, ...]) -> str:
-    """The new passwords, one ``item<TAB>password`` line each, in a new 0600 file."""
-    if path is None:
-        return ""
-    lines = "".join(f"{o.item}\t{o.secret}\n" for o in outcomes if o.ok and o.secret)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise CsmError(
-            f"cannot create {path}: {exc.strerror}; the new passwords are in this output only",
-            fix="choose a path that does not exist yet",
-        ) from None
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        stream.write(lines)
-        stream.flush()
-        os.fsync(stream.fileno())
-    return str(path)

@@ -4,8 +4,9 @@ atomically, with a ``sha256sum -c`` sidecar.
 Every member is a regular file with mode 0600, owner 0:0 without names, and the snapshot's
 time as its mtime; members come in name order with ``manifest.txt`` last; the gzip header
 carries the snapshot's time and no file name.  The archive and the sidecar are each written to
-a temp file (0600) in the destination directory, fsync'd, renamed over the destination, and the
-directory is fsync'd."""
+a temp file (``.csm-forensic-<pid>-….tmp``, 0600) in the destination directory, fsync'd, put in
+place, and the directory is fsync'd.  Nothing already there is replaced (a file that appeared
+meanwhile refuses the write) unless ``force``, and then only a regular file."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from csm import atomic
+from csm.errors import RefusedError
 from csm.forensic.staging import checked_name
 
 TEMP_PREFIX = ".csm-forensic-"
@@ -31,21 +33,39 @@ class Written:
 
 
 def write(
-    members: list[tuple[str, Path]], out: Path, mtime: int, listed_as: str | None = None
+    members: list[tuple[str, Path]],
+    out: Path,
+    mtime: int,
+    listed_as: str | None = None,
+    *,
+    force: bool = False,
 ) -> Written:
     """Write ``members`` (name, file) in the given order as ``out``, then ``out.sha256``,
     which names the archive ``listed_as`` (as ``sha256sum <path>`` would: the runbook's
     ``sha256sum -c /root/csm-forensics/<account>-*.sha256`` then works from any directory),
-    else by its base name (the Go tool's format)."""
-    with atomic.replacing(out, TEMP_PREFIX) as raw:
-        digest = atomic.Digesting(raw)
-        with gzip.GzipFile(filename="", mode="wb", fileobj=digest, mtime=mtime) as zipped:
-            _tar(members, zipped, mtime)
+    else by its base name (the Go tool's format).  RefusedError when something (other than a
+    regular file, with ``force``) is at either path when it is put in place."""
+    replaces: atomic.Replaces = "regular" if force else "nothing"
+    try:
+        with atomic.replacing(out, TEMP_PREFIX, replaces=replaces) as raw:
+            digest = atomic.Digesting(raw)
+            with gzip.GzipFile(filename="", mode="wb", fileobj=digest, mtime=mtime) as zipped:
+                _tar(members, zipped, mtime)
+    except FileExistsError:
+        raise _appeared(out, "nothing was written") from None
     sha = digest.hash.hexdigest()
     sidecar = out.with_name(out.name + ".sha256")
-    with atomic.replacing(sidecar, TEMP_PREFIX) as raw:
-        raw.write(f"{sha}  {listed_as or out.name}\n".encode())
+    try:
+        with atomic.replacing(sidecar, TEMP_PREFIX, replaces=replaces) as raw:
+            raw.write(f"{sha}  {listed_as or out.name}\n".encode())
+    except FileExistsError:
+        raise _appeared(sidecar, f"the archive {out} is complete, sha256 {sha}") from None
     return Written(out, sidecar, sha, digest.size)
+
+
+def _appeared(path: Path, outcome: str) -> RefusedError:
+    return RefusedError(f"{path} appeared while the snapshot was written and was left as it is;"
+                        f" {outcome}", fix="choose a new --out file name")  # fmt: skip
 
 
 def _tar(members: list[tuple[str, Path]], stream: gzip.GzipFile, mtime: int) -> None:

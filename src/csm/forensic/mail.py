@@ -26,7 +26,7 @@ from csm.forensic.model import Listing
 from csm.host import Host
 from csm.logtail import files
 from csm.logtail.formats import exim, text
-from csm.mailqueue import owner
+from csm.mailqueue import owner, spoolfiles
 from csm.mailqueue.exim import Exim
 from csm.mailqueue.reader import Queue
 
@@ -86,9 +86,11 @@ def queue_headers(sources: MailSources, account: str, now: int, out: BinaryIO) -
 def _header_file(queue: Queue, msgid: str, out: BinaryIO, listing: Listing) -> int:
     path = queue.header_path(msgid)
     try:
-        data = path.read_bytes() if path is not None else None
+        data = spoolfiles.read(path) if path is not None else None
+    except FileNotFoundError:
+        return 0  # delivered or removed since the queue was read
     except OSError as exc:
-        listing.errors.append(f"{path}: {exc.strerror}")
+        listing.errors.append(f"{path}: {exc.strerror or exc}")
         return 0
     if data is None:
         return 0  # delivered or removed since the queue was read

@@ -68,9 +68,10 @@ class Target:
     table_prefix: str
     config_path: str  # the wp-config.php, as a host path (see :func:`path_text`)
     valid: bool
-    reason: str = ""  # an invalid one's: "invalid-schema" or "invalid-table-prefix"
+    reason: str = ""  # an invalid one's: "invalid-schema", "invalid-table-prefix", "foreign-schema"
     number: int = -1  # an invalid one's <i>: ``invalid_target=<i>``, ``invalid-target-<i>.err``
     config_path_b64: str = ""
+    detail: str = ""  # a foreign schema's owner, and how it was decided
 
     @property
     def config_bytes(self) -> bytes:

@@ -6,20 +6,20 @@ WordPress databases are dumped and queried, and, with ``with_mail``, the mail lo
 are read.  A capture that fails becomes a ``.err`` member with the error text; the snapshot
 still completes, and the manifest counts the failures.  The archive is the same bytes for the
 same inputs (:mod:`csm.forensic.archive`), written atomically beside a ``sha256sum -c``
-sidecar, and never inside the account's home."""
+sidecar, never over an earlier snapshot (unless forced) and never inside the homes."""
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from csm import identifiers, mysql
+from csm import atomic, identifiers, mysql
+from csm.accounts.cpanel import users as cpanel_users
+from csm.accounts.ownership import DatabaseOwners
 from csm.clock import Clock
 from csm.errors import CsmError, NotFoundError, UsageError
 from csm.forensic import archive, destination, dump, manifest, mtimes, targets
@@ -55,6 +55,12 @@ class Forensics:
     walk_timeout: float = mtimes.TIMEOUT
     # Called with each snapshot written and who took it (the audit log, the incidents).
     recorded: Callable[[SnapshotResult, str], None] | None = None
+    owners: DatabaseOwners | None = None  # who owns a schema (default: cPanel's accounts)
+
+    def database_owners(self) -> DatabaseOwners:
+        if self.owners is None:
+            self.owners = DatabaseOwners(self.host, lambda: cpanel_users(self.host))
+        return self.owners
 
     def snapshot(
         self,
@@ -64,19 +70,21 @@ class Forensics:
         with_mail: bool = False,
         since: timedelta = WINDOW,
         who: str = "",
+        force: bool = False,
     ) -> SnapshotResult:
-        """Snapshot ``account`` into ``out`` (a path on this machine, outside the home)."""
+        """Snapshot ``account`` into ``out`` (a new file on this machine, outside the homes;
+        ``force`` replaces an earlier archive and sidecar there)."""
         user = identifiers.account(account)
         home = f"{self.home_dir.rstrip('/')}/{user}"
-        path = destination.checked(out, self.host.path(home), home)
+        homes = destination.Homes(self.host.path(home), home, self.host.path(self.home_dir),
+                                  self.home_dir)  # fmt: skip
+        path = destination.checked(out, homes, force=force)
         self._check(home, with_mail, since)
         now = self.clock.now().replace(microsecond=0)
-        work = Path(tempfile.mkdtemp(prefix=".csm-forensic-work-", dir=path.parent))
-        try:
+        atomic.sweep(path.parent, archive.TEMP_PREFIX)  # what a killed snapshot left
+        with atomic.scratch(path.parent, archive.TEMP_PREFIX) as work:
             run = _Run(self, Staging(work), user, home, now, since)
-            result = run.write(path, os.fspath(out), with_mail)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+            result = run.write(path, os.fspath(out), with_mail, force)
         if self.recorded is not None:
             self.recorded(result, who)
         return result
@@ -101,15 +109,18 @@ class _Run:
     now: datetime
     since: timedelta
 
-    def write(self, path: Path, given: str, with_mail: bool) -> SnapshotResult:
-        found = targets.discover(self.service.host, self.home)
+    def write(self, path: Path, given: str, with_mail: bool, force: bool) -> SnapshotResult:
+        service = self.service
+        owners = service.database_owners()
+        found = targets.discover(service.host, self.home, self.account, owners)
         captures = [*self._databases(found.targets), self._recent()]
         if with_mail and self.service.mail is not None:  # (checked before the run)
             captures += self._mail(self.service.mail)
         shown = manifest.build(self.account, self.now, self.home, (found.targets, found.skipped),
                                captures, self.now - self.since)  # fmt: skip
         self.staging.write(MANIFEST, manifest.render(shown).encode())
-        written = archive.write(self.staging.members(), path, int(self.now.timestamp()), given)
+        written = archive.write(self.staging.members(), path, int(self.now.timestamp()), given,
+                                force=force)  # fmt: skip
         complete = all(c.ok for c in captures if c.kind != Kind.INVALID_TARGET)
         log.info("forensic snapshot of %s written to %s", self.account, path)
         return SnapshotResult(self.account, written.path, written.sidecar, written.sha256,
@@ -158,6 +169,8 @@ class _Run:
         message = (f"{target.reason}: schema {go_quote(target.schema)} table_prefix "
                    f"{go_quote(target.table_prefix)} in "
                    f"{go_quote(target.config_bytes)}")  # fmt: skip
+        if target.detail:
+            message += f": {target.detail}; not captured"
         self.staging.write(entry, _err(message))
         return Capture(Kind.INVALID_TARGET, entry, False, error=message)
 

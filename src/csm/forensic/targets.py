@@ -1,11 +1,14 @@
 """The databases a snapshot captures: one target per ``wp-config.php`` under the home, found
-by the same discovery every check uses (private top-level paths and dotfiles skipped)."""
+by the same discovery every check uses (private top-level paths and dotfiles skipped).  A
+schema the account does not own (:mod:`csm.accounts.ownership`) is an invalid target,
+``foreign-schema``: recorded in the snapshot, never dumped or queried."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 from csm.accounts.model import InvalidSite, Skipped, WordPressSite
+from csm.accounts.ownership import DatabaseOwners
 from csm.accounts.wordpress import survey
 from csm.forensic.model import SkippedPath, Target, path_text
 from csm.host import Host
@@ -19,10 +22,14 @@ class Discovery:
     skipped: tuple[SkippedPath, ...]  # private paths, missing DB_NAME, duplicates, unreadable
 
 
-def discover(host: Host, home: str) -> Discovery:
+def discover(host: Host, home: str, account: str, owners: DatabaseOwners) -> Discovery:
     """The targets under ``home`` (a host path) and the paths skipped, in discovery order."""
     found = survey(host, home)
-    found_targets = [_target(s) for s in found.sites] + [_target(s) for s in found.invalid]
+    owned = owners.split(account, found.sites)
+    foreign = [_foreign(s, f.owner, f.why) for f in owned.foreign if f.kind == "schema"
+               for s in found.sites if s.config == f.config]  # fmt: skip
+    found_targets = [_target(s) for s in owned.sites] + foreign
+    found_targets += [_target(s) for s in found.invalid]
     ordered = sorted(found_targets, key=lambda t: (t.schema, t.config_path))
     skipped = tuple(_skipped(s) for s in found.skipped if s.reason not in INVALID)
     return Discovery(_numbered(ordered), skipped)
@@ -33,6 +40,13 @@ def _target(site: WordPressSite | InvalidSite) -> Target:
     reason = site.reason if isinstance(site, InvalidSite) else ""
     return Target(site.db_name, site.table_prefix, path, not reason, reason,
                   config_path_b64=b64)  # fmt: skip
+
+
+def _foreign(site: WordPressSite, owner: str, why: str) -> Target:
+    path, b64 = path_text(site.config)
+    detail = f"owned by {owner} ({why})" if owner else f"owned by no account ({why})"
+    return Target(site.db_name, site.table_prefix, path, False, "foreign-schema",
+                  config_path_b64=b64, detail=detail)  # fmt: skip
 
 
 def _skipped(skipped: Skipped) -> SkippedPath:

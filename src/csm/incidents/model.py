@@ -91,6 +91,9 @@ class Finding:
     uid: int = 0
     process: str = ""
     details: Mapping[str, Any] = field(default_factory=dict)
+    # The observation's deterministic id where its source has one (a log file's head and the
+    # finding's place in it): recording the same origin twice records it once.
+    origin: str = ""
 
     def __post_init__(self) -> None:
         if self.time.tzinfo is None:
@@ -223,3 +226,4 @@ class RecordResult:
     pending: int
     ignored: int
     incidents: tuple[str, ...]
+    repeated: int = 0  # findings left out: their origin was recorded before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from csm.audit import AuditLog
 from csm.clock import Clock, isoformat
 from csm.config.incidents import IncidentsConfig
 from csm.errors import NotFoundError, RefusedError, UsageError
-from csm.incidents import bulk, lifecycle, repo
+from csm.incidents import bulk, lifecycle, repo, seen
 from csm.incidents.correlator import Correlator
 from csm.incidents.guard import CloseGuard, store_guard
 from csm.incidents.live import ActionRow, Changes, LiveIncident
@@ -70,6 +71,7 @@ class Incidents:
         self.audit = audit
         self.guard = guard or store_guard(store)
         self._correlator: Correlator | None = None
+        self._version = -1  # the store's data_version the correlator was loaded at
 
     # -- findings in ----------------------------------------------------------------------------
 
@@ -86,15 +88,22 @@ class Incidents:
         return self._correlator
 
     def record(self, findings: Iterable[Finding]) -> RecordResult:
-        """Correlate a batch of findings and persist every change in one transaction."""
-        correlator, out, counts = self.correlator, Changes(), Counter[str]()
-        with _cyclic_gc_paused():
-            for finding in findings:
-                counts[correlator.feed(finding, out).result] += 1
-            out.created = correlator.created
+        """Correlate a batch of findings and persist every change in one transaction.
+
+        The write lock is taken first: when another writer (a second ``check-logs``, the
+        daemon, an operator's status change) committed since the correlator was loaded, it is
+        loaded again under the lock, so two writers never hand out the same incident.  A
+        finding whose origin was recorded before is left out (a log read twice counts once)."""
+        batch, counts = list(findings), Counter[str]()
+        with _cyclic_gc_paused(), self.store.transaction() as conn:
             try:
-                with self.store.transaction() as conn:
-                    repo.write(conn, out, self.settings.timeline_cap, self.settings.fingerprint_cap)
+                correlator, out = self._current(conn), Changes()
+                fresh, repeated = seen.unseen(conn, batch)
+                for finding in fresh:
+                    counts[correlator.feed(finding, out).result] += 1
+                out.created = correlator.created
+                repo.write(conn, out, self.settings.timeline_cap, self.settings.fingerprint_cap)
+                seen.mark(conn, fresh, self.clock.now())
             except BaseException:
                 self._correlator = None  # memory ran ahead of the store: reload next time
                 raise
@@ -104,7 +113,15 @@ class Incidents:
             counts["pending"],
             counts["ignored"],
             tuple(i.id for i in out.dirty.values()),
+            repeated,
         )
+
+    def _current(self, conn: sqlite3.Connection) -> Correlator:
+        """The correlator, reloaded when the store changed under another connection."""
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        if version != self._version:
+            self._correlator, self._version = None, version
+        return self.correlator
 
     # -- reading --------------------------------------------------------------------------------
 

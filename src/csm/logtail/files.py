@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import re
+import stat
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,9 +96,39 @@ def opened(log: LogFile) -> io.BufferedIOBase:
 
 
 def _open(path: Path) -> io.BufferedIOBase:
-    raw = io.BufferedReader(io.FileIO(path, "rb"), CHUNK)
+    raw = io.BufferedReader(io.FileIO(_regular(path), "rb"), CHUNK)
     if raw.read(2) == GZIP_MAGIC:
-        raw.close()
-        return gzip.GzipFile(path, "rb")
+        raw.seek(0)
+        return _Gunzipped(raw)  # the file opened and checked, not its name opened again
     raw.seek(0)
     return raw
+
+
+def _regular(path: Path) -> int:
+    """A descriptor of ``path`` open for reading, when it is a regular file (a link to one
+    is followed); anything else is an :class:`UnreadableInputError`: opening a pipe would
+    wait for a writer forever (hence O_NONBLOCK, which a regular file ignores)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise UnreadableInputError(
+                f"{path}: not a regular file (a pipe, a device or a directory is not read)"
+            )
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+class _Gunzipped(gzip.GzipFile):
+    """A gzip file read from an open file, which it closes with itself."""
+
+    def __init__(self, raw: io.BufferedIOBase) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()

@@ -5,6 +5,8 @@
   back intact;
 - thaw / release: only ids with a recorded ``release`` decision (release also asks Exim to
   deliver it now);
+- and only decisions that rest on a recorded review of the message or on an approval
+  (:class:`~csm.mailqueue.decisions.ReviewedIdsOnly`), never on neither;
 - freeze: containment, always allowed.
 Remove, thaw and release also need each sender account's credentials rotated or deferred
 (the runbook's gate), or ``--approve "reason"`` for this action, which is recorded.  Exim's exit
@@ -24,6 +26,7 @@ from csm.clock import Clock
 from csm.errors import NotFoundError, RefusedError
 from csm.identifiers import exim_message_id as message_id
 from csm.mailqueue import repo
+from csm.mailqueue.decisions import ReviewedIdsOnly
 from csm.mailqueue.exim import Exim
 from csm.mailqueue.model import QueuedMessage
 from csm.mailqueue.reader import Queue
@@ -106,11 +109,23 @@ class QueueActions:
                 fix=f"review them (csm queue review), then: csm queue decide {missing[0]} {needed}"
                 ' --note "why"',
             )  # fmt: skip
+        self._reviewed([decided[i] for i in wanted], needed)
         outcome = Outcome(action, approval=approve.strip())
         found = self._present(wanted, outcome)
         if not outcome.approval:
             self._gate(found)
         return found, outcome
+
+    def _reviewed(self, decided: list[repo.Decision], needed: str) -> None:
+        unfounded = ReviewedIdsOnly(self.store.conn).unfounded(decided)
+        if unfounded:
+            shown = ", ".join(unfounded[:5]) + (" …" if len(unfounded) > 5 else "")
+            raise RefusedError(
+                f"{len(unfounded)} message(s) were decided on no recorded review and no approval:"
+                f" {shown}; the runbook allows queue actions on reviewed ids only",
+                fix=f"csm queue review, then: csm queue decide {unfounded[0]} {needed} --note"
+                ' "why"  (or decide it without review, recorded: --approve "reason")',
+            )  # fmt: skip
 
     def _gate(self, found: list[QueuedMessage]) -> None:
         waiting = sorted(a for a in {m.account for m in found if m.account} if not self.handled(a))
@@ -146,6 +161,9 @@ class QueueActions:
                 copied = copy_out(header, self.quarantine / message.id)
             except FileNotFoundError:
                 outcome.gone.append(message.id)
+                continue
+            except OSError as exc:  # a pipe or a link where a spool file should be: not taken
+                outcome.failed[message.id] = f"not copied to the quarantine, left queued: {exc}"
                 continue
             self._keep(message, copied, who, outcome.approval)
             kept.append(message)

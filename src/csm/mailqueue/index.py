@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from csm.mailqueue import spoolfiles
 from csm.mailqueue.model import Brief, SpoolProblem, brief
 from csm.mailqueue.spoolfiles import HEADER_FILE
 
@@ -249,8 +250,7 @@ def _parsed(path: str, msgid: str, data_size: int) -> Entry | None:
     from csm.mailqueue.spool import SpoolFormatError, parse  # noqa: PLC0415 - when one changed
 
     try:
-        with open(path, "rb") as stream:
-            content = stream.read()
+        content = spoolfiles.read(path)
         return tuple(brief(parse(content, msgid, data_size)))
     except FileNotFoundError:
         return None

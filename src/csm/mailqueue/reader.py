@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Final
 
@@ -50,21 +51,19 @@ class Queue:
 
     def message(self, msgid: str) -> QueuedMessage | None:
         """One message by id (None when it is not queued, or no longer)."""
-        for candidate in self._places(msgid):
-            if candidate.is_file():
-                return self._message(msgid, str(candidate), QueueRead())
-        return None
+        path = self.header_path(msgid)
+        return self._message(msgid, str(path), QueueRead()) if path is not None else None
 
     def header_path(self, msgid: str) -> Path | None:
-        return next((p for p in self._places(msgid) if p.is_file()), None)
+        """The message's ``-H`` file: a regular file (not a link, not a pipe), or None."""
+        return next((p for p in self._places(msgid) if _regular(p)), None)
 
     def _places(self, msgid: str) -> tuple[Path, ...]:
         return spoolfiles.places(self.input, msgid)
 
     def _message(self, msgid: str, path: str, found: QueueRead) -> QueuedMessage | None:
         try:
-            with open(path, "rb") as stream:
-                data = stream.read()
+            data = spoolfiles.read(path)
             return parse(data, msgid, _size(path[:-1] + "D"))
         except FileNotFoundError:
             return None  # delivered or removed meanwhile
@@ -78,6 +77,13 @@ class Queue:
         if done.returncode != 0:
             raise CommandError(f"the spool {self.input} is unreadable and `exim -bp` failed")
         return QueueRead(messages=parse_listing(done.text, now), source="exim -bp")
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _size(path: str) -> int:

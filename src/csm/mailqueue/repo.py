@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
@@ -22,8 +22,19 @@ class Decision:
     note: str
     who: str
     at: datetime
-    review: str = ""
+    review: str = ""  # the recorded review it rests on ("": none)
     account: str = ""
+    approval: str = ""  # why it was decided without review ("": it was reviewed)
+
+
+@dataclass(frozen=True, slots=True)
+class Covered:
+    """A message in a recorded review: the review, the group it proposed, the account."""
+
+    msgid: str
+    review: str
+    group: str
+    account: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,26 +87,56 @@ def review_exists(conn: sqlite3.Connection, review_id: str) -> bool:
     return found is not None
 
 
+def reviews_of(
+    conn: sqlite3.Connection, ids: Iterable[str], review_id: str = ""
+) -> dict[str, list[Covered]]:
+    """The recorded reviews that cover each id, newest first (only ``review_id`` when given);
+    ids in no recorded review are left out."""
+    only, extra = (" AND i.review = ?", [review_id]) if review_id else ("", [])
+    found: dict[str, list[Covered]] = {}
+    for chunk in _chunks(ids):
+        marks = ", ".join("?" * len(chunk))  # only ? marks are joined
+        rows = conn.execute(
+            "SELECT i.msgid, i.review, i.grp, i.account FROM queue_review_items i"
+            f" JOIN queue_reviews r ON r.id = i.review WHERE i.msgid IN ({marks}){only}"
+            " ORDER BY r.created_at DESC, r.rowid DESC",
+            [*chunk, *extra],
+        )
+        for row in rows:
+            found.setdefault(row[0], []).append(Covered(row[0], row[1], row[2], row[3]))
+    return found
+
+
 def decide(conn: sqlite3.Connection, decisions: Iterable[Decision]) -> None:
     conn.executemany(
-        "INSERT OR REPLACE INTO queue_decisions VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(d.msgid, d.decision, d.note, d.who, ts(d.at), d.review, d.account) for d in decisions],
-    )
+        "INSERT OR REPLACE INTO queue_decisions"
+        " (msgid, decision, note, who, at, review, account, approval)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(d.msgid, d.decision, d.note, d.who, ts(d.at), d.review, d.account, d.approval)
+         for d in decisions],
+    )  # fmt: skip
 
 
 def decisions(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Decision]:
-    wanted = list(ids)
     found: dict[str, Decision] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
+    for chunk in _chunks(ids):
+        marks = ", ".join("?" * len(chunk))  # only ? marks are joined
         rows = conn.execute(
-            f"SELECT * FROM queue_decisions WHERE msgid IN ({marks})", chunk
-        )  # only ? marks are joined
+            "SELECT msgid, decision, note, who, at, review, account, approval"
+            f" FROM queue_decisions WHERE msgid IN ({marks})",
+            chunk,
+        )
         for row in rows:
             found[row[0]] = Decision(row[0], row[1], row[2], row[3], parse_ts(row[4]), row[5],
-                                     row[6])  # fmt: skip
+                                     row[6], row[7])  # fmt: skip
     return found
+
+
+def _chunks(ids: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+    """Ids in chunks that stay below SQLite's limit on bound parameters."""
+    wanted = list(ids)
+    for start in range(0, len(wanted), size):
+        yield wanted[start : start + size]
 
 
 def keep(conn: sqlite3.Connection, kept: Kept) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from csm.accounts.domains import DomainMap
 from csm.audit import AuditLog
 from csm.clock import Clock
-from csm.errors import NotFoundError, UsageError
+from csm.errors import NotFoundError, UnreadableInputError, UsageError
 from csm.identifiers import exim_message_id as message_id
-from csm.mailqueue import owner, views
+from csm.mailqueue import owner, spoolfiles, views
 from csm.mailqueue.index import OwnersKept, SpoolIndex
 from csm.mailqueue.model import QueuedMessage, QueueRead, brief
 from csm.mailqueue.reader import Queue
@@ -82,11 +83,21 @@ class MailQueue:
         path = self.queue.header_path(message.id)
         if path is None:
             raise NotFoundError(f"message {msgid} left the queue while being read")
-        header_file = path.read_bytes().decode("utf-8", "replace")
+        header_file = _spool_file(path).decode("utf-8", "replace")
         if not body:
             return Shown(message, header_file)
         self.audit().record(who, "queue.show_body", message.id,
                             {"account": message.account, "sender": message.sender})  # fmt: skip
-        data = path.with_name(f"{message.id}-D").read_bytes().partition(b"\n")[2]
+        data = _spool_file(path.with_name(f"{message.id}-D")).partition(b"\n")[2]
         text = data[:BODY_SHOWN_MAX].decode("utf-8", "replace")
         return Shown(message, header_file, text, len(data) > BODY_SHOWN_MAX)
+
+
+def _spool_file(path: Path) -> bytes:
+    """A spool file of the message shown; a pipe or a link there is a clear error."""
+    try:
+        return spoolfiles.read(path)
+    except FileNotFoundError:
+        raise NotFoundError(f"{path.name}: the message left the queue while being read") from None
+    except OSError as exc:
+        raise UnreadableInputError(f"{path}: {exc}") from None

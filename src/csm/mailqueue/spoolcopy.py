@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from csm.errors import CsmError
+from csm.mailqueue import spoolfiles
+
+PRIVATE = 0o700  # the quarantine's directories: root's only
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +32,21 @@ def copy_out(header: Path, into: Path) -> Copied:
     msgid = header.name[:-2]
     data = header.with_name(f"{msgid}-D")
     header_info, data_info = header.stat(), data.stat()
-    into.mkdir(mode=0o700, parents=True, exist_ok=True)
-    header_sum = write(into / header.name, header.read_bytes(), 0o600)
-    data_sum = write(into / data.name, data.read_bytes(), 0o600)
+    _private(into)
+    header_sum = write(into / header.name, spoolfiles.read(header), 0o600)
+    data_sum = write(into / data.name, spoolfiles.read(data), 0o600)
     subdir = header.parent.name if header.parent.name != "input" else ""
     return Copied(subdir, header_sum, data_sum, header_info.st_uid, header_info.st_gid,
                   header_info.st_mode & 0o7777, data_info.st_mode & 0o7777)  # fmt: skip
+
+
+def _private(into: Path) -> None:
+    """``into`` is ``<quarantine_dir>/queue/<id>``: those three directories made 0700, or made
+    0700 again when they are looser (made by hand, by another command, by an older CSM)."""
+    for directory in (into.parent.parent, into.parent, into):
+        directory.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
+        if stat.S_IMODE(directory.stat().st_mode) & ~PRIVATE:
+            os.chmod(directory, PRIVATE)
 
 
 def copy_back(kept_dir: Path, msgid: str, spool_input: Path, copied: Copied) -> Path:

@@ -4,8 +4,10 @@ configuration library loads."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -14,6 +16,35 @@ from typing import Final
 HEADER_FILE: Final = re.compile(
     r"[0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4})-H"
 )
+
+
+# O_NONBLOCK: a pipe named like a spool file would otherwise hold the reader forever.
+_READ: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_CHUNK: Final = 1 << 16
+
+
+class NotRegularFileError(OSError):
+    """A spool file's name on something else: a pipe, a device, a directory or a link."""
+
+
+def read(path: str | Path) -> bytes:
+    """A spool file's bytes; only a regular file is read (a link is not followed), anything
+    else is a :class:`NotRegularFileError`; FileNotFoundError when it is gone."""
+    try:
+        descriptor = os.open(path, _READ)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFileError(f"{path}: a symbolic link, not followed") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise NotRegularFileError(f"{path}: not a regular file (a pipe or a device?)")
+        chunks = []
+        while chunk := os.read(descriptor, _CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
 
 
 def header_files(input_dir: Path) -> Iterator[tuple[str, str]]:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pymysql
 
 from csm import identifiers, mysql
-from csm.accounts.model import Account, WordPressSite
+from csm.accounts.model import Account, ForeignDatabase, WordPressSite
 from csm.config.scanrules import DatabaseRules
 from csm.errors import CsmError
 from csm.incidents.model import Finding, Severity
@@ -61,6 +61,7 @@ class DatabaseCheck:
 
     def run(self, account: Account) -> DbScan:
         scan = DbScan()
+        scan.findings += [_foreign_finding(account.user, f, self.now) for f in account.foreign]
         for site in account.sites:
             try:
                 self._site(account, site, scan)
@@ -226,6 +227,18 @@ def _object_finding(found: DbObject, now: datetime) -> Finding:
                "table": found.table, "body": found.excerpt}  # fmt: skip
     severity = Severity.CRITICAL if malicious else Severity.WARNING
     return Finding(check, severity, message, now, account=found.account, details=details)
+
+
+def _foreign_finding(account: str, found: ForeignDatabase, now: datetime) -> Finding:
+    """A wp-config.php naming a database (or database user) the account does not own: not
+    examined, and itself a sign of an attack on another account (or of a moved site)."""
+    owner = f"account {found.owner}" if found.owner else "no account"
+    what = "database" if found.kind == "schema" else "database user"
+    message = (f"{found.config} names the {what} {found.name!r}, which belongs to {owner}"
+               f" ({found.why}): not examined or changed by CSM")  # fmt: skip
+    details = {"kind": found.kind, "name": found.name, "owner": found.owner, "why": found.why}
+    return Finding("db_foreign_reference", Severity.HIGH, message, now, account=account,
+                   path=found.config, details=details)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

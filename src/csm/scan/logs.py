@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +28,7 @@ BATCH = 5_000
 DETECT_LINES = 50
 Progress = Callable[[int], None]  # lines read so far in the current file
 BATCH_BYTES = 4 << 20  # lines are read and handed to the detectors in batches of ~4 MB
+HEAD_BYTES = 1024  # a log file's identity: its first KiB
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +97,13 @@ class LogCheck:
     ) -> None:
         year = self.year or log.year
         since = self.since.timestamp() if self.since else None
-        start = detectors.read
+        start, origins = detectors.read, Origins(log)
         for batch, read in self._batches(log, kind):
             if kind == "exim":
                 found = detectors.exim_lines(batch, year, read)
             else:
                 found = detectors.maillog_lines(batch, year)
+            found = [origins.stamp(f) for f in found]  # before --since: the same ids every run
             findings += (f for f in found if since is None or f.time.timestamp() >= since)
             if progress is not None:
                 progress(detectors.read - start)
@@ -107,6 +112,34 @@ class LogCheck:
         if kind == "exim":  # big mainlogs are read and sifted in a helper process
             return logreader.batches(log, BATCH_BYTES, self.helper_from)
         return ((batch, len(batch)) for batch in files.batches(log, BATCH_BYTES))
+
+
+class Origins:
+    """Deterministic ids for a file's findings: the file's identity (a hash of its first KiB,
+    which appending, renaming, compressing or copying the file keeps) and each finding's
+    place among the identical findings it yields; the same file read again gives the same ids,
+    so its findings are recorded once."""
+
+    def __init__(self, log: files.LogFile) -> None:
+        self.log, self.head, self.seen = log, "", Counter[str]()
+
+    def stamp(self, finding: Finding) -> Finding:
+        if not self.head:
+            self.head = _head_hash(self.log)
+        mark = finding.fingerprint
+        place = self.seen[mark]
+        self.seen[mark] += 1
+        origin = hashlib.sha256(f"log\x1f{self.head}\x1f{mark}\x1f{place}".encode()).hexdigest()
+        return dataclasses.replace(finding, origin=origin[:32])
+
+
+def _head_hash(log: files.LogFile) -> str:
+    head = b""
+    for line in files.lines(log):
+        head += line
+        if len(head) >= HEAD_BYTES:
+            break
+    return hashlib.sha256(head[:HEAD_BYTES]).hexdigest()
 
 
 def _detect(log: files.LogFile) -> str:
@@ -147,4 +180,5 @@ def _sum(results: list[RecordResult]) -> RecordResult:
         sum(r.pending for r in results),
         sum(r.ignored for r in results),
         ids,
+        sum(r.repeated for r in results),
     )

@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 
 from csm.accounts.domains import DomainMap
+from csm.errors import UsageError
 from csm.logtail import files
 from csm.logtail.formats import dovecot, exim, text
 
@@ -83,6 +84,11 @@ class _Walk:
 def build(
     subject: str, paths: Iterable[Path], domains: DomainMap, burst: int, since: datetime | None
 ) -> MailTimeline:
+    """``subject``'s day: a mailbox (``user@domain``) or an account; never empty (an empty
+    subject would match every address no account owns: the whole host's mail)."""
+    subject = subject.strip()
+    if not subject:
+        raise UsageError("name a mailbox (user@domain) or an account: the subject is empty")
     walk = _Walk(subject.lower(), domains, burst, int(since.timestamp()) if since else 0)
     for _, _, handle in sorted(_lines(walk, paths), key=lambda item: item[:2]):
         handle()

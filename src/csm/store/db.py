@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from csm.store.migrations import MIGRATIONS, Migration
 
 DB_NAME = "csm.db"
 BUSY_TIMEOUT_MS = 5000
+LOCK_WAIT_S = 120  # how long a writer waits for another's transaction before giving up
 STATE_DIR_MODE = 0o700
 CACHE_KIB = 65536  # the writer's page cache: incident timelines are written all over the file
 
@@ -85,14 +87,32 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``), committed on success, else rolled back."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One write transaction (``BEGIN IMMEDIATE``), committed on success, else rolled back.
+        Writers take turns: another writer's transaction is waited for (up to
+        :data:`LOCK_WAIT_S`), then the store is reported busy (a StoreError, never a crash)."""
+        self._begin()
         try:
             yield self.conn
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    def _begin(self) -> None:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:  # each attempt waits up to the busy timeout inside SQLite
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"the state store {self.path} stayed busy for {LOCK_WAIT_S} s (another"
+                        " CSM command is writing); nothing was changed",
+                        fix="retry when the other command has finished",
+                    ) from None
 
     def migration_state(self) -> MigrationState:
         known = [m.name for m in MIGRATIONS]
@@ -163,6 +183,10 @@ def _connect(uri: str, path: Path) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open state store {path}: {exc}") from None
     return conn
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def health(state_dir: Path) -> StoreHealth:

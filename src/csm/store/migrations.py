@@ -247,4 +247,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX backups_by_time ON backups (created_at);
         """,
     ),
+    Migration(
+        "0006_queue_decision_approval",
+        """
+        -- A queue decision rests on a recorded review that covers the message (review) or on
+        -- the operator's explicit approval without review (approval, the reason).
+        ALTER TABLE queue_decisions ADD COLUMN approval TEXT NOT NULL DEFAULT '';
+        CREATE INDEX queue_review_items_by_msgid ON queue_review_items (msgid);
+        """,
+    ),
+    Migration(
+        "0007_finding_ids",
+        """
+        -- The deterministic id of every finding recorded (its source: a log file's head and
+        -- the finding's place in it), so that reading the same log again records nothing twice.
+        CREATE TABLE finding_ids (
+            id          TEXT PRIMARY KEY,
+            recorded_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX finding_ids_by_time ON finding_ids (recorded_at);
+        """,
+    ),
 )

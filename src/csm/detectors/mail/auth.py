@@ -112,7 +112,18 @@ class AuthFailures:
             return []
         message = f"{mailbox}: failed logins from {len(ips)} addresses in {self.by_mailbox.span}"
         check = f"{self.prefix}_account_spray"
-        return emit(self.context, Alert(check, Severity.HIGH, message, at, mailbox, ip=ip))
+        # A failed login is what the client typed: a mailbox only when it is an address, and
+        # never an account by itself (a bare name stays the raw login, in the details).
+        address = mailbox if _address(mailbox) else ""
+        alert = Alert(check, Severity.HIGH, message, at, address, ip=ip, subject=mailbox,
+                      details={"login": mailbox})  # fmt: skip
+        return emit(self.context, alert)
+
+
+def _address(login: str) -> bool:
+    """``local@domain`` with both parts (a bare name or ``@x`` is not a mailbox)."""
+    local, at, domain = login.rpartition("@")
+    return bool(at and local and domain)
 
 
 def _slash24(ip: str) -> str:
