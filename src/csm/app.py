@@ -112,8 +112,15 @@ class App:
         accounts = self.accounts()
         mail = MailSources.from_config(self.config.mail, self.host, accounts.names())
         with self.incidents() as incidents:
-            yield Forensics(self.host, database, self.clock, mail, self.config.paths.home_dir,
-                            recorded=_evidence(incidents), owners=accounts.owners)  # fmt: skip
+            yield Forensics(
+                self.host,
+                database,
+                self.clock,
+                mail,
+                self.config.paths.home_dir,
+                recorded=_evidence(incidents),
+                owners=accounts.owners,
+            )
 
     @contextmanager
     def incidents(self) -> Iterator[Incidents]:
@@ -168,9 +175,14 @@ class App:
             if self.config.auto_response.quarantine_files:
                 from csm.response.quarantine import Quarantine  # noqa: PLC0415
 
-                quarantine = Quarantine(self.host, incidents.store, incidents.audit, self.clock,
-                                        self.config.paths.quarantine_dir,
-                                        self.config.paths.home_dir)  # fmt: skip
+                quarantine = Quarantine(
+                    self.host,
+                    incidents.store,
+                    incidents.audit,
+                    self.clock,
+                    self.config.paths.quarantine_dir,
+                    self.config.paths.home_dir,
+                )
             yield Scans(self.host, self.accounts(), incidents, database, scan.database,
                         self.clock, self.config.mysql.connect_timeout,
                         tuple(str(self.host.path(p)) for p in scan.extra_rules),
@@ -183,8 +195,14 @@ class App:
         store = self.open_store()
         try:
             paths = self.config.paths
-            yield Quarantine(self.host, store, self.audit(store), self.clock,
-                             paths.quarantine_dir, paths.home_dir)  # fmt: skip
+            yield Quarantine(
+                self.host,
+                store,
+                self.audit(store),
+                self.clock,
+                paths.quarantine_dir,
+                paths.home_dir,
+            )
         finally:
             store.close()
 

@@ -32,10 +32,15 @@ Replaces = Literal["any", "nothing", "regular"]
 REGULAR: Final = "a regular file"
 # Where a filesystem has no hard links, "nothing" falls back to a check right before a rename.
 _NO_LINKS: Final = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP})
-_KINDS: Final = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"),
-                 (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                 (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-                 (stat.S_ISREG, REGULAR))  # fmt: skip
+_KINDS: Final = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISREG, REGULAR),
+)
 
 
 @contextmanager
@@ -44,8 +49,7 @@ def replacing(
 ) -> Iterator[BinaryIO]:
     """A new 0600 file to write; it takes the place of ``target`` when the block ends without
     error.  FileExistsError when ``target`` is something ``replaces`` does not allow."""
-    descriptor, temporary = tempfile.mkstemp(prefix=owned(prefix), suffix=".tmp",
-                                             dir=target.parent)  # fmt: skip
+    descriptor, temporary = tempfile.mkstemp(prefix=owned(prefix), suffix=".tmp", dir=target.parent)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         with os.fdopen(descriptor, "wb") as stream:

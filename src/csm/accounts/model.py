@@ -79,6 +79,13 @@ class ForeignDatabase:
     owner: str  # the account that owns it, "" when nobody's
     why: str  # how the owner was decided, or why nobody owns it
 
+    def __str__(self) -> str:
+        what = "database" if self.kind == "schema" else "database user"
+        owner = f"account {self.owner}" if self.owner else "no account"
+        return (
+            f"{self.config} names the {what} {self.name!r}, which belongs to {owner} ({self.why})"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Account:

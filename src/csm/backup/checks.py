@@ -68,8 +68,10 @@ def _migration_problems(state: MigrationState) -> list[str]:
     if not state.applied:
         return [f"{STORE}: not a CSM store (no schema_migrations)"]
     if state.unknown:
-        return [f"{STORE}: written by a newer CSM (migrations this CSM does not know:"
-                f" {', '.join(state.unknown)})"]  # fmt: skip
+        return [
+            f"{STORE}: written by a newer CSM (migrations this CSM does not know:"
+            f" {', '.join(state.unknown)})"
+        ]
     return []
 
 

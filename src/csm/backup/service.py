@@ -37,8 +37,10 @@ from csm.store.db import DB_NAME, Store
 from csm.store.lock import LOCK_NAME, StateLock, holder
 
 DAEMON_RUNNING = "the CSM daemon is running; stop it first (systemctl stop csm)"
-UNSUMMED = ("manifest.txt lists no sha256 sums, so its files cannot be checked (CSM always"
-            " writes them; an archive from the Go CSM has none)")  # fmt: skip
+UNSUMMED = (
+    "manifest.txt lists no sha256 sums, so its files cannot be checked (CSM always"
+    " writes them; an archive from the Go CSM has none)"
+)
 ACCEPT_UNSUMMED = (
     "restore an archive written by `csm backup`; for one you trust whose manifest lists no"
     " sums, pass --accept-unsummed (recorded in the audit log)"
@@ -81,8 +83,7 @@ class Backups:
     def create(self, out: Path, who: str, *, force: bool = False) -> Written:
         out = self._checked_out(out, force)
         try:
-            written = archive.write(self.layout, out, self.clock.now(), self.version,
-                                    replace=force)  # fmt: skip
+            written = archive.write(self.layout, out, self.clock.now(), self.version, replace=force)
         except FileExistsError:
             raise _appeared(out) from None
         self._record_backup(written, who)
@@ -109,8 +110,9 @@ class Backups:
             ts = found.manifest.backup_ts
         unsummed = not found.summed
         self._record_restore(path, ts, done, before, unsummed, who)
-        return Restored(str(path), ts, done.replaced, done.removed, str(before.path),
-                        before.sha256, unsummed)  # fmt: skip
+        return Restored(
+            str(path), ts, done.replaced, done.removed, str(before.path), before.sha256, unsummed
+        )
 
     def _problems(self, found: Staged) -> list[str]:
         return found.problems + checks.problems(found, self.layout, self.env)
@@ -130,8 +132,9 @@ class Backups:
         directory = self.layout.state.parent / PRE_RESTORE_DIR
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if atomic.occupant(directory) != "a directory":
-            raise RefusedError(f"restore refused: {directory} is not a directory; nothing was"
-                               " changed")  # fmt: skip
+            raise RefusedError(
+                f"restore refused: {directory} is not a directory; nothing was changed"
+            )
         directory.chmod(0o700)
         now = self.clock.now()
         out = _unused(directory, f"csm-pre-restore-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}")
@@ -220,10 +223,14 @@ class Backups:
         try:
             audit = self.audit(store)
             _record(store, audit, before, who, {"reason": f"before restoring {path}"})
-            details = {"backup_ts": ts, "replaced": list(done.replaced),
-                       "removed": list(done.removed), "pre_restore_backup": str(before.path),
-                       "pre_restore_sha256": before.sha256,
-                       "accepted_unsummed": unsummed}  # fmt: skip
+            details = {
+                "backup_ts": ts,
+                "replaced": list(done.replaced),
+                "removed": list(done.removed),
+                "pre_restore_backup": str(before.path),
+                "pre_restore_sha256": before.sha256,
+                "accepted_unsummed": unsummed,
+            }
             audit.record(who, "backup.restore", str(path), details)
         finally:
             store.close()
@@ -232,12 +239,12 @@ class Backups:
 def _record(
     store: Store, audit: AuditLog, written: Written, who: str, extra: Mapping[str, str]
 ) -> None:
-    record = backups.BackupRecord(str(written.path), written.size, written.sha256,
-                                  written.created_at, who)  # fmt: skip
+    record = backups.BackupRecord(
+        str(written.path), written.size, written.sha256, written.created_at, who
+    )
     with store.transaction() as conn:
         backups.record(conn, record)
-    details = {"size": written.size, "sha256": written.sha256, "files": len(written.files),
-               **extra}  # fmt: skip
+    details = {"size": written.size, "sha256": written.sha256, "files": len(written.files), **extra}
     audit.record(who, "backup.create", str(written.path), details)
 
 
@@ -250,5 +257,7 @@ def _unused(directory: Path, stem: str) -> Path:
 
 
 def _appeared(out: Path) -> RefusedError:
-    return RefusedError(f"{out} appeared while the backup was written; it was left as it is",
-                        fix="choose a new file name")  # fmt: skip
+    return RefusedError(
+        f"{out} appeared while the backup was written; it was left as it is",
+        fix="choose a new file name",
+    )

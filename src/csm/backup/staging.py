@@ -105,9 +105,12 @@ class _Counted:
         return self.limit - self.total
 
     def refusal(self) -> UnreadableInputError:
-        return _bad(self.archive, f"it unpacks to over {self.limit} bytes (the limit: "
-                    f"{UNPACK_RATIO} times the archive's size, at least {UNPACK_FLOOR}, at most"
-                    f" {UNPACK_HARD}; a gzip bomb?)")  # fmt: skip
+        return _bad(
+            self.archive,
+            f"it unpacks to over {self.limit} bytes (the limit: "
+            f"{UNPACK_RATIO} times the archive's size, at least {UNPACK_FLOOR}, at most"
+            f" {UNPACK_HARD}; a gzip bomb?)",
+        )
 
 
 def _extract(archive: Path, found: Staged) -> bytes | None:
@@ -129,8 +132,7 @@ def _members(archive: Path, counted: _Counted, found: Staged) -> bytes | None:
     body: bytes | None = None
     seen: set[str] = set()
     stream: BinaryIO = counted  # type: ignore[assignment]  # read() is all tarfile uses
-    with tarfile.open(fileobj=stream, mode="r|", encoding="utf-8",
-                      errors="surrogateescape") as tar:  # fmt: skip
+    with tarfile.open(fileobj=stream, mode="r|", encoding="utf-8", errors="surrogateescape") as tar:
         for member in tar:
             name = _checked(archive, member, seen)
             if member.size > counted.left():
@@ -148,8 +150,9 @@ def _checked(archive: Path, member: tarfile.TarInfo, seen: set[str]) -> str:
     if name.startswith("/") or "\0" in name or any(p in ("", ".", "..") for p in parts):
         raise _bad(archive, f"member {name!r} has an absolute or unsafe name")
     if not manifest.plain_name(name):
-        raise _bad(archive, f"member {name!r} has a name that is not UTF-8 or holds a control"
-                   " character")  # fmt: skip
+        raise _bad(
+            archive, f"member {name!r} has a name that is not UTF-8 or holds a control character"
+        )
     if not (member.isreg() or member.isdir()):
         raise _bad(archive, f"member {name!r} is not a plain file or directory")
     if name in seen:

@@ -87,11 +87,7 @@ def _sites(account: Account) -> None:
     for login in account.ftp:
         console.print(Text.assemble("  FTP ", safe(login.login), "  ", safe(login.home)))
     for found in account.foreign:
-        owner = found.owner or "no account"
-        line = Text.assemble(("  NOT ITS OWN ", "bold red"), safe(found.config), " names ",
-                             safe(found.kind), " ", safe(found.name), " of ", safe(owner),
-                             " (", safe(found.why), "): not acted on")  # fmt: skip
-        console.print(line)
+        console.print(Text.assemble(("  NOT ITS OWN ", "bold red"), safe(f"{found}: not acted on")))
 
 
 def mapping(found: Mapping) -> None:

@@ -57,9 +57,12 @@ def _verify(obj: CliContext, archive: Path, as_json: bool) -> None:
 
 @click.command("restore")
 @click.argument("archive", type=click.Path(path_type=Path))
-@click.option("--accept-unsummed", is_flag=True,
-              help="Restore an archive whose manifest lists no sha256 sums (the Go CSM's);"
-              " recorded in the audit log.")  # fmt: skip
+@click.option(
+    "--accept-unsummed",
+    is_flag=True,
+    help="Restore an archive whose manifest lists no sha256 sums (the Go CSM's);"
+    " recorded in the audit log.",
+)
 @json_option
 @click.pass_obj
 def restore(obj: CliContext, /, archive: Path, accept_unsummed: bool, as_json: bool) -> None:
@@ -72,5 +75,8 @@ def restore(obj: CliContext, /, archive: Path, accept_unsummed: bool, as_json: b
         emit_json(done)
         return
     click.echo(f"restored from {done.archive} - start daemon: systemctl start csm.service")
-    click.echo(f"the install as it was is in {done.pre_restore_backup}"
-               f" (to undo: csm restore {done.pre_restore_backup})", err=True)  # fmt: skip
+    click.echo(
+        f"the install as it was is in {done.pre_restore_backup}"
+        f" (to undo: csm restore {done.pre_restore_backup})",
+        err=True,
+    )

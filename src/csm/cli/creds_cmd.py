@@ -97,8 +97,14 @@ def rotate(
     app = obj.app()
     length = app.config.credentials.password_length
     show_secrets = options["show_secrets"]
-    request = RotateRequest(items, options["all_items"], options["dry_run"], length,
-                            options["secrets_out"], show_secrets)  # fmt: skip
+    request = RotateRequest(
+        items,
+        options["all_items"],
+        options["dry_run"],
+        length,
+        options["secrets_out"],
+        show_secrets,
+    )
     shown = None if as_json or request.secrets_out else view().ShownSecrets()
     with app.credentials() as service:
         done = service.rotate(account, request, app.operator, shown)

@@ -21,8 +21,9 @@ from csm.forensic.model import WINDOW
 )  # fmt: skip
 @click.option("--since", default=None, metavar="DURATION",
               help="How far back recent files (and mail) go [default: 7d].")  # fmt: skip
-@click.option("--force", is_flag=True,
-              help="Replace an earlier archive (and its .sha256 sidecar) at --out.")  # fmt: skip
+@click.option(
+    "--force", is_flag=True, help="Replace an earlier archive (and its .sha256 sidecar) at --out."
+)
 @json_option
 @click.pass_obj
 def forensic_snapshot(  # noqa: PLR0913, PLR0917 - one parameter per command-line option
@@ -41,8 +42,9 @@ def forensic_snapshot(  # noqa: PLR0913, PLR0917 - one parameter per command-lin
     window = times.length("--since", since) if since else WINDOW
     app = obj.app()
     with app.forensics() as service:
-        result = service.snapshot(account, out, with_mail=with_mail, since=window,
-                                  who=app.operator, force=force)  # fmt: skip
+        result = service.snapshot(
+            account, out, with_mail=with_mail, since=window, who=app.operator, force=force
+        )
     if as_json:
         emit_json(result)
         return

@@ -168,16 +168,18 @@ def decide(  # noqa: PLR0913, PLR0917 - one parameter per command-line option
         else:
             if len(args) < 2:
                 raise click.UsageError("csm queue decide ID… remove|keep|release --note TEXT")
-            result = decisions.decide(args[:-1], args[-1], note, app.operator,
-                                      review_id=on_review, approve=approve)  # fmt: skip
+            result = decisions.decide(
+                args[:-1], args[-1], note, app.operator, review_id=on_review, approve=approve
+            )
     if as_json:
         emit_json(result)
         return
     on = f" on review {result.review}" if result.review else ""
     click.echo(f"{result.decision}: {len(result.ids)} message(s) recorded{on}")
     if result.approved:
-        click.echo(f"{len(result.approved)} of them decided without review, approved:"
-                   f" {result.approval}")  # fmt: skip
+        click.echo(
+            f"{len(result.approved)} of them decided without review, approved: {result.approval}"
+        )
 
 
 def _act(obj: CliContext, action: str, ids: tuple[str, ...], approve: str, as_json: bool) -> None:

@@ -203,10 +203,7 @@ class Credentials:
 
 
 def _foreign_note(found: ForeignDatabase) -> str:
-    what = "database" if found.kind == "schema" else "database user"
-    owner = f"account {found.owner}" if found.owner else "no account"
-    return (f"{found.config} names the {what} {found.name!r} of {owner} ({found.why}): not "
-            "listed or rotated; `csm scan` reports it as a finding")  # fmt: skip
+    return f"{found}: not listed or rotated; `csm scan` reports it as a finding"
 
 
 def _new_secret(item: Item) -> bool:

@@ -64,8 +64,10 @@ def write(
 
 
 def _appeared(path: Path, outcome: str) -> RefusedError:
-    return RefusedError(f"{path} appeared while the snapshot was written and was left as it is;"
-                        f" {outcome}", fix="choose a new --out file name")  # fmt: skip
+    return RefusedError(
+        f"{path} appeared while the snapshot was written and was left as it is; {outcome}",
+        fix="choose a new --out file name",
+    )
 
 
 def _tar(members: list[tuple[str, Path]], stream: gzip.GzipFile, mtime: int) -> None:

@@ -76,8 +76,9 @@ class Forensics:
         ``force`` replaces an earlier archive and sidecar there)."""
         user = identifiers.account(account)
         home = f"{self.home_dir.rstrip('/')}/{user}"
-        homes = destination.Homes(self.host.path(home), home, self.host.path(self.home_dir),
-                                  self.home_dir)  # fmt: skip
+        homes = destination.Homes(
+            self.host.path(home), home, self.host.path(self.home_dir), self.home_dir
+        )
         path = destination.checked(out, homes, force=force)
         self._check(home, with_mail, since)
         now = self.clock.now().replace(microsecond=0)
@@ -119,8 +120,9 @@ class _Run:
         shown = manifest.build(self.account, self.now, self.home, (found.targets, found.skipped),
                                captures, self.now - self.since)  # fmt: skip
         self.staging.write(MANIFEST, manifest.render(shown).encode())
-        written = archive.write(self.staging.members(), path, int(self.now.timestamp()), given,
-                                force=force)  # fmt: skip
+        written = archive.write(
+            self.staging.members(), path, int(self.now.timestamp()), given, force=force
+        )
         complete = all(c.ok for c in captures if c.kind != Kind.INVALID_TARGET)
         log.info("forensic snapshot of %s written to %s", self.account, path)
         return SnapshotResult(self.account, written.path, written.sidecar, written.sha256,

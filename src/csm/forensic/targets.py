@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from csm.accounts.model import InvalidSite, Skipped, WordPressSite
+from csm.accounts.model import ForeignDatabase, InvalidSite, Skipped, WordPressSite
 from csm.accounts.ownership import DatabaseOwners
 from csm.accounts.wordpress import survey
 from csm.forensic.model import SkippedPath, Target, path_text
@@ -26,8 +26,8 @@ def discover(host: Host, home: str, account: str, owners: DatabaseOwners) -> Dis
     """The targets under ``home`` (a host path) and the paths skipped, in discovery order."""
     found = survey(host, home)
     owned = owners.split(account, found.sites)
-    foreign = [_foreign(s, f.owner, f.why) for f in owned.foreign if f.kind == "schema"
-               for s in found.sites if s.config == f.config]  # fmt: skip
+    sites = {site.config: site for site in found.sites}
+    foreign = [_foreign(sites[f.config], f) for f in owned.foreign if f.kind == "schema"]
     found_targets = [_target(s) for s in owned.sites] + foreign
     found_targets += [_target(s) for s in found.invalid]
     ordered = sorted(found_targets, key=lambda t: (t.schema, t.config_path))
@@ -42,11 +42,18 @@ def _target(site: WordPressSite | InvalidSite) -> Target:
                   config_path_b64=b64)  # fmt: skip
 
 
-def _foreign(site: WordPressSite, owner: str, why: str) -> Target:
+def _foreign(site: WordPressSite, found: ForeignDatabase) -> Target:
     path, b64 = path_text(site.config)
-    detail = f"owned by {owner} ({why})" if owner else f"owned by no account ({why})"
-    return Target(site.db_name, site.table_prefix, path, False, "foreign-schema",
-                  config_path_b64=b64, detail=detail)  # fmt: skip
+    owner = found.owner or "no account"
+    return Target(
+        site.db_name,
+        site.table_prefix,
+        path,
+        False,
+        "foreign-schema",
+        config_path_b64=b64,
+        detail=f"owned by {owner} ({found.why})",
+    )
 
 
 def _skipped(skipped: Skipped) -> SkippedPath:

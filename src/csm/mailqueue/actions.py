@@ -125,7 +125,7 @@ class QueueActions:
                 f" {shown}; the runbook allows queue actions on reviewed ids only",
                 fix=f"csm queue review, then: csm queue decide {unfounded[0]} {needed} --note"
                 ' "why"  (or decide it without review, recorded: --approve "reason")',
-            )  # fmt: skip
+            )
 
     def _gate(self, found: list[QueuedMessage]) -> None:
         waiting = sorted(a for a in {m.account for m in found if m.account} if not self.handled(a))

@@ -117,8 +117,16 @@ class QueueDecisions:
         counts = {g: groups.get(g, 0) for g in review.GROUPS}
         return Reviewed(review_id, account or "", tuple(verdicts), counts, len(found.problems))
 
-    def decide(self, ids: Sequence[str], decision: str, note: str, who: str, *,
-               review_id: str = "", approve: str = "") -> Decided:  # fmt: skip
+    def decide(
+        self,
+        ids: Sequence[str],
+        decision: str,
+        note: str,
+        who: str,
+        *,
+        review_id: str = "",
+        approve: str = "",
+    ) -> Decided:
         """Decide ids, each on the newest recorded review that covers it (on ``review_id``,
         when given), or, for ids in none, on ``approve`` (decided without review)."""
         _check(decision, note)
@@ -154,8 +162,9 @@ class QueueDecisions:
     def _record(self, rows: Sequence[repo.Decision], who: str) -> None:
         with self.store.transaction() as conn:
             repo.decide(conn, rows)
-        targets = [(r.msgid, {"note": r.note, "review": r.review, "approval": r.approval})
-                   for r in rows]  # fmt: skip
+        targets = [
+            (r.msgid, {"note": r.note, "review": r.review, "approval": r.approval}) for r in rows
+        ]
         if rows:
             self.audit.record_many(who, f"queue.decide.{rows[0].decision}", targets)
 
@@ -179,8 +188,11 @@ def _decided(decision: str, note: str, rows: Sequence[repo.Decision]) -> Decided
     approved = [r for r in rows if not r.review]
     single = set(reviews.values())
     return Decided(
-        decision, tuple(r.msgid for r in rows), note,
-        review=single.pop() if len(single) == 1 and not approved else "", reviews=reviews,
+        decision,
+        tuple(r.msgid for r in rows),
+        note,
+        review=single.pop() if len(single) == 1 and not approved else "",
+        reviews=reviews,
         approval=approved[0].approval if approved else "",
         approved=tuple(r.msgid for r in approved),
-    )  # fmt: skip
+    )

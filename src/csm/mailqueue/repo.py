@@ -112,9 +112,11 @@ def decide(conn: sqlite3.Connection, decisions: Iterable[Decision]) -> None:
         "INSERT OR REPLACE INTO queue_decisions"
         " (msgid, decision, note, who, at, review, account, approval)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(d.msgid, d.decision, d.note, d.who, ts(d.at), d.review, d.account, d.approval)
-         for d in decisions],
-    )  # fmt: skip
+        [
+            (d.msgid, d.decision, d.note, d.who, ts(d.at), d.review, d.account, d.approval)
+            for d in decisions
+        ],
+    )
 
 
 def decisions(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Decision]:
@@ -127,8 +129,9 @@ def decisions(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Decisio
             chunk,
         )
         for row in rows:
-            found[row[0]] = Decision(row[0], row[1], row[2], row[3], parse_ts(row[4]), row[5],
-                                     row[6], row[7])  # fmt: skip
+            found[row[0]] = Decision(
+                row[0], row[1], row[2], row[3], parse_ts(row[4]), row[5], row[6], row[7]
+            )
     return found
 
 

@@ -72,9 +72,22 @@ class Quarantine:
                 digest = self._keep(descriptor, entry_id, where)
             finally:
                 os.close(descriptor)
-            entry = Entry(entry_id, where.path, info.st_size, digest, info.st_uid, info.st_gid,
-                          stat.S_IMODE(info.st_mode), info.st_atime_ns, info.st_mtime_ns, reason,
-                          finding, self.clock.now(), who, None)  # fmt: skip
+            entry = Entry(
+                entry_id,
+                where.path,
+                info.st_size,
+                digest,
+                info.st_uid,
+                info.st_gid,
+                stat.S_IMODE(info.st_mode),
+                info.st_atime_ns,
+                info.st_mtime_ns,
+                reason,
+                finding,
+                self.clock.now(),
+                who,
+                None,
+            )
             with self.store.transaction() as conn:
                 repo.add(conn, entry)
             self._remove_original(parent, where, info, entry_id)
@@ -95,8 +108,10 @@ class Quarantine:
                     raise _exists_again(where.path)
                 _write_back(self._stored(entry_id), entry, parent, where.name)
         except NotFoundError as exc:  # its directory is gone
-            raise CsmError(f"cannot restore {entry_id}: {exc.message}; it stays in the "
-                           "quarantine", fix=RECREATE) from None  # fmt: skip
+            raise CsmError(
+                f"cannot restore {entry_id}: {exc.message}; it stays in the quarantine",
+                fix=RECREATE,
+            ) from None
         with self.store.transaction() as conn:
             repo.mark_restored(conn, entry_id, self.clock.now())
         os.unlink(self._stored(entry_id))
@@ -110,8 +125,10 @@ class Quarantine:
         try:
             return _copy(descriptor, self._stored(entry_id))
         except OSError as exc:
-            raise CsmError(f"cannot copy {where.shown} into the quarantine: {exc.strerror}; "
-                           "it stays where it was") from None  # fmt: skip
+            raise CsmError(
+                f"cannot copy {where.shown} into the quarantine: {exc.strerror}; "
+                "it stays where it was"
+            ) from None
 
     def _remove_original(
         self, parent: int, where: Place, info: os.stat_result, entry_id: str
@@ -185,8 +202,9 @@ def _write_back(kept: bytes, entry: Entry, parent: int, name: bytes) -> None:
         _discard(parent, temp)
         if exc.errno == errno.EEXIST:  # it appeared after the check: still not overwritten
             raise _exists_again(entry.original) from None
-        raise CsmError(f"cannot restore {entry.id}: {exc.strerror}; it stays in the quarantine",
-                       fix=RECREATE) from None  # fmt: skip
+        raise CsmError(
+            f"cannot restore {entry.id}: {exc.strerror}; it stays in the quarantine", fix=RECREATE
+        ) from None
     except BaseException:
         _discard(parent, temp)
         raise
@@ -211,8 +229,10 @@ def _write_restored(kept: bytes, entry: Entry, parent: int, temp: bytes) -> None
 
 
 def _exists_again(path: bytes) -> RefusedError:
-    return RefusedError(f"{hostfile.shown(path)} exists again: not overwritten",
-                        fix="move the new file aside first, then restore")  # fmt: skip
+    return RefusedError(
+        f"{hostfile.shown(path)} exists again: not overwritten",
+        fix="move the new file aside first, then restore",
+    )
 
 
 def _discard(parent: int, name: bytes) -> None:

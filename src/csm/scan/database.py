@@ -232,13 +232,17 @@ def _object_finding(found: DbObject, now: datetime) -> Finding:
 def _foreign_finding(account: str, found: ForeignDatabase, now: datetime) -> Finding:
     """A wp-config.php naming a database (or database user) the account does not own: not
     examined, and itself a sign of an attack on another account (or of a moved site)."""
-    owner = f"account {found.owner}" if found.owner else "no account"
-    what = "database" if found.kind == "schema" else "database user"
-    message = (f"{found.config} names the {what} {found.name!r}, which belongs to {owner}"
-               f" ({found.why}): not examined or changed by CSM")  # fmt: skip
+    message = f"{found}: not examined or changed by CSM"
     details = {"kind": found.kind, "name": found.name, "owner": found.owner, "why": found.why}
-    return Finding("db_foreign_reference", Severity.HIGH, message, now, account=account,
-                   path=found.config, details=details)  # fmt: skip
+    return Finding(
+        "db_foreign_reference",
+        Severity.HIGH,
+        message,
+        now,
+        account=account,
+        path=found.config,
+        details=details,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,8 +115,16 @@ class AuthFailures:
         # A failed login is what the client typed: a mailbox only when it is an address, and
         # never an account by itself (a bare name stays the raw login, in the details).
         address = mailbox if _address(mailbox) else ""
-        alert = Alert(check, Severity.HIGH, message, at, address, ip=ip, subject=mailbox,
-                      details={"login": mailbox})  # fmt: skip
+        alert = Alert(
+            check,
+            Severity.HIGH,
+            message,
+            at,
+            address,
+            ip=ip,
+            subject=mailbox,
+            details={"login": mailbox},
+        )
         return emit(self.context, alert)
 
 
