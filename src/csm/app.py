@@ -72,11 +72,16 @@ class App:
     def audit(self, store: Store) -> AuditLog:
         return AuditLog(store, self.log_dir, self.clock)
 
-    def mail_context(self) -> MailContext:
+    def mail_context(self, userdomains: Path | None = None) -> MailContext:
         """The mail detectors' shared context: rules, domain owners, trusted senders and IPs."""
         mail = self.config.mail
-        domains = DomainMap.load(self.host)
+        domains = self.domains(userdomains)
         return MailContext.build(mail.rules, domains, mail.high_volume_senders, mail.infra_ips)
+
+    def domains(self, userdomains: Path | None = None) -> DomainMap:
+        """Who owns which domain (see :meth:`DomainMap.chosen`); without a config file CSM may
+        run away from the host its logs come from."""
+        return DomainMap.chosen(self.host, userdomains, on_host=not self.loaded.builtin)
 
     @property
     def panel(self) -> Panel:

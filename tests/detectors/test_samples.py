@@ -46,3 +46,12 @@ def test_junk_lines_are_counted_and_skipped() -> None:
     detectors, _ = run(log, yaml.safe_load(log.with_suffix(".expect.yaml").read_text()))
     assert detectors.lines["skipped"] == 3
     assert detectors.read == 9
+
+
+@pytest.mark.parametrize("log", sorted(SAMPLES.glob("*_shapes.log")), ids=lambda p: p.stem)
+def test_every_authentication_line_is_parsed_or_counted_as_skipped(log: Path) -> None:
+    """No line of the shape samples is dropped unseen: each is parsed or counted skipped."""
+    detectors, _ = run(log, yaml.safe_load(log.with_suffix(".expect.yaml").read_text()))
+    lines = detectors.lines
+    assert lines["parsed"] + lines["skipped"] == detectors.read
+    assert lines["skipped"] <= 1  # Postfix's Cyrus line names no address

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csm.logtail.formats import exim, text
+from csm.logtail.formats import exim, eximauth, text
 
 OLD_ID, NEW_ID = "1abc23-000456-AB", "1wFWBE-000000036n0-1PMK"
 AUTHED = (
@@ -210,3 +210,18 @@ def test_sender_text_never_becomes_a_field(helo: str, subject: str, ident: str) 
     assert (found.auth, found.protocol, found.user, found.ip, found.host) == (
         "dovecot_login:real@b.test", "esmtpsa", "", "203.0.113.9", "host.test",
     )  # fmt: skip
+
+
+@given(st.binary(max_size=200).map(text.line))  # lines are read as Latin-1
+def test_hostile_auth_failure_text_never_raises(tail: str) -> None:
+    for head in ("login authenticator failed for ", "x authenticator failed for H=(", "a authenticator failed for [1.2.3.4]"):  # fmt: skip
+        failed = eximauth.auth_failure(head + tail)
+        assert failed is None or (failed.ip and 1 <= failed.times <= eximauth.MOST_TIMES)
+
+
+def test_a_login_cannot_move_the_client_address() -> None:
+    for login in ("a [6.6.6.6]", "a) H=(x) [6.6.6.6]:1: 535 x (set_id=b", "a) [6.6.6.6]: 5 Time(s"):
+        rest = f"login authenticator failed for (x) [192.0.2.1]:5: 535 Incorrect authentication data (set_id={login})"
+        failed = eximauth.auth_failure(rest)
+        assert failed is not None and failed.ip == "192.0.2.1"
+        assert failed.login == login or failed.times == 5  # a summariser's count can be forged

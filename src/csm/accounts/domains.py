@@ -6,7 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # a type only: the queue summary's quick path loads this module
+from csm.errors import UnreadableInputError
+
+if TYPE_CHECKING:  # types only: the queue summary's quick path loads this module
+    from pathlib import Path
+
     from csm.host import Host
 
 USERDOMAINS = "/etc/userdomains"
@@ -21,9 +25,27 @@ class DomainMap:
     def load(cls, host: Host) -> DomainMap:
         """The map from the host tree; empty when the file is missing or unreadable."""
         try:
-            text = host.path(USERDOMAINS).read_text(encoding="utf-8", errors="replace")
+            return cls.read(host.path(USERDOMAINS))
         except OSError:
             return cls()
+
+    @classmethod
+    def chosen(cls, host: Host, given: Path | None, *, on_host: bool) -> DomainMap:
+        """The ``given`` file's map (an operator's copy of ``/etc/userdomains``); else the
+        host's own, when CSM runs ``on_host``; else none (a log checked on a laptop: its
+        domains are nobody's known accounts)."""
+        if given is not None:
+            try:
+                return cls.read(given)
+            except OSError as exc:
+                raise UnreadableInputError(f"cannot read {given}: {exc.strerror}") from None
+        return cls.load(host) if on_host else cls()
+
+    @classmethod
+    def read(cls, path: Path) -> DomainMap:
+        """The map in a ``domain: user`` file (a copy of ``/etc/userdomains``); OSError when
+        it cannot be read."""
+        text = path.read_text(encoding="utf-8", errors="replace")
         owners: dict[str, str] = {}
         for line in text.splitlines():
             pair = owner_line(line)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import click
+
 if TYPE_CHECKING:
     from csm.app import App
     from csm.config.loader import LoadedConfig
@@ -18,20 +20,30 @@ class CliContext:
     config_dir: str | None
     env: Mapping[str, str]
 
-    def load_config(self) -> LoadedConfig:
+    def load_config(self, *, optional: bool = False) -> LoadedConfig:
+        """The configuration.  ``optional``: for commands that work on files alone (``csm
+        check-logs``), a missing default config file means the built-in defaults, said on
+        stderr; a file named by ``--config`` or ``CSM_CONFIG`` must exist."""
         from csm.config import loader, snapshot  # noqa: PLC0415
 
         main = snapshot.config_path(self.config_path, self.env)
         dropins = snapshot.config_dir(self.config_dir, main, self.env)
-        loaded = loader.load(main, dropins, self.env)
-        if self.config_path is None and self.config_dir is None:  # what `csm` alone reads
+        named = self.config_path is not None or bool(self.env.get("CSM_CONFIG"))
+        loaded = loader.load(main, dropins, self.env, required=named or not optional)
+        if loaded.builtin:
+            click.echo(
+                f"csm: no config file at {main}: built-in defaults apply (no domain map:"
+                " findings name mailboxes and addresses; --userdomains FILE names accounts)",
+                err=True,
+            )
+        elif self.config_path is None and self.config_dir is None:  # what `csm` alone reads
             snapshot.save(main, dropins, self.env, fast_values(loaded))
         return loaded
 
-    def app(self) -> App:
+    def app(self, *, optional_config: bool = False) -> App:
         from csm import app  # noqa: PLC0415
 
-        return app.build(self.load_config(), self.env)
+        return app.build(self.load_config(optional=optional_config), self.env)
 
 
 def fast_values(loaded: LoadedConfig) -> dict[str, str]:

@@ -21,26 +21,34 @@ SHOWN = 50
 )
 @click.option("--since", help="Only findings after this: a duration (24h, 7d) or an RFC 3339 time.")
 @click.option("--store", is_flag=True, help="Record the findings as incidents in the state store.")
+@click.option(
+    "--userdomains",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A 'domain: user' file (a copy of /etc/userdomains) naming the accounts.",
+)
 @json_option
 @click.pass_obj
-def check_logs(
+def check_logs(  # noqa: PLR0913, PLR0917 - one parameter per command-line option
     obj: CliContext,
     /,
     paths: tuple[Path, ...],
     source: str,
     since: str | None,
     store: bool,
+    userdomains: Path | None,
     as_json: bool,
 ) -> None:
     """Run the mail detectors over Exim mainlogs and maillogs (plain or .gz, rotated sets).
 
+    Works without a config file (a log copied off its host): the built-in defaults then
+    apply, and findings name mailboxes and addresses unless --userdomains names the accounts.
     A file that cannot be read to its end (a truncated .gz) is reported; the lines before the
     damage and the other files are still checked, and the command exits 1."""
     from csm.scan import logs  # noqa: PLC0415
 
-    app = obj.app()
+    app = obj.app(optional_config=True)
     check = logs.LogCheck(
-        app.mail_context(), since=times.since(since), year=app.config.mail.log_year
+        app.mail_context(userdomains), since=times.since(since), year=app.config.mail.log_year
     )
     progress = _progress() if not as_json else None
     if store:

@@ -27,22 +27,35 @@ def mail() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A log to read (repeatable); default: the configured mainlog and maillog.",
 )
+@click.option(
+    "--userdomains",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A 'domain: user' file (a copy of /etc/userdomains) naming the accounts.",
+)
 @json_option
 @click.pass_obj
 def timeline(
-    obj: CliContext, /, subject: str, since: str | None, logs: tuple[Path, ...], as_json: bool
+    obj: CliContext,
+    /,
+    subject: str,
+    since: str | None,
+    logs: tuple[Path, ...],
+    userdomains: Path | None,
+    as_json: bool,
 ) -> None:
-    """Failed logins, new networks, bursts, bounces, deferrals and holds, hour by hour."""
-    from csm.accounts.domains import DomainMap  # noqa: PLC0415
+    """Failed logins, new networks, bursts, bounces, deferrals and holds, hour by hour.
+
+    Works without a config file (built-in defaults; an account then needs --userdomains)."""
     from csm.scan import timeline as service  # noqa: PLC0415
 
-    app = obj.app()
+    app = obj.app(optional_config=True)
     mail_config = app.config.mail
     paths = list(logs) or service.default_logs(
         app.host.path(mail_config.exim_mainlog), app.host.path(mail_config.maillog)
     )
     burst = mail_config.rules.rate_warn
-    result = service.build(subject, paths, DomainMap.load(app.host), burst, times.since(since))
+    domains = app.domains(userdomains)
+    result = service.build(subject, paths, domains, burst, times.since(since))
     if as_json:
         emit_json(result)
     else:

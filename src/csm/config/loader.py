@@ -40,12 +40,17 @@ class LoadedConfig:
     env_overrides: tuple[str, ...]
     sha256: str
     dropin_dir: Path  # where the drop-ins are read from (whether or not it exists)
+    builtin: bool = False  # no config file: the built-in defaults (and drop-ins, CSM_*) apply
 
 
-def load(main: Path, dropin_dir: Path, env: Mapping[str, str]) -> LoadedConfig:
-    """Read, merge and validate; raise :class:`ConfigError` listing every problem."""
+def load(
+    main: Path, dropin_dir: Path, env: Mapping[str, str], *, required: bool = True
+) -> LoadedConfig:
+    """Read, merge and validate; raise :class:`ConfigError` listing every problem.  A missing
+    ``main`` is an error unless not ``required`` (the built-in defaults then apply)."""
     dropins = tuple(sorted(dropin_dir.glob("*.yaml"))) if dropin_dir.is_dir() else ()
-    sources = [_read(main, required=True)] + [_read(path) for path in dropins]
+    builtin = not required and not main.exists()
+    sources = [_read(main, required=required)] + [_read(path) for path in dropins]
     sources += _env_sources(env)
     merged: dict[str, Any] = {}
     for source in sources:
@@ -56,7 +61,7 @@ def load(main: Path, dropin_dir: Path, env: Mapping[str, str]) -> LoadedConfig:
         problems = tuple(_problem(error, sources) for error in exc.errors())
         raise _invalid(main, problems) from None
     overrides = tuple(s.name for s in sources if s.name.startswith(ENV_PREFIX))
-    return LoadedConfig(config, main, dropins, overrides, _digest(merged), dropin_dir)
+    return LoadedConfig(config, main, dropins, overrides, _digest(merged), dropin_dir, builtin)
 
 
 @dataclass(frozen=True, slots=True)

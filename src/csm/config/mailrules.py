@@ -42,6 +42,11 @@ class MailRules(RulePack):
     brute_account_ips: Count = Field(
         ge=2, description="Failing IPs against one mailbox in the window."
     )
+    spray_window: Duration = Field(
+        description="Window for a low-and-slow spray on one mailbox (counted in 36 steps)."
+    )
+    spray_failures: Count = Field(ge=1, description="Failures on one mailbox in the spray window.")
+    spray_ips: Count = Field(ge=2, description="…from at least this many addresses: a spray.")
     bounce_window: Duration = Field(description="Window for bounce storms.")
     bounce_storm: Count = Field(ge=1, description="Failed deliveries per sender in the window.")
     quiet: Duration = Field(

@@ -21,7 +21,7 @@ HOST_CHECKS = frozenset({
 MAILBOX_BRUTEFORCE_CHECKS = frozenset({
     "email_auth_failure_realtime", "mail_account_spray", "mail_bruteforce",
     "mail_bruteforce_suspected", "mail_subnet_spray", "smtp_account_spray", "smtp_bruteforce",
-    "smtp_probe_abuse", "smtp_subnet_spray",
+    "smtp_probe_abuse", "smtp_subnet_spray", "smtp_slow_spray", "mail_slow_spray",
 })  # fmt: skip
 WEB_ATTACK_CHECKS = frozenset({
     "admin_panel_bruteforce", "wp_login_bruteforce", "wp_user_enumeration", "xmlrpc_abuse",

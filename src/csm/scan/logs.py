@@ -143,11 +143,13 @@ def _head_hash(log: files.LogFile) -> str:
 
 
 def _detect(log: files.LogFile) -> str:
-    """``exim`` when the name says so or the first parseable line is Exim's; else ``maillog``."""
+    """``exim`` when the name says so or a line in the first few is in Exim's own shape (its
+    timestamp first); else ``maillog``, which reads syslog-wrapped Exim lines too."""
     if "exim" in log.path.name:
         return "exim"
     for number, line in enumerate(files.lines(log)):
-        if exim.parse(text.line(line), log.year) is not None:
+        own = line[:2] in (b"19", b"20") and line[4:5] == b"-" and line[10:11] == b" "
+        if own and exim.parse(text.line(line), log.year) is not None:
             return "exim"
         if number > DETECT_LINES:
             break

@@ -13,9 +13,11 @@ from functools import partial
 from pathlib import Path
 
 from csm.accounts.domains import DomainMap
+from csm.detectors.mail.auth import Repeats
 from csm.errors import UsageError
 from csm.logtail import files
-from csm.logtail.formats import dovecot, exim, text
+from csm.logtail.formats import exim, eximauth, maillog, text
+from csm.logtail.formats.events import FAILURE, SUCCESS, AuthEvent
 
 HOUR = 3600
 COUNTS = ("sent", "logins", "failed_logins", "bounces", "deferrals")
@@ -59,6 +61,7 @@ class _Walk:
     networks: set[str] = field(default_factory=set)
     messages: set[str] = field(default_factory=set)
     bursts: set[int] = field(default_factory=set)
+    repeats: Repeats = field(default_factory=Repeats)
 
     def mine(self, address: str) -> bool:
         address = address.lower()
@@ -66,9 +69,9 @@ class _Walk:
             return address == self.subject
         return self.domains.owner(address) == self.subject or address == self.subject
 
-    def count(self, at: int, what: str) -> int:
+    def count(self, at: int, what: str, times: int = 1) -> int:
         hour = self.counts.setdefault(at - at % HOUR, Counter())
-        hour[what] += 1
+        hour[what] += times
         return hour[what]
 
     def note(self, at: int, kind: str, detail: str, ip: str = "") -> None:
@@ -110,7 +113,7 @@ def _lines(walk: _Walk, paths: Iterable[Path]) -> Iterator[tuple[int, int, Calla
                 if _relevant(walk, line, raw):
                     yield line.time, order, partial(_exim, walk, line, raw)
                 continue
-            event = dovecot.parse(raw, log.year)
+            event = maillog.parse(raw, log.year)
             if event is not None and walk.mine(event.user):
                 yield event.time, order, partial(_login, walk, event)
 
@@ -142,10 +145,10 @@ def _exim(walk: _Walk, line: exim.EximLine, raw: str) -> None:
     elif "outgoing mail hold" in raw and _names_domain(walk, raw):
         walk.note(line.time, "hold", text.field(line.rest)[:160])
     elif line.flag == "" and "authenticator failed" in line.rest:
-        failed = exim.auth_failure(line.rest)
-        if failed and walk.mine(failed[1]):
-            walk.count(line.time, "failed_logins")
-            walk.note(line.time, "failed_login", f"SMTP AUTH as {failed[1]}", failed[0])
+        failed = eximauth.auth_failure(line.rest)
+        if failed and failed.guess and walk.mine(failed.login):
+            walk.count(line.time, "failed_logins", failed.times)
+            walk.note(line.time, "failed_login", f"SMTP AUTH as {failed.login}", failed.ip)
 
 
 def _sent(walk: _Walk, line: exim.EximLine) -> None:
@@ -160,13 +163,16 @@ def _sent(walk: _Walk, line: exim.EximLine) -> None:
         walk.note(line.time, "burst", f"{sent} messages sent within the hour", mail.ip)
 
 
-def _login(walk: _Walk, event: dovecot.AuthEvent) -> None:
+def _login(walk: _Walk, event: AuthEvent) -> None:
     if event.time < walk.since:
         return
-    if event.result == "failure":
-        walk.count(event.time, "failed_logins")
-        walk.note(event.time, "failed_login", f"{event.service} login failed", event.ip)
-    elif event.result == "success":
+    if event.result == FAILURE:
+        times = walk.repeats.failures(event)
+        if times:
+            walk.count(event.time, "failed_logins", times)
+            many = f" ({times} attempts)" if times > 1 else ""
+            walk.note(event.time, "failed_login", f"{event.service} login failed{many}", event.ip)
+    elif event.result == SUCCESS:
         walk.count(event.time, "logins")
         walk.network(event.time, event.ip, f"{event.service} login")
 

@@ -1,5 +1,6 @@
 """Authentication failures: SMTP AUTH (Exim) and IMAP/POP (Dovecot) brute force per IP, per /24,
-and spray on one mailbox; a success after failures from the same IP (a guessed password).
+and spray on one mailbox (within minutes, and low and slow over hours); a success after failures
+from the same IP (a guessed password).
 
 A phone that retries a stale password after waking up fails from an address that also logs in
 fine: failures from an IP with a recent success for the same mailbox do not count."""
@@ -7,12 +8,16 @@ fine: failures from an IP with a recent success for the same mailbox do not coun
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from typing import Final
 
 from csm.detectors.mail.context import SAMPLE, Alert, Distinct, MailContext, Recent, Window, emit
+from csm.detectors.mail.spray import SlowSpray
 from csm.incidents.model import Finding, Severity
+from csm.logtail.formats.events import AuthEvent
 
 GOOD_SOURCE_SECONDS: Final = 86_400
+HELD_SECONDS: Final = 3_600  # how long an attempt waits for its connection's end
 SUSTAINED: Final = 4
 TRACKED: Final = 20_000
 
@@ -28,19 +33,28 @@ class AuthFailures:
         self.by_mailbox = Distinct(seconds)
         self.pair_failures = Window(seconds)
         self.good: Recent[int] = Recent(TRACKED)  # "ip mailbox" -> last success
+        rules = context.rules
+        window = rules.spray_window.total_seconds()
+        self.slow = SlowSpray(window, rules.spray_failures, rules.spray_ips)
 
-    def failure(self, at: int, ip: str, mailbox: str) -> list[Finding]:
+    def failure(self, at: int, ip: str, mailbox: str, times: int = 1) -> list[Finding]:
+        """``times`` failures at ``at`` (a line that stands for several)."""
         mailbox = mailbox.lower()
         if not ip or self.context.is_infra(ip) or self._good_source(at, ip, mailbox):
             return []
-        self.pair_failures.add(f"{ip} {mailbox}", at)
-        found = self._per_ip(at, ip, mailbox)
-        found += self._per_subnet(at, ip, mailbox)
-        return found + self._per_mailbox(at, ip, mailbox)
+        found: list[Finding] = []
+        for _ in range(times):
+            self.pair_failures.add(f"{ip} {mailbox}", at)
+            found += self._per_ip(at, ip, mailbox)
+            found += self._per_subnet(at, ip, mailbox)
+            found += self._per_mailbox(at, ip, mailbox)
+            found += self._slow_spray(at, ip, mailbox)
+        return found
 
     def prune(self, now: int) -> None:
         for window in (self.by_ip, self.by_subnet, self.by_mailbox, self.pair_failures):
             window.prune(now)
+        self.slow.prune(now)
 
     def success(self, at: int, ip: str, mailbox: str) -> list[Finding]:
         mailbox = mailbox.lower()
@@ -111,21 +125,72 @@ class AuthFailures:
         if len(ips) != self.context.rules.brute_account_ips:
             return []
         message = f"{mailbox}: failed logins from {len(ips)} addresses in {self.by_mailbox.span}"
-        check = f"{self.prefix}_account_spray"
-        # A failed login is what the client typed: a mailbox only when it is an address, and
-        # never an account by itself (a bare name stays the raw login, in the details).
+        return self._on_mailbox(f"{self.prefix}_account_spray", message, at, ip, mailbox, {})
+
+    def _slow_spray(self, at: int, ip: str, mailbox: str) -> list[Finding]:
+        if not mailbox:
+            return []
+        sprayed = self.slow.add(at, mailbox, ip)
+        if sprayed is None:
+            return []
+        failures, ips = sprayed
+        hours = self.slow.seconds / 3600
+        message = (
+            f"{mailbox}: {failures} failed logins from {ips} addresses in {hours:g} hours"
+            " (low and slow: too few per address for the per-IP windows)"
+        )
+        details = {"failures": failures, "addresses": ips}
+        return self._on_mailbox(f"{self.prefix}_slow_spray", message, at, ip, mailbox, details)
+
+    def _on_mailbox(
+        self,
+        check: str,
+        message: str,
+        at: int,
+        ip: str,
+        mailbox: str,
+        details: Mapping[str, object],
+    ) -> list[Finding]:
+        """A finding about one login.  A failed login is what the client typed: a mailbox only
+        when it is an address, and never an account by itself (a bare name stays the raw
+        login, in the details)."""
         address = mailbox if _address(mailbox) else ""
+        details = {**details, "login": mailbox}
         alert = Alert(
-            check,
-            Severity.HIGH,
-            message,
-            at,
-            address,
-            ip=ip,
-            subject=mailbox,
-            details={"login": mailbox},
+            check, Severity.HIGH, message, at, address, ip=ip, subject=mailbox, details=details
         )
         return emit(self.context, alert)
+
+
+class Repeats:
+    """How many new failures a maillog event stands for.
+
+    Dovecot's auth process logs each failed attempt as it happens (``auth_verbose``); the
+    login process (or Postfix, for SASL through Dovecot) then logs the connection's end with
+    the number of its failed attempts.  Both name the same failures: a connection's end
+    counts only the attempts not already counted from its address within the hour.  An
+    attempt the auth process logs once per passdb it tried (same address, user and second)
+    counts once."""
+
+    def __init__(self) -> None:
+        self.held: Recent[tuple[int, int]] = Recent(TRACKED)  # ip -> (attempts, last time)
+        self.last: tuple[str, str, int] = ("", "", 0)
+
+    def failures(self, event: AuthEvent) -> int:
+        ip = event.ip
+        held = self.held.get(ip)
+        if not event.summary:
+            attempt = (ip, event.user, event.time)
+            if attempt == self.last:
+                return 0
+            self.last = attempt
+            self.held.remember(ip, ((held[0] if held else 0) + 1, event.time))
+            return 1
+        if held is None or event.time - held[1] > HELD_SECONDS:
+            return event.attempts
+        counted = min(held[0], event.attempts)
+        self.held.remember(ip, (held[0] - counted, held[1]))
+        return event.attempts - counted
 
 
 def _address(login: str) -> bool:

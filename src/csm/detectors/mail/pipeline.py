@@ -15,13 +15,13 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Final
 
-from csm.detectors.mail.auth import AuthFailures
+from csm.detectors.mail.auth import AuthFailures, Repeats
 from csm.detectors.mail.context import MailContext
 from csm.detectors.mail.delivery import Delivery
 from csm.detectors.mail.local import LocalMail
 from csm.detectors.mail.outbound import Outbound, Sender
 from csm.incidents.model import Finding
-from csm.logtail.formats import dovecot, exim, text
+from csm.logtail.formats import events, exim, eximauth, maillog, syslog, text
 from csm.logtail.formats.stamps import MONTHS, iso_stamp
 
 DELIVERED: Final = ("=>", "->")
@@ -34,6 +34,7 @@ DELIVERY: Final = 1
 COMPLETED: Final = 2
 FAILURE: Final = 3
 DEFERRAL: Final = 4
+DASH: Final = 45
 SPACE: Final = 32  # the flag's bytes are compared as integers: no slice is made
 # where the flag starts: 20 (time and space) + the id's length
 SHORT_ID: Final = 36
@@ -49,6 +50,7 @@ class MailDetectors:
         self.local = LocalMail(context)
         self.smtp = AuthFailures(context, "smtp")
         self.imap = AuthFailures(context, "mail")
+        self.repeats = Repeats()
         self.delivery = Delivery(context)
         self.read = 0
         self.parsed = 0  # lines some detector read
@@ -91,18 +93,26 @@ class MailDetectors:
         return found
 
     def maillog_lines(self, lines: Iterable[bytes], year: int) -> list[Finding]:
+        """The findings of a batch of maillog lines: Dovecot's and Postfix's, and Exim's where
+        Exim logs to syslog too (one ``mail.log`` for every mail program)."""
         found: list[Finding] = []
         for raw in lines:
             self.read += 1
-            event = dovecot.parse(text.line(raw), year)
+            line = text.line(raw)
+            wrapped = syslog.parse(line.rstrip("\r\n"), year)
+            if wrapped is not None and wrapped.program.startswith("exim"):
+                found += self._general(raw, year)
+                continue
+            event = maillog.event(wrapped) if wrapped is not None else None
             if event is None:
                 self.skipped += 1
                 continue
             self.parsed += 1
             self.now = max(self.now, event.time)
-            if event.result == "failure":
-                found += self.imap.failure(event.time, event.ip, event.user)
-            elif event.result == "success":
+            if event.result == events.FAILURE:
+                times = self.repeats.failures(event)
+                found += self.imap.failure(event.time, event.ip, event.user, times)
+            elif event.result == events.SUCCESS:
                 found += self.imap.success(event.time, event.ip, event.user)
         self._after_batch(found)
         return found
@@ -214,8 +224,7 @@ class MailDetectors:
         if line.msgid:
             return self.delivery.frozen(line.time, line.msgid) if rest.startswith("Frozen") else []
         if "authenticator failed for" in rest:
-            failed = exim.auth_failure(rest)
-            return self.smtp.failure(line.time, *failed) if failed else []
+            return self._auth_failure(line.time, rest)
         if rest.startswith("cwd="):
             self.local.cwd(line.pid, text.field(rest[4:].partition(" ")[0]))
         elif rest.startswith("DKIM: signing failed"):
@@ -223,6 +232,18 @@ class MailDetectors:
         elif rest.startswith("** "):
             return self.delivery.failure(line.time, "", text.field(rest))
         return []
+
+    def _auth_failure(self, at: int, rest: str) -> list[Finding]:
+        """Exim's ``authenticator failed`` line in any shape; one whose client cannot be read
+        is counted as skipped, not parsed (never dropped unseen)."""
+        failed = eximauth.auth_failure(rest)
+        if failed is None:
+            self.parsed -= 1
+            self.skipped += 1
+            return []
+        if not failed.guess:  # the server could not check, or nothing was tried
+            return []
+        return self.smtp.failure(at, failed.ip, failed.login, failed.times)
 
     def _after_batch(self, found: list[Finding]) -> None:
         if found:
@@ -262,7 +283,10 @@ def _needless(raw: bytes) -> bool:
 
 def _step(raw: bytes) -> tuple[int, int]:
     """What the flag after a 16- or 23-character message id makes of the line, and where the
-    flag starts (-1: no flag known there)."""
+    flag starts (-1: no flag known there, or the line does not open with Exim's timestamp: a
+    syslog header of the right length can put a flag's bytes at the same offset)."""
+    if len(raw) < SHORT_ID or raw[4] != DASH or raw[10] != SPACE:
+        return -1, LONG_ID
     step = _flag(raw, SHORT_ID)
     if step >= 0:
         return step, SHORT_ID
@@ -295,8 +319,12 @@ def _flag(raw: bytes, at: int) -> int:
 def _ignorable(raw: bytes) -> bool:
     """A line of Exim's own shape (no ``[pid]``) that no detector reads, known without the
     general parser: a message line other than ``Frozen``, or a line about no message other
-    than ``cwd=``, ``DKIM: signing failed``, ``** …`` and ``<driver> authenticator failed``."""
+    than ``cwd=``, ``DKIM: signing failed``, ``** …`` and ``<driver> authenticator failed for``
+    (in every shape: with or without ``H=``).  Only a line that opens with Exim's timestamp is
+    one: a syslog header can put a space at the same offset (``<22>Nov 20 09:00:00 host``)."""
     if raw[19:20] != b" " or raw[20:21] in (b"[", b"+", b"-", b" "):  # [pid], zone, odd spacing
+        return False
+    if raw[4:5] != b"-" or raw[10:11] != b" " or raw[13:14] != b":":
         return False
     if raw[26:27] == b"-" and (raw[36:37] == b" " or raw[43:44] == b" "):
         return raw[37:43] != b"Frozen" and raw[44:50] != b"Frozen"
@@ -304,7 +332,7 @@ def _ignorable(raw: bytes) -> bool:
 
 
 _NO_MESSAGE_READ: Final = re.compile(
-    rb"cwd=|DKIM: signing failed|\*\* |[^ ]+ authenticator failed for H="
+    rb"cwd=|DKIM: signing failed|\*\* |[^ ]+ authenticator failed for "
 )
 
 

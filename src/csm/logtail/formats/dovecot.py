@@ -1,90 +1,135 @@
-"""Dovecot and Postfix lines in ``/var/log/maillog`` / ``/var/log/mail.log`` (§4.3): logins,
-failed logins, and auth-backend trouble."""
+"""Dovecot's login and auth lines (1.x to 2.4), as syslog or its own log file writes them.
+
+Login processes (``imap-login``, ``pop3-login``, ``managesieve-login``, ``submission-login``,
+…) write one line per connection: ``<svc>-login: [Info: ]<reason>: user=<…>, method=…,
+rip=…, lip=…, …``.  The reason names the failures: ``Aborted login``, ``Disconnected``,
+``Disconnected: Inactivity``, ``Login aborted: Connection closed`` (2.3.14+ and 2.4) …
+followed by ``(auth failed, N attempts[ in S secs])``; 1.x wrote ``(N authentication
+attempts)``.  ``Login`` / ``Logged in`` is a success.  ``tried to use disabled`` (or
+``disallowed``) ``plaintext auth`` and ``unsupported auth mechanism`` are refusals before
+any password was checked.
+
+The auth process (``auth``, ``auth-worker(pid)``, 1.x ``auth(default)``; with
+``auth_verbose``) writes one line per failed attempt: ``<driver>(<user>,<ip>[,<session>]):
+Password mismatch`` / ``unknown user`` / ``pam_authenticate() failed: …`` / ``invalid
+credentials``.
+
+The user is the client's own text: the address is read from the end of the line's fields
+(``rip=`` last; the driver's last argument), so a user name cannot move it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from typing import Final
 
-from csm.logtail.formats import syslog
 from csm.logtail.formats.address import ip_text
+from csm.logtail.formats.events import (
+    BACKEND_ERROR,
+    FAILURE,
+    MOST_ATTEMPTS,
+    REFUSED,
+    SUCCESS,
+    AuthEvent,
+)
 from csm.logtail.formats.text import field
 
-LOGIN_SERVICES: Final = (
-    "imap-login:",
-    "pop3-login:",
-    "managesieve-login:",
-    "submission-login:",
+BACKEND_ERRORS: Final = ("cpdoveauthd.sock", "Temporary authentication failure")
+REFUSALS: Final = (
+    "plaintext auth",  # "tried to use disabled/disallowed plaintext auth"
+    "unsupported auth mechanism",
 )
-BACKEND_ERRORS: Final = (
-    "cpdoveauthd.sock",
-    "Temporary authentication failure",
-    "auth-worker",
+SUCCESSES: Final = ("Login", "Logged in")
+# What the auth process says of a failed attempt, after "<driver>(<user>,<ip>): ".
+MISMATCHES: Final = (
+    "Password mismatch",
+    "password mismatch",
+    "unknown user",
+    "User not known",
+    "User not found",
+    "pam_authenticate() failed",
+    "invalid credentials",
+    "Invalid credentials",
+)
+_ATTEMPTS: Final = re.compile(r"\(auth failed, (\d+) attempts?|\((\d+) authentication attempts?\)")
+_DRIVER: Final = re.compile(
+    r"(?:^|[ :>])(?:passwd-file|passwd|shadow|pam|sql|ldap|checkpassword|bsdauth|vpopmail"
+    r"|static|imap|oauth2|lua|dict)\("
 )
 
 
-@dataclass(frozen=True, slots=True)
-class AuthEvent:
-    time: int
-    service: str  # "imap", "pop3", "managesieve", "submission", "smtp" (postfix SASL)
-    result: str  # "success", "failure", "backend_error"
-    user: str
-    ip: str
-
-
-def parse(line: str, year: int) -> AuthEvent | None:
-    wrapped = syslog.parse(line.rstrip("\r\n"), year)
-    if wrapped is None:
+def parse(when: int, message: str) -> AuthEvent | None:
+    """The event of a Dovecot message (what follows ``dovecot: ``), or None."""
+    process, sep, rest = message.partition(": ")
+    if not sep:
         return None
-    message = wrapped.message
-    if wrapped.program == "dovecot" or wrapped.program.startswith("dovecot"):
-        return _dovecot(wrapped.time, message)
-    if wrapped.program.startswith("postfix/") and "sasl_username=" in message:
-        return _postfix(wrapped.time, message)
-    return None
+    if rest.startswith("Info: "):
+        rest = rest[6:]
+    if process.endswith("-login"):
+        return _login(when, process[:-6], rest)
+    return _auth(when, message)
 
 
-def _dovecot(when: int, message: str) -> AuthEvent | None:
-    if message.startswith(LOGIN_SERVICES):
-        service = message[: message.index("-login:")]
-        return _login(when, service, message)
-    if message.startswith("auth-worker") and any(e in message for e in BACKEND_ERRORS[:2]):
-        return AuthEvent(when, "auth", "backend_error", "", "")
-    if "Temporary authentication failure" in message:
-        return AuthEvent(when, "auth", "backend_error", "", "")
-    return None
-
-
-def _login(when: int, service: str, message: str) -> AuthEvent | None:
-    if "(auth failed" in message:
-        result = "failure"
-    elif " Logged in: " in message or " Login: " in message:
-        result = "success"
+def _login(when: int, service: str, rest: str) -> AuthEvent | None:
+    start = _elements(rest)
+    if start < 0:
+        return None
+    reason = rest[:start]
+    counted = _ATTEMPTS.search(reason)
+    if counted is not None:
+        attempts = int(counted.group(1) or counted.group(2))
+        result = FAILURE
+    elif reason in SUCCESSES:
+        attempts, result = 1, SUCCESS
+    elif any(refusal in reason for refusal in REFUSALS):
+        attempts, result = 1, REFUSED
     else:
         return None  # "Disconnected (no auth attempts)" and the like
-    ip = ip_text(_field(message, "rip=", ", "))
-    user = _field(message, "user=<", ">")
+    user, ip = _user_and_ip(rest, start + 2)
     if not ip:
         return None
-    return AuthEvent(when, service, result, field(user), ip)
+    attempts = max(1, min(attempts, MOST_ATTEMPTS))
+    return AuthEvent(when, service, result, user, ip, attempts, summary=True)
 
 
-def _postfix(when: int, message: str) -> AuthEvent | None:
-    user = _field(message, "sasl_username=", ", ")
-    start = message.find("[")
-    end = message.find("]", start + 1)
-    ip = ip_text(message[start + 1 : end]) if 0 <= start < end else ""
+def _elements(rest: str) -> int:
+    """Where the login fields start (the ``: `` before ``user=<``, ``method=`` or ``rip=``);
+    -1 when there are none.  The reason before them is Dovecot's own text."""
+    for key in (": user=<", ": method=", ": rip="):
+        at = rest.find(key)
+        if at >= 0:
+            return at
+    return -1
+
+
+def _user_and_ip(rest: str, start: int) -> tuple[str, str]:
+    rip = rest.rfind("rip=", start)
+    if rip < 0 or rest[rip - 2 : rip] not in (", ", ": "):
+        return "", ""
+    stop = rest.find(",", rip)
+    ip = ip_text(rest[rip + 4 : stop if stop >= 0 else len(rest)].strip())
+    user = ""
+    if rest.startswith("user=<", start):
+        close = rest.rfind(">", start, rip)
+        user = rest[start + 6 : close] if close >= 0 else ""
+    return field(user), ip
+
+
+def _auth(when: int, message: str) -> AuthEvent | None:
+    if any(error in message for error in BACKEND_ERRORS):
+        return AuthEvent(when, "auth", BACKEND_ERROR, "", "")
+    driver = _DRIVER.search(message)
+    if driver is None:
+        return None
+    opened = driver.end()
+    verdict = max(message.rfind("): " + mismatch) for mismatch in MISMATCHES)
+    if verdict < opened:
+        return None
+    who = message[opened:verdict].split(",")
+    if len(who) > 2 and who[-1].startswith("<") and who[-1].endswith(">"):
+        who.pop()  # the session id (2.2+)
+    ip = ip_text(who[-1].strip()) if len(who) >= 2 else ""
     if not ip:
         return None
-    result = "failure" if "authentication failed" in message else "success"
-    return AuthEvent(when, "smtp", result, field(user), ip)
-
-
-def _field(message: str, key: str, end: str) -> str:
-    start = message.find(key)
-    if start < 0:
-        return ""
-    start += len(key)
-    stop = message.find(end, start)
-    value = message[start:] if stop < 0 else message[start:stop]
-    return value.rstrip(",")
+    user = ",".join(who[:-1])
+    return AuthEvent(when, "auth", FAILURE, "" if user == "?" else field(user), ip)

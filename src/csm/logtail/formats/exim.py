@@ -175,14 +175,14 @@ def arrival(rest: str) -> Arrival | None:
     if start <= 0:
         return None
     cut = _cut(rest, start)
-    client = ("", "", cut, cut)
+    host = ("", "", cut, cut)
     marker = rest.find(" H=", start, cut)
     if marker >= 0:
-        found = _client(rest, marker + 3, cut)
+        found = client(rest, marker + 3, cut)
         if found is None:
             return None
-        client = (found[0], found[1], marker, found[2])
-    return Arrival(rest, field(rest[:start]), client, start, cut)
+        host = (found[0], found[1], marker, found[2])
+    return Arrival(rest, field(rest[:start]), host, start, cut)
 
 
 def _sender_end(rest: str) -> int:
@@ -207,7 +207,7 @@ def _cut(rest: str, start: int) -> int:
     return ident if subject < 0 or ident < subject else subject
 
 
-def _client(text: str, at: int, end: int) -> tuple[str, str, int] | None:
+def client(text: str, at: int, end: int) -> tuple[str, str, int] | None:
     """``name (helo) [ip]:port`` from ``at`` (before ``end``): host name, validated address,
     and where the text after it begins.  Exim's default HELO syntax check keeps spaces out of
     HELO names, so the first ``) [`` closes the HELO and an address literal given as HELO is
@@ -248,17 +248,3 @@ def _subject(text: str, start: int) -> str:
             break
         end += 1
     return field(text[begin:end]).replace('\\"', '"')
-
-
-def auth_failure(rest: str) -> tuple[str, str] | None:
-    """``dovecot_login authenticator failed for H=(helo) [ip]:port: 535 … (set_id=user)``:
-    the client address and the login that was tried ("" when none was given)."""
-    marker = rest.find(" authenticator failed for H=")
-    if marker <= 0 or rest.find(" ", 0, marker) >= 0:  # Exim's own words open the line
-        return None
-    client = _client(rest, marker + 28, len(rest))
-    if client is None:
-        return None
-    start = rest.rfind("(set_id=")
-    login = rest[start + 8 : rest.rfind(")")] if start >= 0 else ""
-    return client[1], field(login)

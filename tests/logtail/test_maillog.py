@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csm.logtail.formats import dovecot, text
+from csm.logtail.formats import maillog, text
 
 
 @pytest.mark.parametrize(
@@ -20,14 +20,14 @@ from csm.logtail.formats import dovecot, text
     ],
 )  # fmt: skip
 def test_logins(line: str, service: str, result: str, user: str, ip: str) -> None:
-    event = dovecot.parse(line, 2026)
+    event = maillog.parse(line, 2026)
     assert event is not None
     assert (event.service, event.result, event.user, event.ip) == (service, result, user, ip)
 
 
 def test_backend_trouble() -> None:
     line = "Jun 19 02:00:00 host dovecot[123]: auth-worker(office@x.ro,203.0.113.4)<1><a>: conn unix:x: socket error: Failed to connect to /usr/local/cpanel/var/cpdoveauthd.sock: connection refused"
-    event = dovecot.parse(line, 2026)
+    event = maillog.parse(line, 2026)
     assert event is not None and event.result == "backend_error"
 
 
@@ -38,10 +38,47 @@ def test_backend_trouble() -> None:
      "Apr 14 12:00:00 host sshd[1]: Failed password for root", "", "junk"],
 )  # fmt: skip
 def test_other_lines_are_none(line: str) -> None:
-    assert dovecot.parse(line, 2026) is None
+    assert maillog.parse(line, 2026) is None
 
 
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise(data: bytes) -> None:
-    dovecot.parse(text.line(data), 2026)
-    dovecot.parse(text.line(b"Apr 14 12:00:00 host dovecot: imap-login: " + data), 2026)
+    maillog.parse(text.line(data), 2026)
+    maillog.parse(text.line(b"Apr 14 12:00:00 host dovecot: imap-login: " + data), 2026)
+
+
+@pytest.mark.parametrize(
+    ("line", "ip", "user"),
+    [
+        ("Nov 20 09:00:00 h dovecot: imap-login: Aborted login (auth failed, 1 attempts in 2 secs): user=<x>, method=PLAIN, rip=6.6.6.6, lip=1>, method=PLAIN, rip=192.0.2.4, lip=192.0.2.1, TLS", "192.0.2.4", "x>, method=PLAIN, rip=6.6.6.6, lip=1"),
+        ("Nov 20 09:00:00 h dovecot: auth: passwd-file(a,6.6.6.6): Password mismatch,192.0.2.5,<s>): Password mismatch", "192.0.2.5", "a,6.6.6.6): Password mismatch"),
+        ("Nov 20 09:00:00 h postfix/smtpd[1]: warning: unknown[192.0.2.6]: SASL LOGIN authentication failed: x, sasl_username=u [6.6.6.6]", "192.0.2.6", "u [6.6.6.6]"),
+    ],
+)  # fmt: skip
+def test_the_clients_own_text_cannot_move_the_address(line: str, ip: str, user: str) -> None:
+    event = maillog.parse(line, 2026)
+    assert event is not None and (event.ip, event.user) == (ip, user)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Nov 20 09:00:00 h dovecot: imap-login: Disconnected (tried to use disabled plaintext auth): user=<>, rip=192.0.2.4, lip=192.0.2.1",
+        "Nov 20 09:00:00 h dovecot: imap-login: Login aborted: Connection closed (tried to use unsupported auth mechanism) (no_auth_attempts): rip=192.0.2.4, lip=192.0.2.1",
+    ],
+)  # fmt: skip
+def test_refusals_before_any_password_are_no_failures(line: str) -> None:
+    event = maillog.parse(line, 2026)
+    assert event is not None and event.result == "refused" and event.ip == "192.0.2.4"
+
+
+@given(st.binary(max_size=200).map(text.line))  # lines are read as Latin-1
+def test_hostile_text_after_every_prefix_never_raises(tail: str) -> None:
+    for prefix in (
+        "Nov 20 09:00:00 h dovecot: imap-login: Aborted login (auth failed, ",
+        "Nov 20 09:00:00 h dovecot: auth: passwd-file(",
+        "Nov 20 09:00:00 h postfix/smtpd[1]: warning: unknown[",
+        "<", "<22>1 2026-11-20T09:00:00Z h dovecot 1 - [", "h Nov 20 09:00:00 ",
+    ):  # fmt: skip
+        event = maillog.parse(prefix + tail, 2026)
+        assert event is None or event.attempts >= 1
