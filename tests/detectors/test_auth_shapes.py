@@ -19,7 +19,7 @@ from tests.logtail import shapes
 
 SHAPES = {
     "exim": shapes.exim_lines,
-    "dovecot": shapes.dovecot_lines,
+    "dovecot": shapes.dovecot_connection,
     "postfix": shapes.postfix_lines,
 }
 
@@ -45,13 +45,13 @@ def test_six_failures_in_three_minutes_in_any_shape_are_brute_force(
     for n in range(6):
         failure = shapes.Failure(shapes.START + offset + n * 30, ip, f"user{n % 3}@shop.example")
         drawn = data.draw(SHAPES[family](failure))
-        lines.append(drawn[0] if isinstance(drawn, tuple) else drawn)
+        lines += drawn if isinstance(drawn, list) else [drawn]
     found = detectors()
     checks = feed(found, family, lines)
     prefix = "smtp" if family == "exim" else "mail"
     assert f"{prefix}_bruteforce {ip} " in checks
-    assert found.lines["parsed"] == 6  # every line read, none skipped or dropped unseen
-    assert found.read == 6
+    assert found.lines["parsed"] == len(lines)  # every line read, none skipped or dropped unseen
+    assert found.read == len(lines)
 
 
 def test_an_unreadable_exim_failure_is_counted_as_skipped_not_dropped() -> None:
@@ -183,3 +183,40 @@ def test_a_spray_that_stops_and_starts_again_is_found_again() -> None:
     ]
     checks = feed(found, "exim", first + later)
     assert len([c for c in checks if c.startswith("smtp_slow_spray")]) == 2
+
+
+def session_lines(end: str, attempts: int = 2, start: int = 0) -> list[str]:
+    auth = (
+        "Nov 20 09:{m:02d}:{s:02d} server1 dovecot: auth: passwd-file(a@shop.example,192.0.2.7,"
+        "<S1>): Password mismatch"
+    )
+    lines = [
+        auth.format(m=(start + n * 10) // 60, s=(start + n * 10) % 60) for n in range(attempts)
+    ]
+    at = start + attempts * 10
+    return [*lines, f"Nov 20 09:{at // 60:02d}:{at % 60:02d} server1 dovecot: imap-login: {end}"]
+
+
+FIELDS = "user=<a@shop.example>, method=PLAIN, rip=192.0.2.7, lip=192.0.2.1, TLS, session=<S1>"
+
+
+def test_a_password_guessed_within_one_session_is_found() -> None:
+    found = detectors()
+    checks = feed(found, "dovecot", session_lines(f"Login: {FIELDS}"))
+    assert checks == ["mail_account_compromised 192.0.2.7 a@shop.example"]
+
+
+def test_a_session_that_ends_without_failing_counts_nothing() -> None:
+    found = detectors()
+    feed(found, "dovecot", session_lines(f"Disconnected: Internal login failure: {FIELDS}"))
+    assert found.imap.by_ip.count("192.0.2.7") == 0
+
+
+def test_a_session_that_never_ends_is_counted_after_the_hour() -> None:
+    found = detectors()
+    later = (
+        "Nov 20 10:30:00 server1 dovecot: imap-login: Disconnected (no auth attempts):"
+        " rip=192.0.2.99, lip=192.0.2.1"
+    )
+    feed(found, "dovecot", [*session_lines("", attempts=3)[:-1], later])
+    assert found.imap.by_ip.count("192.0.2.7") == 3

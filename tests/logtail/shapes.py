@@ -126,12 +126,10 @@ def exim_wrapped(draw: st.DrawFn, at: int, text: str) -> str:
 
 
 @st.composite
-def dovecot_lines(draw: st.DrawFn, failure: Failure) -> tuple[str, int]:
-    """``failure`` as a Dovecot login process writes it (with its attempts), or as the auth
-    process does (one attempt)."""
-    if draw(st.booleans()):
-        return draw(dovecot_auth_lines(failure)), 1
-    attempts = draw(st.integers(1, 12))
+def dovecot_lines(draw: st.DrawFn, failure: Failure, attempts: int = 0) -> tuple[str, int]:
+    """``failure`` as a Dovecot login process writes it at the connection's end, with its
+    attempts (drawn unless given)."""
+    attempts = attempts or draw(st.integers(1, 12))
     service = draw(st.sampled_from(("imap", "pop3", "managesieve", "submission")))
     secs = draw(st.sampled_from(("", f" in {attempts * 3} secs")))
     failed = f"(auth failed, {attempts} attempts{secs})"
@@ -168,11 +166,29 @@ def dovecot_lines(draw: st.DrawFn, failure: Failure) -> tuple[str, int]:
 
 
 @st.composite
-def dovecot_auth_lines(draw: st.DrawFn, failure: Failure) -> str:
+def dovecot_connection(draw: st.DrawFn, failure: Failure) -> list[str]:
+    """A connection's failed attempts as Dovecot logs them: with ``auth_verbose``, one
+    auth-process line per attempt (with the session id the end names, on 2.2+), then the
+    login process's end; without, the end alone."""
+    attempts = draw(st.integers(1, 4))
+    end, _ = draw(dovecot_lines(failure, attempts))
+    if draw(st.booleans()):
+        return [end]
+    session = draw(st.sampled_from(("", "Zx81/AbCdEfGh")))
+    if session:
+        end += f", session=<{session}>"
+    auth = [draw(dovecot_auth_lines(failure, session)) for _ in range(attempts)]
+    return [*auth, end]
+
+
+@st.composite
+def dovecot_auth_lines(draw: st.DrawFn, failure: Failure, session: str | None = None) -> str:
     driver = draw(st.sampled_from(("passwd-file", "pam", "sql", "ldap", "checkpassword")))
     who = f"{failure.login or '?'},{failure.ip}"
-    if draw(st.booleans()):
-        who += ",<AbCdEf12>"
+    if session is None:
+        session = draw(st.sampled_from(("", "AbCdEf12")))
+    if session:
+        who += f",<{session}>"
     verdict = draw(
         st.sampled_from(
             (

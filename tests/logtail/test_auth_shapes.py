@@ -69,6 +69,15 @@ def test_every_dovecot_shape_reads_as_the_canonical_line(
 
 @settings(max_examples=EXAMPLES)
 @given(st.data(), shapes.failures)
+def test_every_dovecot_auth_process_shape_names_the_attempt(
+    data: st.DataObject, failure: shapes.Failure
+) -> None:
+    line = data.draw(shapes.dovecot_auth_lines(failure))
+    assert maillog_failure(line) == (failure.at, failure.ip, failure.login, 1)
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.data(), shapes.failures)
 def test_every_postfix_shape_reads_as_the_canonical_line(
     data: st.DataObject, failure: shapes.Failure
 ) -> None:

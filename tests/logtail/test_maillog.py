@@ -82,3 +82,20 @@ def test_hostile_text_after_every_prefix_never_raises(tail: str) -> None:
     ):  # fmt: skip
         event = maillog.parse(prefix + tail, 2026)
         assert event is None or event.attempts >= 1
+
+
+@pytest.mark.parametrize(
+    ("line", "result", "user", "ip", "attempts"),
+    [
+        ("Nov 20 09:00:00 h dovecot: imap-login: Disconnected (proxy dest auth failed): user=<a@b.test>, method=PLAIN, rip=192.0.2.8, lip=192.0.2.1, session=<x>", "failure", "a@b.test", "192.0.2.8", 1),
+        ("Nov 20 09:00:00 h dovecot: pop3-login: Remote closed connection (auth failed, 2 attempts): user=<a>, method=PLAIN, rip=192.0.2.8, lip=192.0.2.1", "failure", "a", "192.0.2.8", 2),
+        ("Nov 20 09:00:00 h dovecot: auth: passwd-file(bob,192.0.2.9): Unknown user", "failure", "bob", "192.0.2.9", 1),
+        ("Nov 20 09:00:00 h dovecot: auth: passwd-file(bob,192.0.2.9,<s>): unknown user (SHA1 of given password: 01ab)", "failure", "bob", "192.0.2.9", 1),
+        ("Nov 20 09:00:00 h dovecot: auth-worker(7): Error: ldap(bob@x,192.0.2.9): invalid credentials", "failure", "bob@x", "192.0.2.9", 1),
+        ("Nov 20 09:00:00 h postfix/smtpd[1]: warning: unknown[192.0.2.10]: SASL NTLM authentication failed: Invalid authentication mechanism", "refused", "", "192.0.2.10", 1),
+    ],
+)  # fmt: skip
+def test_more_field_shapes(line: str, result: str, user: str, ip: str, attempts: int) -> None:
+    event = maillog.parse(line, 2026)
+    assert event is not None
+    assert (event.result, event.user, event.ip, event.attempts) == (result, user, ip, attempts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +51,15 @@ def check_logs(  # noqa: PLR0913, PLR0917 - one parameter per command-line optio
     check = logs.LogCheck(
         app.mail_context(userdomains), since=times.since(since), year=app.config.mail.log_year
     )
-    progress = _progress() if not as_json else None
+    progress = _progress() if not as_json and sys.stderr.isatty() else None
     if store:
         with app.incidents() as service:
             check.incidents = service
             report = check.run(list(paths), source, progress)  # type: ignore[arg-type]
     else:
         report = check.run(list(paths), source, progress)  # type: ignore[arg-type]
+    if progress is not None:
+        click.echo("\r\033[K", nl=False, err=True)  # the progress line is cleared
     if as_json:
         emit_json(report)
     else:

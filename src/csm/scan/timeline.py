@@ -13,11 +13,11 @@ from functools import partial
 from pathlib import Path
 
 from csm.accounts.domains import DomainMap
-from csm.detectors.mail.auth import Repeats
+from csm.detectors.mail.repeats import Repeats
 from csm.errors import UsageError
 from csm.logtail import files
 from csm.logtail.formats import exim, eximauth, maillog, text
-from csm.logtail.formats.events import FAILURE, SUCCESS, AuthEvent
+from csm.logtail.formats.events import SUCCESS, AuthEvent
 
 HOUR = 3600
 COUNTS = ("sent", "logins", "failed_logins", "bounces", "deferrals")
@@ -62,6 +62,7 @@ class _Walk:
     messages: set[str] = field(default_factory=set)
     bursts: set[int] = field(default_factory=set)
     repeats: Repeats = field(default_factory=Repeats)
+    copies: exim.SyslogCopies = field(default_factory=exim.SyslogCopies)
 
     def mine(self, address: str) -> bool:
         address = address.lower()
@@ -110,7 +111,7 @@ def _lines(walk: _Walk, paths: Iterable[Path]) -> Iterator[tuple[int, int, Calla
             order += 1
             line = exim.parse(raw, log.year)
             if line is not None:
-                if _relevant(walk, line, raw):
+                if _relevant(walk, line, raw) and not walk.copies.copy(raw, line):
                     yield line.time, order, partial(_exim, walk, line, raw)
                 continue
             event = maillog.parse(raw, log.year)
@@ -166,13 +167,11 @@ def _sent(walk: _Walk, line: exim.EximLine) -> None:
 def _login(walk: _Walk, event: AuthEvent) -> None:
     if event.time < walk.since:
         return
-    if event.result == FAILURE:
-        times = walk.repeats.failures(event)
-        if times:
-            walk.count(event.time, "failed_logins", times)
-            many = f" ({times} attempts)" if times > 1 else ""
-            walk.note(event.time, "failed_login", f"{event.service} login failed{many}", event.ip)
-    elif event.result == SUCCESS:
+    for ip, _, times in walk.repeats.count(event):
+        walk.count(event.time, "failed_logins", times)
+        many = f" ({times} attempts)" if times > 1 else ""
+        walk.note(event.time, "failed_login", f"{event.service} login failed{many}", ip)
+    if event.result == SUCCESS:
         walk.count(event.time, "logins")
         walk.network(event.time, event.ip, f"{event.service} login")
 

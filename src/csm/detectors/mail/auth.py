@@ -14,10 +14,8 @@ from typing import Final
 from csm.detectors.mail.context import SAMPLE, Alert, Distinct, MailContext, Recent, Window, emit
 from csm.detectors.mail.spray import SlowSpray
 from csm.incidents.model import Finding, Severity
-from csm.logtail.formats.events import AuthEvent
 
 GOOD_SOURCE_SECONDS: Final = 86_400
-HELD_SECONDS: Final = 3_600  # how long an attempt waits for its connection's end
 SUSTAINED: Final = 4
 TRACKED: Final = 20_000
 
@@ -160,37 +158,6 @@ class AuthFailures:
             check, Severity.HIGH, message, at, address, ip=ip, subject=mailbox, details=details
         )
         return emit(self.context, alert)
-
-
-class Repeats:
-    """How many new failures a maillog event stands for.
-
-    Dovecot's auth process logs each failed attempt as it happens (``auth_verbose``); the
-    login process (or Postfix, for SASL through Dovecot) then logs the connection's end with
-    the number of its failed attempts.  Both name the same failures: a connection's end
-    counts only the attempts not already counted from its address within the hour.  An
-    attempt the auth process logs once per passdb it tried (same address, user and second)
-    counts once."""
-
-    def __init__(self) -> None:
-        self.held: Recent[tuple[int, int]] = Recent(TRACKED)  # ip -> (attempts, last time)
-        self.last: tuple[str, str, int] = ("", "", 0)
-
-    def failures(self, event: AuthEvent) -> int:
-        ip = event.ip
-        held = self.held.get(ip)
-        if not event.summary:
-            attempt = (ip, event.user, event.time)
-            if attempt == self.last:
-                return 0
-            self.last = attempt
-            self.held.remember(ip, ((held[0] if held else 0) + 1, event.time))
-            return 1
-        if held is None or event.time - held[1] > HELD_SECONDS:
-            return event.attempts
-        counted = min(held[0], event.attempts)
-        self.held.remember(ip, (held[0] - counted, held[1]))
-        return event.attempts - counted
 
 
 def _address(login: str) -> bool:

@@ -112,6 +112,9 @@ class Recent(Generic[V]):
     def get(self, key: str) -> V | None:
         return self.items.get(key)
 
+    def forget(self, key: str) -> None:
+        self.items.pop(key, None)
+
     def remember(self, key: str, value: V) -> None:
         items = self.items
         items[key] = value

@@ -15,11 +15,12 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Final
 
-from csm.detectors.mail.auth import AuthFailures, Repeats
+from csm.detectors.mail.auth import AuthFailures
 from csm.detectors.mail.context import MailContext
 from csm.detectors.mail.delivery import Delivery
 from csm.detectors.mail.local import LocalMail
 from csm.detectors.mail.outbound import Outbound, Sender
+from csm.detectors.mail.repeats import Repeats
 from csm.incidents.model import Finding
 from csm.logtail.formats import events, exim, eximauth, maillog, syslog, text
 from csm.logtail.formats.stamps import MONTHS, iso_stamp
@@ -51,6 +52,7 @@ class MailDetectors:
         self.smtp = AuthFailures(context, "smtp")
         self.imap = AuthFailures(context, "mail")
         self.repeats = Repeats()
+        self.copies = exim.SyslogCopies()
         self.delivery = Delivery(context)
         self.read = 0
         self.parsed = 0  # lines some detector read
@@ -109,10 +111,9 @@ class MailDetectors:
                 continue
             self.parsed += 1
             self.now = max(self.now, event.time)
-            if event.result == events.FAILURE:
-                times = self.repeats.failures(event)
-                found += self.imap.failure(event.time, event.ip, event.user, times)
-            elif event.result == events.SUCCESS:
+            for ip, user, times in self.repeats.count(event):
+                found += self.imap.failure(event.time, ip, user, times)
+            if event.result == events.SUCCESS:
                 found += self.imap.success(event.time, event.ip, event.user)
         self._after_batch(found)
         return found
@@ -181,6 +182,8 @@ class MailDetectors:
             return []
         self.parsed += 1
         self.now = max(self.now, line.time)
+        if self.copies.copy(text_line, line):
+            return []  # syslog's second copy of a line Exim wrote for two of its logs
         return self._exim(line)
 
     def _tracked_delivery(self, line: str) -> bool:
@@ -349,6 +352,8 @@ def _own_shape(raw: bytes, end: int) -> bool:
 
 
 def _looks_like_exim(line: str) -> bool:
-    """Exim's own timestamp, or a syslog header (whose program the parser checks later)."""
+    """Exim's own timestamp, or a syslog header (traditional, RFC 3339, ``<PRI>``), whose
+    program the parser checks later."""
     own = len(line) > 20 and line[4] == "-" and line[10] == " " and line[13] == ":"
-    return own or line[:3] in MONTHS
+    rfc3339 = line[4:5] == "-" and line[10:11] == "T"
+    return own or rfc3339 or line[:3] in MONTHS or line[:1] == "<"

@@ -5,9 +5,11 @@ Login processes (``imap-login``, ``pop3-login``, ``managesieve-login``, ``submis
 rip=…, lip=…, …``.  The reason names the failures: ``Aborted login``, ``Disconnected``,
 ``Disconnected: Inactivity``, ``Login aborted: Connection closed`` (2.3.14+ and 2.4) …
 followed by ``(auth failed, N attempts[ in S secs])``; 1.x wrote ``(N authentication
-attempts)``.  ``Login`` / ``Logged in`` is a success.  ``tried to use disabled`` (or
-``disallowed``) ``plaintext auth`` and ``unsupported auth mechanism`` are refusals before
-any password was checked.
+attempts)``; a proxy says ``(proxy dest auth failed)``.  ``Login`` / ``Logged in`` is a
+success; any other end of a connection is an ``ENDED`` event (it settles what the auth
+process logged for its session).  ``tried to use disabled`` (or
+``disallowed``) ``plaintext auth``, 2.3's ``Login failed: Plaintext authentication disabled``
+and ``unsupported auth mechanism`` are refusals before any password was checked.
 
 The auth process (``auth``, ``auth-worker(pid)``, 1.x ``auth(default)``; with
 ``auth_verbose``) writes one line per failed attempt: ``<driver>(<user>,<ip>[,<session>]):
@@ -26,6 +28,7 @@ from typing import Final
 from csm.logtail.formats.address import ip_text
 from csm.logtail.formats.events import (
     BACKEND_ERROR,
+    ENDED,
     FAILURE,
     MOST_ATTEMPTS,
     REFUSED,
@@ -35,8 +38,9 @@ from csm.logtail.formats.events import (
 from csm.logtail.formats.text import field
 
 BACKEND_ERRORS: Final = ("cpdoveauthd.sock", "Temporary authentication failure")
-REFUSALS: Final = (
-    "plaintext auth",  # "tried to use disabled/disallowed plaintext auth"
+REFUSALS: Final = (  # looked for in the lower-cased reason
+    "plaintext auth",  # "tried to use disabled/disallowed plaintext auth", 2.3's "Login failed:
+    #                    Plaintext authentication disabled"
     "unsupported auth mechanism",
 )
 SUCCESSES: Final = ("Login", "Logged in")
@@ -45,13 +49,16 @@ MISMATCHES: Final = (
     "Password mismatch",
     "password mismatch",
     "unknown user",
+    "Unknown user",
     "User not known",
     "User not found",
     "pam_authenticate() failed",
     "invalid credentials",
     "Invalid credentials",
 )
-_ATTEMPTS: Final = re.compile(r"\(auth failed, (\d+) attempts?|\((\d+) authentication attempts?\)")
+_ATTEMPTS: Final = re.compile(
+    r"\(auth failed, (\d+) attempts?|\((\d+) authentication attempts?\)|\(proxy dest auth failed\)"
+)
 _DRIVER: Final = re.compile(
     r"(?:^|[ :>])(?:passwd-file|passwd|shadow|pam|sql|ldap|checkpassword|bsdauth|vpopmail"
     r"|static|imap|oauth2|lua|dict)\("
@@ -77,19 +84,29 @@ def _login(when: int, service: str, rest: str) -> AuthEvent | None:
     reason = rest[:start]
     counted = _ATTEMPTS.search(reason)
     if counted is not None:
-        attempts = int(counted.group(1) or counted.group(2))
+        attempts = int(counted.group(1) or counted.group(2) or 1)  # a proxy's backend: one
         result = FAILURE
     elif reason in SUCCESSES:
         attempts, result = 1, SUCCESS
-    elif any(refusal in reason for refusal in REFUSALS):
+    elif any(refusal in reason.lower() for refusal in REFUSALS):
         attempts, result = 1, REFUSED
     else:
-        return None  # "Disconnected (no auth attempts)" and the like
+        attempts, result = 1, ENDED  # "Disconnected (no auth attempts)", "Internal login failure"
     user, ip = _user_and_ip(rest, start + 2)
     if not ip:
         return None
     attempts = max(1, min(attempts, MOST_ATTEMPTS))
-    return AuthEvent(when, service, result, user, ip, attempts, summary=True)
+    session = _session(rest, rest.rfind("rip=", start))
+    return AuthEvent(when, service, result, user, ip, attempts, summary=True, session=session)
+
+
+def _session(rest: str, start: int) -> str:
+    """``session=<…>``, after the client address (Dovecot's own field, never the user's)."""
+    at = rest.find("session=<", start)
+    if at < 0:
+        return ""
+    close = rest.find(">", at)
+    return rest[at + 9 : close] if close > 0 else ""
 
 
 def _elements(rest: str) -> int:
@@ -126,10 +143,12 @@ def _auth(when: int, message: str) -> AuthEvent | None:
     if verdict < opened:
         return None
     who = message[opened:verdict].split(",")
+    session = ""
     if len(who) > 2 and who[-1].startswith("<") and who[-1].endswith(">"):
-        who.pop()  # the session id (2.2+)
+        session = who.pop()[1:-1]  # 2.2+
     ip = ip_text(who[-1].strip()) if len(who) >= 2 else ""
     if not ip:
         return None
     user = ",".join(who[:-1])
-    return AuthEvent(when, "auth", FAILURE, "" if user == "?" else field(user), ip)
+    user = "" if user == "?" else field(user)
+    return AuthEvent(when, "auth", FAILURE, user, ip, session=session)

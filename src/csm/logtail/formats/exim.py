@@ -94,6 +94,30 @@ class Arrival:
         return field(rest[at : end if stop < 0 else stop])
 
 
+class SyslogCopies:
+    """Exim logging to syslog writes a line meant for its main and its reject log twice
+    (``syslog_duplication``, the default): the same process, second and text.  The second is a
+    copy; lines of Exim's own files never are (the reject log is a file apart)."""
+
+    KEPT: Final = 256
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[int, int, str], None] = {}
+
+    def copy(self, raw: str, line: EximLine) -> bool:
+        own = raw[:2] in ("19", "20") and raw[4:5] == "-" and raw[10:11] == " "
+        if line.msgid or own:
+            return False
+        key = (line.time, line.pid, line.rest)
+        if key in self.seen:
+            del self.seen[key]  # each line has one copy
+            return True
+        if len(self.seen) >= self.KEPT:
+            self.seen.clear()
+        self.seen[key] = None
+        return False
+
+
 def is_message_id(raw: str) -> bool:
     """``xxxxxx-xxxxxx-xx`` or Exim 4.97's ``xxxxxx-xxxxxxxxxxx-xxxx`` (base 62: ASCII letters
     and digits)."""

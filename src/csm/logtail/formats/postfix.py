@@ -3,7 +3,8 @@
 
 - failure: ``warning: <name>[<ip>][:<port>]: SASL <MECH> authentication failed: <reason>``,
   with ``, sasl_username=<user>`` on 3.x when the client named one; ``Connection lost to
-  authentication server`` is the backend's trouble, not a guess;
+  authentication server`` is the backend's trouble; ``Invalid authentication mechanism``,
+  ``Invalid base64 data`` and ``SASL <MECH> authentication aborted`` are refusals: no guess;
 - success: ``<queue id>: client=<name>[<ip>][:<port>], sasl_method=…, sasl_username=<user>``.
 
 ``<name>`` is Postfix's verified reverse name (or ``unknown``), so the address is read from the
@@ -15,11 +16,14 @@ from __future__ import annotations
 from typing import Final
 
 from csm.logtail.formats.address import ip_text
-from csm.logtail.formats.events import BACKEND_ERROR, FAILURE, SUCCESS, AuthEvent
+from csm.logtail.formats.events import BACKEND_ERROR, FAILURE, REFUSED, SUCCESS, AuthEvent
 from csm.logtail.formats.text import field
 
 FAILED: Final = " authentication failed"
+ABORTED: Final = " authentication aborted"  # the client gave up: nothing was guessed
 BACKEND: Final = "Connection lost to authentication server"
+UNTRIED: Final = ("Invalid authentication mechanism", "Invalid base64 data")  # nothing guessed
+UNKNOWN_USER: Final = "(unavailable)"
 USER: Final = "sasl_username="
 
 
@@ -48,13 +52,22 @@ def _failure(when: int, rest: str) -> AuthEvent | None:
     ip, at = found
     if not rest.startswith(": SASL ", at):
         return None
+    if rest.endswith(ABORTED) and " " not in rest[at + 7 : len(rest) - len(ABORTED)]:
+        return AuthEvent(when, "smtp", REFUSED, "", ip)
     failed = rest.find(FAILED, at + 7)
     if failed < 0 or " " in rest[at + 7 : failed]:  # one mechanism name, in any spelling
         return None
-    reason = rest[failed + len(FAILED) :]
+    return _verdict(when, ip, rest[failed + len(FAILED) :])
+
+
+def _verdict(when: int, ip: str, reason: str) -> AuthEvent:
+    """What the text after ``authentication failed`` makes of the failure."""
     if BACKEND in reason:
         return AuthEvent(when, "smtp", BACKEND_ERROR, "", ip)
+    if any(untried in reason for untried in UNTRIED):
+        return AuthEvent(when, "smtp", REFUSED, "", ip)
     user = _value(reason, 0, USER)
+    user = "" if user == UNKNOWN_USER else user
     return AuthEvent(when, "smtp", FAILURE, user, ip, summary=True)
 
 

@@ -8,8 +8,9 @@
   a ``<PRI>`` that a relay kept;
 - the host before the time (some collectors): ``host Apr 14 12:00:05 prog[pid]: msg``;
 - ``2011:03:08-10:29:42 host prog[pid]: msg`` (appliance syslog);
-- a program's own log file in the traditional shape without a host (Dovecot's ``log_path``):
-  ``Apr 14 12:00:05 imap-login: Info: msg``: the program is then "" and the message whole.
+- a program's own log file without a host (Dovecot's ``log_path``), with a traditional or an
+  ISO time: ``Apr 14 12:00:05 imap-login: Info: msg``, ``2026-04-14 12:00:05 auth: Info:
+  msg``: the program is then "" and the message whole.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def parse(line: str, year: int) -> SyslogLine | None:
             return _traditional(line, year)
         if line[4:5] == "-" and line[10:11] == "T":
             return _rfc3339(line)
+        if line[4:5] == "-" and line[10:11] == " " and line[19:20] == " ":
+            return SyslogLine(iso_stamp(line[:19]), "", "", 0, line[20:])  # own file, ISO time
         if line[4:5] == ":" and line[10:11] == "-":
             return _appliance(line)
         return _host_first(line, year)
