@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from csm.drill.build import DrillHost
 from csm.drill.maillog import generate
 from csm.logtail import files
@@ -109,3 +111,23 @@ def test_the_source_is_detected_from_the_content(
     shutil.copy(drill.root / "var/log/exim_mainlog", renamed)
     report = cli("check-logs", str(renamed), "--json").json()
     assert report["files"][0]["source"] == "exim"
+
+
+def test_every_failure_shape_is_brute_force_with_a_config_too(
+    cli: Any, drill: DrillHost, tmp_path: Path
+) -> None:
+    """The shape samples on a configured host: each block of failures from one address is a
+    brute-force finding naming it (the drill's domain map knows none of their mailboxes)."""
+    samples = Path(__file__).resolve().parent.parent / "samples" / "mail"
+    paths = []
+    for name in ("exim_auth_shapes", "dovecot_auth_shapes", "postfix_sasl_shapes"):
+        paths.append(tmp_path / f"{name}.log")
+        shutil.copy(samples / f"{name}.log", paths[-1])
+    result = cli("check-logs", *map(str, paths), "--json")
+    assert result.code == 0 and "no config file" not in result.err
+    brute = {f["remote_ip"] for f in result.json()["findings"] if f["check"].endswith("bruteforce")}
+    expected = set()
+    for name in ("exim_auth_shapes", "dovecot_auth_shapes", "postfix_sasl_shapes"):
+        wanted = yaml.safe_load((samples / f"{name}.expect.yaml").read_text())["findings"]
+        expected |= {f["remote_ip"] for f in wanted if f["check"].endswith("bruteforce")}
+    assert brute == expected and len(expected) >= 25
