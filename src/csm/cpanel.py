@@ -6,10 +6,11 @@ carrying cPanel's own message.  Arguments are validated by the caller; passwords
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from typing import Any
 
-from csm.errors import PanelApiError
+from csm.errors import CommandNotFoundError, PanelApiError
 from csm.host import Host
 
 
@@ -38,9 +39,22 @@ class Cpanel:
             raise PanelApiError(f"whmapi1 {function}: {reason}")
         return reply.get("data")
 
+    def missing(self, tool: str) -> str:
+        """Where ``tool`` (``uapi`` or ``whmapi1``) should be, when it is not there; else ""."""
+        path = self.whmapi1_bin if tool == "whmapi1" else self.uapi_bin
+        return "" if shutil.which(path) else path
+
     def _call(self, argv: list[str], args: dict[str, str], what: str) -> Any:
         argv += [f"{key}={value}" for key, value in args.items()]
-        done = self.host.runner(argv, timeout=self.timeout, check=False)
+        try:
+            done = self.host.runner(argv, timeout=self.timeout, check=False)
+        except CommandNotFoundError:
+            tool = "whmapi1" if argv[0] == self.whmapi1_bin else "uapi"
+            raise CommandNotFoundError(
+                f"{what}: cPanel's {tool} is not at {argv[0]}",
+                fix=f"on a cPanel server set cpanel.{tool}_bin to where {tool} is; on a server"
+                " without cPanel set hosting.panel: plain",
+            ) from None
         try:
             return json.loads(done.stdout)
         except ValueError:

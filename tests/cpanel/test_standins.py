@@ -15,7 +15,9 @@ from typing import Any
 import pymysql
 import pytest
 
-HERE = Path(__file__).resolve().parent
+from csm.drill import standins
+
+HERE = standins.DIRECTORY
 UAPI = HERE / "uapi"
 WHMAPI1 = HERE / "whmapi1"
 MARIADB: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}

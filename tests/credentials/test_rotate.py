@@ -15,12 +15,13 @@ import pymysql
 import pytest
 
 from csm import passwords
+from csm.drill import standins
 from csm.drill.build import DrillHost
 from csm.drill.databases import site_users
 from csm.drill.plan import Account, Site
 from tests.conftest import MARIADB, dropin
 
-STANDINS = Path(__file__).resolve().parent.parent / "cpanel"
+STANDINS = standins.DIRECTORY
 
 
 @pytest.fixture

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 
 from csm.clock import SystemClock
+from csm.drill import standins
 from csm.drill.build import EXIM_CONFIG, DrillHost, build
 from csm.drill.mailqueue import QueuePlan, build_queue
 from csm.mailqueue.reader import parse_listing
 from tests.conftest import dropin
 
 pytestmark = pytest.mark.exim
-STANDINS = Path(__file__).resolve().parent.parent / "cpanel"
+STANDINS = standins.DIRECTORY
 
 
 def exim(host: DrillHost, *args: str) -> str:

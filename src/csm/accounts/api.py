@@ -30,6 +30,15 @@ class CrossCheck:
     disagreements: tuple[Disagreement, ...]
     notes: tuple[str, ...]  # calls that failed, and why
 
+    @property
+    def verdict(self) -> str:
+        """What the check found, claiming agreement only for calls that answered."""
+        failed = f"; {len(self.notes)} failed" if self.notes else ""
+        if not self.checked:
+            return f"cPanel API not checked: no call answered{failed}"
+        agreed = "DISAGREE" if self.disagreements else "agree"
+        return f"cPanel API and files {agreed} ({len(self.checked)} calls answered{failed})"
+
 
 def cross_check(cpanel: Cpanel, account: Account) -> CrossCheck:
     checked: list[str] = []

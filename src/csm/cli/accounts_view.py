@@ -55,9 +55,8 @@ def _cross_check(found: AccountDetail) -> None:
     console, checked = _console(), found.cpanel_api
     if checked is None:
         return
-    agreed = "agree" if not checked.disagreements else "DISAGREE"
-    console.print(Text(f"cPanel API and files {agreed} ({len(checked.checked)} calls)",
-                       style="bold" if checked.disagreements else ""))  # fmt: skip
+    alarming = bool(checked.disagreements) or not checked.checked
+    console.print(Text(checked.verdict, style="bold" if alarming else ""))
     for gap in checked.disagreements:
         console.print(Text.assemble("  ", safe(gap.what), ": only in the API: ",
                                     safe(", ".join(gap.only_api) or "-"), "; only in files: ",

@@ -123,7 +123,7 @@ class Credentials:
             raise UsageError("name the items to rotate, or --all", fix=f"csm creds plan {user}")
         chosen = [i for i in current.items if i.id in self._pick(current, request.items)]
         if request.dry_run:
-            return Rotation(current.account, True, tuple(_would(i) for i in chosen))
+            return Rotation(current.account, True, tuple(_would(i, self.cpanel) for i in chosen))
         keeper = self._keeper(account, request, shown, any(_new_secret(i) for i in chosen))
         rotator = self.rotator(account)
         try:
@@ -211,7 +211,10 @@ def _new_secret(item: Item) -> bool:
     return item.method != "manual" and item.kind != "secret"
 
 
-def _would(item: Item) -> Outcome:
+def _would(item: Item, cpanel: Cpanel | None) -> Outcome:
     if item.method == "manual":
         return Outcome(item.id, False, item.method, "manual: not rotated by CSM", skipped=True)
+    absent = cpanel.missing(item.method) if cpanel and item.method in ("uapi", "whmapi1") else ""
+    if absent:
+        return Outcome(item.id, False, item.method, f"would fail: {item.method} is not at {absent}")
     return Outcome(item.id, True, item.method, f"would rotate ({item.method})")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +22,8 @@ from csm.audit import AuditLog
 from csm.clock import Clock
 from csm.config.incidents import IncidentsConfig
 from csm.config.model import MysqlConfig
-from csm.drill import cpanel, databases, incidents, maillog, wordpress
-from csm.drill.plan import Account, plan
+from csm.drill import cpanel, databases, incidents, maillog, standins, wordpress
+from csm.drill.plan import Account, host_tag, plan
 from csm.drill.tree import Tree
 from csm.errors import RefusedError
 from csm.host import Host
@@ -34,6 +35,7 @@ CONFIG = "/etc/csm/csm.yaml"
 EXIM_CONFIG = "/etc/exim4/csm-drill.conf"
 EXIM_SPOOL = "/var/spool/exim"
 HOSTNAME = "server1.drill.test"
+CPANEL_BIN = "/usr/local/cpanel/bin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +53,7 @@ def build(root: Path, seed: int, clock: Clock, *, with_databases: bool = False) 
     with ``with_databases``, its WordPress databases in the configured MariaDB too."""
     root = _prepare(root.absolute())
     tree = Tree(Host(root))
-    accounts = plan(seed)
+    accounts = plan(seed, tag=host_tag(str(root)))
     cpanel.write_host_files(tree, accounts)
     for account in accounts:
         wordpress.write_sites(tree, account)
@@ -59,6 +61,8 @@ def build(root: Path, seed: int, clock: Clock, *, with_databases: bool = False) 
     exim = _find_exim()
     _write_mail_server(tree, root, accounts, seed)
     tree.write("/root/.my.cnf", _my_cnf(), 0o600)
+    for tool in standins.TOOLS:
+        tree.write(f"{CPANEL_BIN}/{tool}", _standin(root, tool), 0o755)
     tree.write(CONFIG, _csm_yaml(root, seed, exim), 0o600)
     tree.mkdir("/etc/csm/conf.d", 0o700)
     _init_state(tree, clock, accounts)
@@ -142,12 +146,27 @@ def _my_cnf() -> str:
     return "[client]\nuser=root\npassword=\nhost=127.0.0.1\nport=3306\n"
 
 
+def _standin(root: Path, tool: str) -> str:
+    """The host's ``uapi``/``whmapi1``: the drill's stand-in, run on this host's root."""
+    script = standins.DIRECTORY / tool
+    return f"""#!{sys.executable}
+# cPanel's `{tool}` on a simulated host built by `csm drill build`: the drill's stand-in.
+import os
+import sys
+
+os.environ["CSM_STANDIN_ROOT"] = {str(root)!r}
+os.execv(sys.executable, [sys.executable, {str(script)!r}, *sys.argv[1:]])
+"""
+
+
 def _csm_yaml(root: Path, seed: int, exim_bin: str) -> str:
+    bins = {f"{tool}_bin": str(root / CPANEL_BIN.lstrip("/") / tool) for tool in standins.TOOLS}
     data = {
         "hostname": HOSTNAME,
         "paths": {"root": str(root)},
         "mail": {"mta": "exim", "exim_bin": exim_bin, "exim_config": EXIM_CONFIG},
         "mysql": {"defaults_file": "/root/.my.cnf"},
+        "cpanel": bins,
     }
     header = f"# Simulated cPanel host built by `csm drill build` (seed {seed}).\n"
     return header + yaml.safe_dump(data, sort_keys=False)

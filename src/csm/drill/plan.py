@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import string
 from dataclasses import dataclass
@@ -60,21 +61,29 @@ class Account:
         return (self.domain, *self.addon_domains)
 
 
-def plan(seed: int, count: int = 3) -> tuple[Account, ...]:
+def plan(seed: int, count: int = 3, tag: str = "000") -> tuple[Account, ...]:
+    """The accounts of a host.  ``tag`` (three hex digits of the host's root) is in every
+    database and database user name: hosts built from one seed in two directories share one
+    MariaDB without sharing names."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not secrets
     users = sorted(rng.sample(ACCOUNT_POOL, count))
-    return tuple(_account(rng, user, FIRST_UID + i) for i, user in enumerate(users))
+    return tuple(_account(rng, user, FIRST_UID + i, tag) for i, user in enumerate(users))
 
 
-def _account(rng: random.Random, user: str, uid: int) -> Account:
+def host_tag(root: str) -> str:
+    """Three hex digits naming a host by its root directory."""
+    return hashlib.sha256(root.encode()).hexdigest()[:3]
+
+
+def _account(rng: random.Random, user: str, uid: int, tag: str) -> Account:
     domain = f"{user}.test"
     addons = (f"{user}-shop.test",) if rng.random() < 0.5 else ()
     subs = (f"blog.{domain}", *(addon_subdomain(a, domain) for a in addons))
     boxes = tuple(_mailbox(rng, local, d) for d in (domain, *addons) for local in _locals(rng))
     sites: tuple[Site, ...] = (
-        _site(rng, user, "public_html", domain, wordpress=rng.random() < 0.8),
+        _site(rng, user, tag, "public_html", domain, wordpress=rng.random() < 0.8),
     )
-    sites += tuple(_site(rng, user, a, a, wordpress=True) for a in addons)
+    sites += tuple(_site(rng, user, tag, a, a, wordpress=True) for a in addons)
     created = BASE_EPOCH + rng.randrange(0, 300) * 86400
     ip = f"192.0.2.{10 + uid - FIRST_UID}"
     return Account(user, uid, domain, addons, subs, f"owner@{domain}", created, ip, boxes, sites)
@@ -95,7 +104,10 @@ def _mailbox(rng: random.Random, local: str, domain: str) -> Mailbox:
     return Mailbox(local, domain, f"$6${salt}${digest}", 20_089 + rng.randrange(0, 300))
 
 
-def _site(rng: random.Random, user: str, docroot: str, domain: str, *, wordpress: bool) -> Site:
-    name = f"{user[:8]}_wp{rng.randrange(100, 999)}"
+def _site(
+    rng: random.Random, user: str, tag: str, docroot: str, domain: str, *, wordpress: bool
+) -> Site:
+    number = rng.randrange(100, 999) % 90 + 10  # two digits: at most 16 characters, as cPanel
+    name = f"{user[:8]}_wp{tag}{number}"
     password = "".join(rng.choices(string.ascii_letters + string.digits, k=20))
     return Site(docroot, domain, wordpress, name, name, password)

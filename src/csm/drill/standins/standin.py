@@ -321,7 +321,7 @@ def _crypt_module() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
-            import crypt
+            import crypt  # noqa: PLC0415 - deprecated: imported only where it exists
         except ImportError:
             return None
     return crypt
