@@ -90,7 +90,9 @@ def test_the_drill_commands_answer_like_cpanel(fresh: DrillHost) -> None:
     )  # fmt: skip
     reply = json.loads(done.stdout)
     assert reply["result"]["status"] == 1
-    assert {p["email"] for p in reply["result"]["data"]} >= {m.address for m in fresh.accounts[0].mailboxes}
+    assert {p["email"] for p in reply["result"]["data"]} >= {
+        m.address for m in fresh.accounts[0].mailboxes
+    }
 
 
 def test_two_hosts_of_one_seed_share_mariadb_without_sharing_names(tmp_path: Path) -> None:

@@ -194,3 +194,17 @@ def test_a_status_change_needs_a_backup_within_the_window(make_harness: Any) -> 
     with pytest.raises(RefusedError):
         h.service.bulk_status(request, "cli:test")
     assert h.service.bulk_status(replace(request, apply=False), "cli:test").dry_run
+
+
+def test_two_stores_hand_out_different_ids_and_one_store_keeps_its_own(make_harness: Any) -> None:
+    """Ids are unique across servers (a fleet's reports merge) and stable within one store."""
+    first, second = make_harness(), make_harness()
+    for h in (first, second):
+        h.record(finding("webshell", "CRITICAL", path="/home/bob/x.php", account="bob"))
+    [one], [other] = first.incidents(), second.incidents()
+    assert one.id != other.id
+    salt = repo.load_salt(first.store)
+    first.reopen()  # as after a restart: the same store keeps its salt
+    first.record(finding("webshell", "CRITICAL", path="/home/eve/y.php", account="eve"))
+    assert repo.load_salt(first.store) == salt
+    assert len({i.id for i in first.incidents()}) == 2

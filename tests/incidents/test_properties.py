@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from csm.incidents import repo
+from csm.incidents.correlator import incident_id
 from csm.incidents.model import Finding, Severity
 from tests.incidents.conftest import T0, Harness
 from tests.incidents.conftest import settings as incident_settings
@@ -41,18 +44,26 @@ SLOW = settings(
 
 
 def snapshot(h: Harness) -> list[Any]:
+    """Every incident with what it holds; its id as its creation number (each store shifts its
+    ids by its own salt)."""
     out = []
     for incident in h.incidents():
         detail = h.service.show(incident.id)
+        number = _number(h, incident.id)
         out.append(
             (
-                incident,
+                replace(incident, id=f"#{number}"),
                 detail.findings,
                 detail.timeline,
                 [(a.time, a.action, a.details) for a in detail.actions],
             )
         )
     return sorted(out, key=lambda item: item[0].id)
+
+
+def _number(h: Harness, wanted: str) -> int:
+    salt = repo.load_salt(h.store)
+    return next(n for n in range(1, 10_000) if incident_id(n, salt) == wanted)
 
 
 def harness(**overrides: Any) -> Harness:

@@ -26,10 +26,12 @@ ID_SPACE = 1 << 48
 ID_MULTIPLIER = 0x9E3779B97F4B  # odd, so multiplication modulo 2**48 is a bijection
 
 
-def incident_id(num: int) -> str:
-    """Ids are unique by construction and the same on every replay: the store's creation
-    number, scrambled by a bijection on 48 bits so that ids do not read as a sequence."""
-    return f"inc_{(num * ID_MULTIPLIER) % ID_SPACE:012x}"
+def incident_id(num: int, salt: int = 0) -> str:
+    """Ids are unique by construction and the same on every replay into one store: the
+    store's creation number, scrambled by a bijection on 48 bits (so that ids do not read as
+    a sequence) and shifted by the store's own random ``salt`` (so that two servers do not
+    hand out the same ids: a fleet's reports can be merged)."""
+    return f"inc_{(num * ID_MULTIPLIER + salt) % ID_SPACE:012x}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +52,10 @@ class Correlator:
         active: Iterable[LiveIncident] = (),
         pending: dict[str, list[Finding]] | None = None,
         created: int = 0,
+        salt: int = 0,
     ) -> None:
         self.settings = settings
+        self.salt = salt
         self.bindings: dict[str, list[LiveIncident]] = {}
         for incident in active:
             self.bindings.setdefault(incident.key_text, []).append(incident)
@@ -120,7 +124,7 @@ class Correlator:
         self.created += 1
         incident = LiveIncident(
             num=self.created,
-            id=incident_id(self.created),
+            id=incident_id(self.created, self.salt),
             kind=max(kinds, key=lambda k: k.rank),
             status=Status.OPEN,
             severity=max((f.severity for f in sightings), key=lambda s: s.rank),

@@ -95,6 +95,7 @@ class Changes:
     new: set[int] = field(default_factory=set)  # created in this batch: inserted
     rekeyed: set[int] = field(default_factory=set)  # indexed columns changed: fully rewritten
     created: int = 0  # the store's incident counter after this batch
+    salt: int = 0  # the store's incident id salt (kept once, with the first incident)
 
     def touch(self, incident: LiveIncident) -> None:
         self.dirty[incident.num] = incident

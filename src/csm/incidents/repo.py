@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import operator
+import secrets
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from csm.store.db import Store
 
 SEVERITIES = ("critical", "high", "warning")
 CREATED_KEY = "incidents.created"
+SALT_KEY = "incidents.id_salt"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 COUNTERS = (
     "finding_count", "event_seq", "event_count", "events_elided", "fingerprint_count",
@@ -161,6 +163,12 @@ def load_created(store: Store) -> int:
     return int(row[0]) if row else 0
 
 
+def load_salt(store: Store) -> int:
+    """The store's incident id salt: kept with its first incident, drawn until then."""
+    row = store.conn.execute("SELECT value FROM meta WHERE key = ?", (SALT_KEY,)).fetchone()
+    return int(row[0]) if row else secrets.randbits(48)
+
+
 def load_pending(store: Store) -> dict[str, list[Finding]]:
     rows = store.conn.execute("SELECT key, findings FROM incident_pending").fetchall()
     return {key: [finding_from_json(f) for f in json.loads(data)] for key, data in rows}
@@ -291,6 +299,10 @@ def write(
         "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
         (CREATED_KEY, str(changes.created)),
     )
+    if changes.new:
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (SALT_KEY, str(changes.salt))
+        )
 
 
 def insert_actions(conn: sqlite3.Connection, rows: Iterable[ActionRow]) -> None:

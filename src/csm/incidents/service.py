@@ -84,6 +84,7 @@ class Incidents:
                 repo.load_active(self.store),
                 repo.load_pending(self.store),
                 repo.load_created(self.store),
+                repo.load_salt(self.store),
             )
         return self._correlator
 
@@ -101,7 +102,7 @@ class Incidents:
                 fresh, repeated = seen.unseen(conn, batch)
                 for finding in fresh:
                     counts[correlator.feed(finding, out).result] += 1
-                out.created = correlator.created
+                out.created, out.salt = correlator.created, correlator.salt
                 repo.write(conn, out, self.settings.timeline_cap, self.settings.fingerprint_cap)
                 seen.mark(conn, fresh, self.clock.now())
             except BaseException:
