@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,6 +83,11 @@ class App:
         """Who owns which domain (see :meth:`DomainMap.chosen`); without a config file CSM may
         run away from the host its logs come from."""
         return DomainMap.chosen(self.host, userdomains, on_host=not self.loaded.builtin)
+
+    @property
+    def hostname(self) -> str:
+        """The server's name: configured, else the machine's."""
+        return self.config.hostname or socket.gethostname()
 
     @property
     def panel(self) -> Panel:
@@ -281,7 +287,8 @@ class App:
     def holds(self) -> Iterator[Holds]:
         """Per-account outgoing mail holds (freezing through the queue actions)."""
         from csm.mailqueue import views  # noqa: PLC0415
-        from csm.mailqueue.holds import Holds  # noqa: PLC0415
+        from csm.mailqueue.exim import Exim  # noqa: PLC0415
+        from csm.mailqueue.holds import Holds, held_file  # noqa: PLC0415
 
         with self.queue_work() as (view, _, actions):
 
@@ -290,10 +297,10 @@ class App:
                     m.id for m in view.list(views.Filter(account=account, frozen=frozen)).messages
                 ]
 
-            held_file = self.state_dir / "mail" / "held-senders"
+            exim = Exim(self.config.mail, self.host)
             yield Holds(actions.store, actions.audit, self.clock, actions, queued,
-                        lambda a: queued(a, frozen=True), self.cpanel(), held_file,
-                        self.accounts().get)  # fmt: skip
+                        lambda a: queued(a, frozen=True), self.cpanel(), held_file(self.state_dir),
+                        self.accounts().get, exim.defers, self.hostname)  # fmt: skip
 
     @contextmanager
     def db_objects(self) -> Iterator[DbObjects]:

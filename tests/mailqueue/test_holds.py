@@ -33,11 +33,39 @@ def frozen_ids(cli: Any, account: str) -> set[str]:
     return {m["id"] for m in found}
 
 
+def with_hold_acl(host: DrillHost) -> None:
+    """The drill's Exim with CSM's hold ACL installed, reading the host's held-senders list."""
+    snippet = resources.files("csm.config").joinpath("exim/hold.acl").read_text()
+    path = host.root / EXIM_CONFIG.lstrip("/")
+    main, _, rest = path.read_text().partition("begin routers")
+    held = host.root / "var/lib/csm/state/mail/held-senders"
+    path.write_text(
+        f"{main}CSM_HELD_SENDERS = {held}\nacl_smtp_rcpt = acl_check_rcpt\n\nbegin acl\n\n"
+        f"acl_check_rcpt:\n{snippet}  accept\n\nbegin routers{rest}"
+    )
+
+
+def test_a_plain_hold_is_refused_when_exim_does_not_read_the_list(
+    cli: Any, queued: tuple[DrillHost, QueuePlan]
+) -> None:
+    host, plan = queued
+    dropin(host, "50-plain.yaml", "hosting:\n  panel: plain\n")
+    account = plan.php_account
+    refused = cli("mail", "hold", account, "--reason", "PHP mailer spamming")
+    assert refused.code == 3 and "hold.acl" in refused.err
+    assert "would stop nothing" in refused.err
+    assert not frozen_ids(cli, account) & set(plan.ids["php_spam"])  # nothing frozen
+    listed = host.root / "var/lib/csm/state/mail/held-senders"
+    assert not listed.exists() or not listed.read_text().strip()
+    assert cli("mail", "holds", "--json").json()["holds"] == []
+
+
 def test_a_plain_exim_hold_lists_the_domains_and_freezes_the_queue(
     cli: Any, queued: tuple[DrillHost, QueuePlan]
 ) -> None:
     host, plan = queued
     dropin(host, "50-plain.yaml", "hosting:\n  panel: plain\n")
+    with_hold_acl(host)
     account = plan.php_account
     held = cli("mail", "hold", account, "--reason", "PHP mailer spamming", "--json")
     assert held.code == 0, held.err
@@ -46,6 +74,7 @@ def test_a_plain_exim_hold_lists_the_domains_and_freezes_the_queue(
     listed = (host.root / "var/lib/csm/state/mail/held-senders").read_text().split()
     domains = next(a for a in host.accounts if a.user == account).domains
     assert {f"*@{d}" for d in domains} <= set(listed)
+    assert f"{account}@server1.drill.test" in listed  # what its PHP scripts send as
     assert cli("mail", "hold", account).code == 3  # already held
     assert [h["account"] for h in cli("mail", "holds", "--json").json()["holds"]] == [account]
     refused = cli("mail", "release", account)
@@ -101,3 +130,19 @@ def test_the_shipped_acl_snippet_makes_exim_defer_held_senders(
     done = subprocess.run([exim_bin, "-C", str(config), "-bh", "192.0.2.10"], input=session,
                           capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
     assert not [line for line in done.stdout.splitlines() if line.startswith("451")]
+
+
+def test_doctor_checks_the_hold_acl_on_a_plain_exim_host(
+    cli: Any, queued: tuple[DrillHost, QueuePlan]
+) -> None:
+    host, _ = queued
+    dropin(host, "50-plain.yaml", "hosting:\n  panel: plain\n")
+
+    def check() -> dict[str, Any]:
+        report = cli("doctor", "--json").json()
+        return next(c for c in report["checks"] if c["name"] == "mail hold ACL")
+
+    missing = check()
+    assert missing["status"] == "warn" and "hold.acl" in missing["fix"]
+    with_hold_acl(host)
+    assert check()["status"] == "ok"

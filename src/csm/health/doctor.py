@@ -17,6 +17,7 @@ from csm.config.loader import LoadedConfig
 from csm.errors import CommandNotFoundError, ConfigError, CsmError
 from csm.host import Host
 from csm.mailqueue.exim import Exim
+from csm.mailqueue.holds import HELD_MACRO, held_file
 from csm.store.db import STATE_DIR_MODE, health
 
 
@@ -140,6 +141,23 @@ def _mta(loaded: LoadedConfig, host: Host) -> Check:
     return Check(name, CheckStatus.OK, f"exim -bpc: {count} queued")
 
 
+def _hold_acl(loaded: LoadedConfig, host: Host) -> Check:
+    """On an Exim host without cPanel, ``csm mail hold`` works only through the ACL snippet."""
+    config, name = loaded.config, "mail hold ACL"
+    if config.mail.mta != "exim" or profiles.detect(config, host).panel == "cpanel":
+        return Check(name, CheckStatus.OK, "not needed (cPanel holds mail itself, or no Exim)")
+    wanted = str(held_file(host.path(config.paths.state_dir)))
+    found = Exim(config.mail, host).macro(HELD_MACRO)
+    fix = f"install csm/config/exim/hold.acl in Exim's configuration with {HELD_MACRO} = {wanted}"
+    if found is None:
+        return Check(
+            name, CheckStatus.WARN, f"Exim defines no {HELD_MACRO}: holds would stop nothing", fix
+        )
+    if found != wanted:
+        return Check(name, CheckStatus.FAIL, f"{HELD_MACRO} is {found}; CSM writes {wanted}", fix)
+    return Check(name, CheckStatus.OK, f"{HELD_MACRO} = {wanted}")
+
+
 def _mariadb(loaded: LoadedConfig, host: Host) -> Check:
     settings = loaded.config.mysql
     name = "MariaDB reachable"
@@ -180,6 +198,7 @@ PROBE_NAMES: dict[Probe, str] = {
     _store: "state store healthy",
     _state_dir: "state dir permissions",
     _mta: "MTA reachable",
+    _hold_acl: "mail hold ACL",
     _mariadb: "MariaDB reachable",
     _panel: "hosting panel detected",
     _daemon: "daemon reachable",

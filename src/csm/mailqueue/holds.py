@@ -23,6 +23,13 @@ from csm.mailqueue.actions import Outcome, QueueActions
 from csm.mailqueue.spoolcopy import write
 from csm.store.db import Store
 
+HELD_MACRO = "CSM_HELD_SENDERS"  # the macro hold.acl reads the list's path from
+
+
+def held_file(state_dir: Path) -> Path:
+    """CSM's held-senders list, read by the ACL snippet on Exim hosts without cPanel."""
+    return state_dir / "mail" / "held-senders"
+
 
 @dataclass(frozen=True, slots=True)
 class HoldResult:
@@ -43,6 +50,8 @@ class Holds:
     cpanel: Cpanel | None  # on a cPanel host
     held_file: Path  # the held-senders list read by the ACL snippet (other hosts)
     account: Callable[[str], Account]
+    defers: Callable[[str], bool]  # whether Exim defers mail from a sender (the ACL at work)
+    hostname: str  # the server's name: PHP's mail leaves as <user>@<hostname>
 
     def hold(self, user: str, reason: str, who: str) -> HoldResult:
         account = self.account(user)
@@ -84,14 +93,23 @@ class Holds:
         if self.cpanel is not None:
             self.cpanel.whmapi1("hold_outgoing_email", {"user": account.user})
             return "cpanel"
-        self._write_held(set(self._senders()) | _patterns(account))
+        before = set(self._senders())
+        self._write_held(before | self._patterns(account))
+        if not self.defers(f"csm-probe@{account.main_domain}"):
+            self._write_held(before)
+            raise RefusedError(
+                f"Exim does not consult CSM's held-senders list, so a hold would stop nothing;"
+                f" {account.user}'s mail is not held and nothing was frozen",
+                fix="install the ACL snippet csm/config/exim/hold.acl in Exim's configuration"
+                " (`csm doctor` checks it), then hold again",
+            )
         return "acl"
 
     def _release_new(self, account: Account, method: str) -> None:
         if method == "cpanel" and self.cpanel is not None:
             self.cpanel.whmapi1("release_outgoing_email", {"user": account.user})
         elif method == "acl":
-            self._write_held(set(self._senders()) - _patterns(account))
+            self._write_held(set(self._senders()) - self._patterns(account))
 
     def _senders(self) -> list[str]:
         try:
@@ -105,6 +123,7 @@ class Holds:
         content = "".join(f"{p}\n" for p in sorted(patterns)).encode()
         write(self.held_file, content, 0o644)  # Exim reads it as it is, or as it was
 
-
-def _patterns(account: Account) -> set[str]:
-    return {f"*@{d.lower()}" for d in (*account.domains, *account.sub_domains)}
+    def _patterns(self, account: Account) -> set[str]:
+        """The account's domains, and the address its PHP scripts send as."""
+        domains = {f"*@{d.lower()}" for d in (*account.domains, *account.sub_domains)}
+        return domains | {f"{account.user}@{self.hostname.lower()}"}
