@@ -19,6 +19,7 @@ from csm.config import profiles
 from csm.config.loader import LoadedConfig
 from csm.config.model import Config
 from csm.detectors.mail.context import MailContext
+from csm.errors import ConfigError
 from csm.host import Host, Runner, run
 from csm.store.db import Store
 
@@ -233,6 +234,7 @@ class App:
             return self.audit(stores[0])
 
         mail = self.config.mail
+        exim_queue(mail.mta)
         queue = Queue(Exim(mail, self.host), self.host.path(mail.exim_spool))
         stamps = index.stamps(str(self.host.path(p)) for p in OWNER_SOURCES)  # before reading
         users = frozenset(self.accounts().names())
@@ -344,6 +346,15 @@ def _noted(incidents: Incidents) -> Callable[[str, str, str, str], None]:
         incidents.note(account, action, details, who)
 
     return note
+
+
+def exim_queue(mta: str) -> None:
+    """The queue commands read Exim's spool and run Exim: refused on any other MTA."""
+    if mta != "exim":
+        raise ConfigError(
+            f"the queue and hold commands work on Exim's queue; this host's mail.mta is {mta}",
+            fix="on an Exim host set mail.mta: exim (Postfix's queue is not supported yet)",
+        )
 
 
 def build(

@@ -146,3 +146,17 @@ def test_doctor_checks_the_hold_acl_on_a_plain_exim_host(
     assert missing["status"] == "warn" and "hold.acl" in missing["fix"]
     with_hold_acl(host)
     assert check()["status"] == "ok"
+
+
+@pytest.mark.parametrize("mta", ["none", "postfix"])
+def test_the_queue_commands_refuse_another_mta(
+    cli: Any, queued: tuple[DrillHost, QueuePlan], mta: str
+) -> None:
+    host, _ = queued
+    assert cli("queue", "count").code == 0  # the fast path's snapshot, taken with Exim
+    dropin(host, "50-mta.yaml", f"mail:\n  mta: {mta}\n")
+    for args in (("queue", "count"), ("queue", "summary"), ("queue", "list"),
+                 ("mail", "hold", host.accounts[0].user)):  # fmt: skip
+        result = cli(*args)
+        assert result.code == 4, (args, result.out, result.err)
+        assert f"mail.mta is {mta}" in result.err

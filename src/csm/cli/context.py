@@ -53,8 +53,7 @@ def fast_values(loaded: LoadedConfig) -> dict[str, str]:
 
     config = loaded.config
     host = Host(Path(config.paths.root))
-    return {
-        "spool_input": str(host.path(config.mail.exim_spool) / "input"),
-        "queue_index": str(host.path(config.paths.state_dir) / NAME),
-        "config": loaded.sha256,
-    }
+    values = {"queue_index": str(host.path(config.paths.state_dir) / NAME), "config": loaded.sha256}
+    if config.mail.mta == "exim":  # other MTAs: the full command says why there is no queue
+        values["spool_input"] = str(host.path(config.mail.exim_spool) / "input")
+    return values

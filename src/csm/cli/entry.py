@@ -76,7 +76,7 @@ def queue_summary(args: list[str], env: Mapping[str, str]) -> int | None:
     holds and the index's accounts were read under this configuration from files unchanged
     since; None when the full command must answer."""
     wanted, saved = summary_args(args), _saved(env)
-    if wanted is None or saved is None or "queue_index" not in saved:
+    if wanted is None or saved is None or "spool_input" not in saved:
         return None
     from csm.accounts.domains import DomainMap  # noqa: PLC0415 - only for this command
     from csm.mailqueue import index, owner, summary  # noqa: PLC0415
