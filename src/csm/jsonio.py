@@ -58,6 +58,9 @@ def error_envelope(error: CsmError) -> dict[str, Any]:
         envelope["fix"] = error.fix
     if error.details:
         envelope["details"] = to_jsonable(error.details)
+    problems = getattr(error, "problems", ())
+    if problems:
+        envelope["problems"] = [to_jsonable(p) for p in problems]
     return envelope
 
 

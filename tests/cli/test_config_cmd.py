@@ -65,3 +65,18 @@ def test_store_migrate_is_idempotent_and_audited(cli: Any, drill: DrillHost) -> 
     lines = (drill.root / "var/log/csm/audit.jsonl").read_text().splitlines()
     assert len(lines) == 1
     assert json.loads(lines[0])["action"] == "store.migrate"
+
+
+def test_every_command_names_the_bad_key_and_its_file_and_line(cli: Any, drill: DrillHost) -> None:
+    text = "mail:\n  exim_bn: /x\nincidents:\n  merge_window: banana\n"
+    typo = dropin(drill, "90-typo.yaml", text)
+    for args in (("status",), ("incidents", "list"), ("queue", "count")):
+        result = cli(*args)
+        assert result.code == 4, args
+        assert f"mail.exim_bn: unknown key  ({typo}:2)" in result.err, result.err
+        assert "incidents.merge_window: " in result.err and f"({typo}:4)" in result.err
+    envelope = cli("status", "--json").json()
+    assert {(p["path"], p["source"]) for p in envelope["problems"]} == {
+        ("mail.exim_bn", f"{typo}:2"),
+        ("incidents.merge_window", f"{typo}:4"),
+    }

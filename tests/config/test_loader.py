@@ -63,8 +63,8 @@ def test_unknown_keys_are_named_with_their_path_and_file(tmp_path: Path) -> None
         load(tmp_path)
     problems = {p.path: p for p in caught.value.problems}
     assert problems["mail.exim_binary"].message == "unknown key"
-    assert problems["mail.exim_binary"].source == str(tmp_path / "csm.yaml")
-    assert problems["paths.rooot"].source == str(tmp_path / "conf.d/50-x.yaml")
+    assert problems["mail.exim_binary"].source == f"{tmp_path / 'csm.yaml'}:2"
+    assert problems["paths.rooot"].source == f"{tmp_path / 'conf.d/50-x.yaml'}:2"
     assert "api.tokens[0].token" in problems  # too short a token
 
 

@@ -27,6 +27,9 @@ def render_error(error: CsmError, as_json: bool) -> int:
         click.echo(jsonio.dumps(jsonio.error_envelope(error)))
     else:
         click.echo(f"Error: {error.message}", err=True)
+        for problem in getattr(error, "problems", ()):  # a configuration's: each key, where
+            where = f"  ({problem.source})" if problem.source else ""
+            click.echo(f"  {problem.path}: {problem.message}{where}", err=True)
         if error.fix:
             click.echo(f"Fix: {error.fix}", err=True)
     return error.exit_code

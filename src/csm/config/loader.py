@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ class Source:
 
     name: str
     data: Mapping[str, Any]
+    lines: Mapping[tuple[str, ...], int] = field(default_factory=dict)  # key path -> line
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,7 @@ def _read(path: Path, *, required: bool = False) -> Source:
         return Source(str(path), {})
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    return Source(str(path), _parse(path, text))
+    return Source(str(path), _parse(path, text), _key_lines(text))
 
 
 def _parse(path: Path, text: str) -> Mapping[str, Any]:
@@ -166,7 +167,8 @@ def dotted(loc: Sequence[int | str]) -> str:
 
 
 def _origin(loc: Sequence[int | str], sources: Sequence[Source]) -> str | None:
-    """The last source that sets the key at ``loc`` (list indices are not followed)."""
+    """The last source that sets the key at ``loc`` (list indices are not followed), as
+    ``file:line`` when the line is known."""
     keys = [part for part in loc if isinstance(part, str)]
     for source in reversed(sources):
         node: Any = source.data
@@ -175,8 +177,29 @@ def _origin(loc: Sequence[int | str], sources: Sequence[Source]) -> str | None:
                 break
             node = node[key]
         else:
-            return source.name
+            line = source.lines.get(tuple(keys))
+            return f"{source.name}:{line}" if line else source.name
     return None
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line of every mapping key in a YAML text, by its key path."""
+    found: dict[tuple[str, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return found
+    pending: list[tuple[tuple[str, ...], Any]] = [((), root)]
+    while pending:
+        path, node = pending.pop()
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                here = (*path, str(key.value))
+                found[here] = key.start_mark.line + 1
+                pending.append((here, value))
+    return found
 
 
 def _invalid(path: Path, problems: tuple[ConfigProblem, ...]) -> ConfigError:
