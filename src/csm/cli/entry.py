@@ -21,16 +21,29 @@ if TYPE_CHECKING:
 FAST = (["queue", "count"], ["queue", "count", "--json"])
 
 
+BROKEN_PIPE = 141  # 128 + SIGPIPE: what a program the reader left behind reports
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = _answer(args)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `csm queue count | true`: the reader is gone, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        code = BROKEN_PIPE
+    sys.exit(code)
+
+
+def _answer(args: list[str]) -> int:
     answered = queue_count(args, os.environ) if args in FAST else None
     if answered is None and args[:2] == ["queue", "summary"]:
         answered = queue_summary(args, os.environ)
     if answered is not None:
-        sys.exit(answered)
+        return answered
     from csm.cli.main import run  # noqa: PLC0415 - the full command line, loaded only now
 
-    sys.exit(run(args))
+    return run(args)
 
 
 def _saved(env: Mapping[str, str]) -> dict[str, str] | None:
