@@ -96,3 +96,22 @@ def test_lazy_group_returns_none_for_unknown_names() -> None:
 def test_json_output_is_valid_json_for_each_command_that_needs_no_host(cli: Any) -> None:
     for args in (["version", "--json"], ["validate", "--json"], ["status", "--json"]):
         json.loads(cli(*args).out)
+
+
+def test_version_as_an_option(cli: Any) -> None:
+    result = cli("--version")
+    assert result.code == 0 and result.out.startswith("csm ") and "build:" in result.out
+
+
+def test_global_options_after_the_subcommand(cli: Any, drill: Any, monkeypatch: Any) -> None:
+    config = str(drill.config_path)
+    monkeypatch.delenv("CSM_CONFIG")
+    for args in (("status", "--config", config, "--json"), ("status", f"--config={config}")):
+        result = cli(*args)
+        assert result.code == 0, result.err
+
+
+def test_top_level_help_says_what_each_group_does(cli: Any) -> None:
+    shown = cli("--help").out
+    assert "files (webshells) and databases" in shown
+    assert "Hold and release an account's outgoing mail" in shown

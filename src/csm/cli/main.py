@@ -43,10 +43,18 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "check-logs": ("csm.cli.logs_cmd", "check_logs", "Run the mail detectors over log files."),
     "accounts": ("csm.cli.accounts_cmd", "accounts", "Hosting accounts: list, show, map, review."),
     "creds": ("csm.cli.creds_cmd", "creds", "Credentials: plan, rotate, defer, status."),
-    "scan": ("csm.cli.scan_cmd", "scan", "Scan an account's databases; record the result."),
+    "scan": (
+        "csm.cli.scan_cmd",
+        "scan",
+        "Scan an account's files (webshells) and databases (triggers, rogue admins).",
+    ),
     "db": ("csm.cli.scan_cmd", "db", "Database objects: list with verdicts, drop, restore."),
     "quarantine": ("csm.cli.quarantine_cmd", "quarantine", "Quarantine a file; list; restore."),
-    "mail": ("csm.cli.mail_cmd", "mail", "A mailbox's or account's day, from the mail logs."),
+    "mail": (
+        "csm.cli.mail_cmd",
+        "mail",
+        "Hold and release an account's outgoing mail; a mailbox's day from the logs.",
+    ),
     "queue": ("csm.cli.queue_cmd", "queue", "Exim's queue: views, review, decisions, actions."),
     "drill": ("csm.cli.drill_cmd", "drill", "Build a simulated hosting server to rehearse on."),
 }
@@ -82,6 +90,14 @@ class LazyGroup(click.Group):
     metavar="DIR",
     help="Drop-in directory [env CSM_CONFIG_DIR; default conf.d beside the config].",
 )
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _, wanted: _version(ctx, wanted),
+    help="Print the version and build, and exit.",
+)
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, config_dir: str | None) -> None:
     """CSM: security monitor and incident response for shared web and mail hosting servers."""
@@ -93,8 +109,45 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(run(args))
 
 
+def _version(ctx: click.Context, wanted: bool) -> None:
+    """``csm --version``: what ``csm version`` prints."""
+    if not wanted:
+        return
+    from csm.version import build_info  # noqa: PLC0415
+
+    click.echo(build_info().line())
+    ctx.exit(0)
+
+
+GLOBAL_OPTIONS = ("--config", "--config-dir")
+
+
+def global_first(args: list[str]) -> list[str]:
+    """``csm status --config X`` as ``csm --config X status``: the global options are taken
+    from anywhere before a ``--`` (no command has options of the same names)."""
+    front: list[str] = []
+    rest: list[str] = []
+    at = 0
+    while at < len(args):
+        arg = args[at]
+        if arg == "--":
+            rest += args[at:]
+            break
+        name = arg.partition("=")[0]
+        if name in GLOBAL_OPTIONS and "=" in arg:
+            front.append(arg)
+        elif arg in GLOBAL_OPTIONS and at + 1 < len(args):
+            front += args[at : at + 2]
+            at += 1
+        else:
+            rest.append(arg)
+        at += 1
+    return front + rest
+
+
 def run(args: list[str]) -> int:
     """Run the CLI and return the exit code; every error is rendered here and only here."""
+    args = global_first(args)
     as_json = "--json" in args
     try:
         result = cli.main(args=args, prog_name="csm", standalone_mode=False)
