@@ -44,7 +44,7 @@ def test_a_restore_brings_the_install_back(cli: Any, drill: DrillHost, backup: P
     assert cli("incidents", "list", "--json").json()["total"] == 6
     human = cli("restore", str(backup))
     assert (
-        human.out.strip() == f"restored from {backup} - start daemon: systemctl start csm.service"
+        human.out.strip() == f"restored from {backup}"
     )
 
 

@@ -81,3 +81,12 @@ def test_a_daemon_that_refuses_status_still_counts_as_running(
         status = cli("status", "--json").json()
     assert status["daemon_running"] is True
     assert status["uptime_sec"] is None
+
+
+def test_status_shows_the_latest_scan_without_a_daemon(cli: Any, drill: DrillHost) -> None:
+    assert cli("status", "--json").json()["latest_scan"] is None
+    account = drill.accounts[0].user
+    scanned = cli("scan", account, "--checks", "files", "--json")
+    assert scanned.code in (0, 1), scanned.err  # 1: it found something
+    latest = cli("status", "--json").json()["latest_scan"]
+    assert latest is not None and latest.startswith("20")

@@ -74,7 +74,7 @@ def restore(obj: CliContext, /, archive: Path, accept_unsummed: bool, as_json: b
     if as_json:
         emit_json(done)
         return
-    click.echo(f"restored from {done.archive} - start daemon: systemctl start csm.service")
+    click.echo(f"restored from {done.archive}")
     click.echo(
         f"the install as it was is in {done.pre_restore_backup}"
         f" (to undo: csm restore {done.pre_restore_backup})",

@@ -45,7 +45,7 @@ def collect(loaded: LoadedConfig, host: Host) -> StatusReport:
     config = loaded.config
     state_dir = host.path(config.paths.state_dir)
     store = health(state_dir)
-    counts = _active_counts(state_dir) if store.healthy else None
+    counts, scanned = _from_store(state_dir) if store.healthy else (None, None)
     daemon = _daemon_status(host.path(config.paths.control_socket))
     running = daemon is not None
     return StatusReport(
@@ -55,7 +55,7 @@ def collect(loaded: LoadedConfig, host: Host) -> StatusReport:
         status=_overall(running, store.healthy, daemon),
         started_at=_get(daemon, "started_at"),
         uptime_sec=_get(daemon, "uptime_sec"),
-        latest_scan=_get(daemon, "latest_scan"),
+        latest_scan=_get(daemon, "latest_scan") or scanned,
         store_healthy=store.healthy,
         store_error=store.error,
         store_size_mb=round(store.size_bytes / MB, 2),
@@ -66,15 +66,16 @@ def collect(loaded: LoadedConfig, host: Host) -> StatusReport:
     )
 
 
-def _active_counts(state_dir: Path) -> dict[str, int] | None:
+def _from_store(state_dir: Path) -> tuple[dict[str, int] | None, str | None]:
+    """The active incidents by severity, and when the last scan finished."""
     try:
         store = Store.open_readonly(state_dir)
     except CsmError:
-        return None
+        return None, None
     try:
-        return incidents_repo.active_counts(store)
+        return incidents_repo.active_counts(store), incidents_repo.latest_scan(store)
     except sqlite3.Error:
-        return None
+        return None, None
     finally:
         store.close()
 

@@ -163,6 +163,12 @@ def load_created(store: Store) -> int:
     return int(row[0]) if row else 0
 
 
+def latest_scan(store: Store) -> str | None:
+    """When the last recorded scan finished (any account), or None."""
+    found = store.conn.execute("SELECT max(finished_at) FROM scan_results").fetchone()[0]
+    return str(found) if found else None
+
+
 def load_salt(store: Store) -> int:
     """The store's incident id salt: kept with its first incident, drawn until then."""
     row = store.conn.execute("SELECT value FROM meta WHERE key = ?", (SALT_KEY,)).fetchone()
