@@ -136,7 +136,10 @@ class UnreadableInputError(CsmError):
     """An input file (a log, an archive) cannot be read, or is damaged or truncated."""
 
     kind = ErrorKind(
-        "unreadable_input", 8, 422, "An input file (a log, an archive) is unreadable or damaged."
+        "unreadable_input",
+        8,
+        422,
+        "An input file (a log, an archive) is missing, unreadable or damaged.",
     )
 
 

@@ -105,3 +105,11 @@ def test_two_hosts_of_one_seed_share_mariadb_without_sharing_names(tmp_path: Pat
     conn = pymysql.connect(host="127.0.0.1", port=3306, user=site.db_user,
                            password=site.db_password, database=site.db_name)  # fmt: skip
     conn.close()
+
+
+def test_rotation_reports_each_item_as_it_goes(fresh: DrillHost, tmp_path: Path) -> None:
+    user = fresh.accounts[0].user
+    boxes = [f"mailbox:{m.address}" for m in fresh.accounts[0].mailboxes[:2]]
+    done = csm(fresh, "creds", "rotate", user, *boxes, "--secrets-out", str(tmp_path / "s"))
+    assert done.returncode == 0, done.stderr
+    assert [line.strip() for line in done.stderr.splitlines()] == [f"{b}: ok" for b in boxes]

@@ -295,3 +295,17 @@ def test_the_acceptance_path_summary_review_refusal_rotation_removal_restore(
     assert sorted(k["msgid"] for k in kept) == spam
     assert cli("queue", "restore", *spam).code == 0
     assert listing(host) == before
+
+
+def test_the_accept_hint_names_only_groups_that_hold_messages(
+    cli: Any, viewing: tuple[DrillHost, QueuePlan]
+) -> None:
+    host, plan = viewing
+    review = cli("queue", "review", "--account", plan.php_account, "--brief")
+    assert review.code == 0, review.err
+    counts = cli("queue", "review", "--account", plan.php_account, "--no-record", "--json")
+    groups = counts.json()["groups"]
+    hinted = {line.split("--group ")[1].split()[0] for line in review.out.splitlines()
+              if line.startswith("accept a group:")}  # fmt: skip
+    assert hinted == {g for g, n in groups.items() if n and g != "do_not_touch"}
+    assert "safe_to_remove" not in hinted or groups["safe_to_remove"]

@@ -89,19 +89,19 @@ def test_a_truncated_gzip_is_reported_and_the_rest_still_checked(
     whole = cli("check-logs", str(source), "--json").json()
     result = cli("check-logs", str(tmp_path / "exim_mainlog.1.gz"), str(tmp_path / "exim_mainlog"),
                  "--json")  # fmt: skip
-    assert result.code == 1
+    assert result.code == 8
     report = result.json()
     damaged, current = report["files"]
     assert "damaged or truncated gzip" in damaged["error"] and damaged["lines"] > 0
     assert current["error"] is None and current["lines"] == whole["files"][0]["lines"]
     human = cli("check-logs", str(tmp_path / "exim_mainlog.1.gz"))
-    assert human.code == 1 and "unreadable:" in human.out
+    assert human.code == 8 and "unreadable:" in human.out
 
 
 def test_a_missing_file_is_a_clear_error(cli: Any, drill: DrillHost) -> None:
     result = cli("check-logs", "/nonexistent/exim_mainlog", "--json")
-    assert result.code == 1
-    assert result.json()["code"] == "not_found"
+    assert result.code == 8
+    assert result.json()["code"] == "unreadable_input"
 
 
 def test_the_source_is_detected_from_the_content(

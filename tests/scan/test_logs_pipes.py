@@ -21,17 +21,17 @@ def test_a_pipe_given_as_a_log_is_reported_and_skipped(
         pipe = tmp_path / name
         os.mkfifo(pipe)
         result = returns(lambda pipe=pipe: cli("check-logs", str(pipe), mainlog, "--json"), pipe)
-        assert result.code == 1
+        assert result.code == 8
         reports = {f["path"]: f for f in result.json()["files"]}
         piped, current = reports[str(pipe)], reports[mainlog]
         assert "not a regular file" in piped["error"]
         assert piped["lines"] == 0
         assert current["error"] is None and current["lines"] == whole["files"][0]["lines"]
         human = returns(lambda pipe=pipe: cli("check-logs", str(pipe)), pipe)
-        assert human.code == 1 and "unreadable:" in human.out
+        assert human.code == 8 and "unreadable:" in human.out
 
 
 def test_a_device_given_as_a_log_is_not_read(cli: Any, drill: DrillHost) -> None:
     result = cli("check-logs", "/dev/null", "--json")  # (/dev/zero would never end)
-    assert result.code == 1
+    assert result.code == 8
     assert "not a regular file" in result.json()["files"][0]["error"]

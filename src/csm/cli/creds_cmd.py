@@ -106,14 +106,21 @@ def rotate(
         show_secrets,
     )
     shown = None if as_json or request.secrets_out else view().ShownSecrets()
+    progress = None if as_json or request.dry_run else _progress
     with app.credentials() as service:
-        done = service.rotate(account, request, app.operator, shown)
+        done = service.rotate(account, request, app.operator, shown, progress)
     if as_json:
         emit_json(done if show_secrets else redacted(done))
     else:
         view().rotation(done, shown_already=shown is not None)
     if done.failed:
         click.get_current_context().exit(1)
+
+
+def _progress(outcome: Any) -> None:
+    """Each item as it is done, on stderr (the table follows at the end)."""
+    state = "skipped" if outcome.skipped else "ok" if outcome.ok else "FAILED"
+    click.echo(f"  {outcome.item}: {state}", err=True)
 
 
 def redacted(done: Rotation) -> Rotation:

@@ -11,6 +11,7 @@ import click
 from csm.cli import times
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
+from csm.errors import UnreadableInputError
 
 SHOWN = 50
 
@@ -44,7 +45,8 @@ def check_logs(  # noqa: PLR0913, PLR0917 - one parameter per command-line optio
     Works without a config file (a log copied off its host): the built-in defaults then
     apply, and findings name mailboxes and addresses unless --userdomains names the accounts.
     A file that cannot be read to its end (a truncated .gz) is reported; the lines before the
-    damage and the other files are still checked, and the command exits 1."""
+    damage and the other files are still checked, and the command exits 8 (unreadable_input),
+    as it does for a file that does not exist."""
     from csm.scan import logs  # noqa: PLC0415
 
     app = obj.app(optional_config=True)
@@ -65,7 +67,7 @@ def check_logs(  # noqa: PLR0913, PLR0917 - one parameter per command-line optio
     else:
         _render(report)
     if report.errors:  # what could be read was checked (and stored); the rest was not
-        click.get_current_context().exit(1)
+        click.get_current_context().exit(UnreadableInputError.kind.exit_code)
 
 
 def _progress() -> Any:

@@ -124,9 +124,10 @@ def review_(
         _brief(result.verdicts)
     counts = ", ".join(f"{g}: {n}" for g, n in result.groups.items())
     click.echo(f"review {result.id or '(not recorded)'}: {counts}")
-    if result.id:
-        click.echo(f"accept a group: csm queue decide --accept-review {result.id}"
-                   " --group safe_to_remove --note \"…\"")  # fmt: skip
+    for group in [g for g, n in result.groups.items() if n and g != "do_not_touch"]:
+        if result.id:  # a hint only for a group that holds messages
+            click.echo(f"accept a group: csm queue decide --accept-review {result.id}"
+                       f" --group {group} --note \"…\"")  # fmt: skip
 
 
 @queue.command("decide")

@@ -112,11 +112,17 @@ class Credentials:
         return Deferral(current.account, ids, reason)
 
     def rotate(
-        self, user: str, request: RotateRequest, who: str, shown: Keeper | None = None
+        self,
+        user: str,
+        request: RotateRequest,
+        who: str,
+        shown: Keeper | None = None,
+        progress: Callable[[Outcome], None] | None = None,
     ) -> Rotation:
         """Rotate the requested items, each on its own: a failure leaves that item as it was
         and does not stop the others; every success is recorded at once.  Each new password
-        is first kept (``--secrets-out``, else ``shown``: the terminal) and only then set."""
+        is first kept (``--secrets-out``, else ``shown``: the terminal) and only then set;
+        ``progress`` hears of each item as it is done."""
         account = self.account(user)[0]
         current = self._plan(account)
         if not request.items and not request.all:
@@ -127,12 +133,16 @@ class Credentials:
         keeper = self._keeper(account, request, shown, any(_new_secret(i) for i in chosen))
         rotator = self.rotator(account)
         try:
-            outcomes = tuple(self._rotate_one(rotator, i, request, who, keeper) for i in chosen)
+            outcomes: list[Outcome] = []
+            for item in chosen:
+                outcomes.append(self._rotate_one(rotator, item, request, who, keeper))
+                if progress is not None:
+                    progress(outcomes[-1])
         finally:
             if isinstance(keeper, SecretsFile):
                 keeper.close()
         written = str(keeper.path) if isinstance(keeper, SecretsFile) else ""
-        return Rotation(current.account, False, outcomes, written)
+        return Rotation(current.account, False, tuple(outcomes), written)
 
     def _keeper(
         self, account: Account, request: RotateRequest, shown: Keeper | None, needed: bool

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from csm.errors import NotFoundError, UnreadableInputError
+from csm.errors import UnreadableInputError
 
 GZIP_MAGIC = b"\x1f\x8b"
 _NUMBERED = re.compile(r"\.(\d+)(\.gz)?$")
@@ -36,7 +36,7 @@ def ordered(paths: list[Path]) -> list[LogFile]:
         try:
             info = path.stat()
         except FileNotFoundError:
-            raise NotFoundError(f"no such log file: {path}") from None
+            raise UnreadableInputError(f"no such log file: {path}") from None
         year = datetime.fromtimestamp(info.st_mtime, UTC).year
         found.append(LogFile(path, info.st_size, year))
     return sorted(found, key=_age_key)

@@ -92,6 +92,10 @@ class DbObjects:
         return mysql.connect(self.database(), self.timeout)
 
 
+# MariaDB's "does not exist" errors: trigger, routine, event, table/view, database.
+MISSING = frozenset({1360, 1305, 1539, 1146, 1049})
+
+
 def _definition(conn: pymysql.Connection, kind: str, quoted: str) -> str:
     """``<sql_mode>\\n<CREATE statement>``; RefusedError when it cannot be read."""
     try:
@@ -99,8 +103,14 @@ def _definition(conn: pymysql.Connection, kind: str, quoted: str) -> str:
             cursor.execute(f"SHOW CREATE {kind.upper()} {quoted}")
             row = cursor.fetchone()
     except pymysql.MySQLError as exc:
+        code, text = (*exc.args, 0, "")[:2] if exc.args else (0, str(exc))
+        if code in MISSING:
+            raise NotFoundError(
+                f"no {kind} {quoted} on the server: nothing dropped",
+                fix="csm db objects <account>   # the objects and their names",
+            ) from None
         raise RefusedError(
-            f"cannot read the definition of {kind} {quoted} ({exc}): not dropped"
+            f"cannot read the definition of {kind} {quoted} (MariaDB: {text}): not dropped"
         ) from None
     if not row or not row[STATEMENT_COLUMN[kind]]:
         raise RefusedError(f"no definition for {kind} {quoted}: not dropped")
