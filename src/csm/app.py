@@ -132,6 +132,7 @@ class App:
                 self.config.paths.home_dir,
                 recorded=_evidence(incidents),
                 owners=accounts.owners,
+                oldest_incident=incidents.oldest_active,
             )
 
     @contextmanager

@@ -117,3 +117,23 @@ def test_the_window_bounds_the_mainlog_and_without_mail_nothing_is_read(
     assert not any(name.startswith(("logs/", "mail/")) for name in plain)
     assert value(plain["manifest.txt"], "mail_log_status") == "disabled"
     assert value(plain["manifest.txt"], "mail_queue_status") == "disabled"
+
+
+def test_by_default_the_window_reaches_back_to_the_oldest_open_incident(
+    queued: tuple[DrillHost, QueuePlan], tmp_path: Path, free_port: int
+) -> None:
+    """Twelve days after the attack, a snapshot without --since still holds its mail lines:
+    the window reaches a day before the account's oldest open incident (a week at least)."""
+    host, plan = queued
+    later = datetime(2026, 12, 2, tzinfo=UTC)  # the drill's mail day was 12 days earlier
+    snap = service(host, free_port, later)
+    out = tmp_path / "old.tar.gz"
+    snap.snapshot(plan.php_account, out, with_mail=True)
+    assert members(out)["logs/exim_mainlog.txt"] == b""  # a week back: the attack is missed
+    opened = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    snap.oldest_incident = lambda account: opened if account == plan.php_account else None
+    out = tmp_path / "reaching.tar.gz"
+    snap.snapshot(plan.php_account, out, with_mail=True)
+    lines = members(out)["logs/exim_mainlog.txt"].splitlines()
+    assert lines and all(line.startswith(b"2026-11-20 ") for line in lines)
+    assert value(members(out)["manifest.txt"], "window_start") == "2026-11-19T03:00:00Z"

@@ -8,7 +8,6 @@ from csm.cli import times
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
 from csm.cli.terminal import printable
-from csm.forensic.model import WINDOW
 
 
 @click.command("forensic-snapshot")
@@ -20,7 +19,8 @@ from csm.forensic.model import WINDOW
     help="Also its mainlog lines and queued messages' headers (never bodies).",
 )  # fmt: skip
 @click.option("--since", default=None, metavar="DURATION",
-              help="How far back recent files (and mail) go [default: 7d].")  # fmt: skip
+              help="How far back recent files (and mail) go [default: 7d, or to a day before"
+                   " the account's oldest open incident].")  # fmt: skip
 @click.option(
     "--force", is_flag=True, help="Replace an earlier archive (and its .sha256 sidecar) at --out."
 )
@@ -39,7 +39,7 @@ def forensic_snapshot(  # noqa: PLR0913, PLR0917 - one parameter per command-lin
     """Preserve an account's evidence (runbook step 3): its WordPress databases' routines,
     triggers and events, administrators and sessions, recently modified files, and a
     manifest, in a byte-stable archive with a `sha256sum -c` sidecar."""
-    window = times.length("--since", since) if since else WINDOW
+    window = times.length("--since", since) if since else None
     app = obj.app()
     with app.forensics() as service:
         result = service.snapshot(

@@ -11,7 +11,16 @@ from pathlib import Path
 
 from csm.forensic.quoting import as_bytes
 
-WINDOW = timedelta(days=7)  # recent mtimes (and, with mail, log lines) this far back
+WINDOW = timedelta(days=7)  # recent mtimes (and, with mail, log lines) this far back, at least
+MARGIN = timedelta(days=1)  # before the account's oldest open incident
+
+
+def window(now: datetime, oldest_incident: datetime | None) -> timedelta:
+    """How far back a snapshot looks when not told: a week, or to a day before the account's
+    oldest open incident when that began earlier (an attack 12 days old is in its evidence)."""
+    if oldest_incident is None:
+        return WINDOW
+    return max(WINDOW, now - oldest_incident + MARGIN)
 
 
 class Status(enum.StrEnum):

@@ -25,7 +25,7 @@ from csm.errors import CsmError, NotFoundError, UsageError
 from csm.forensic import archive, destination, dump, manifest, mtimes, targets
 from csm.forensic import mail as mailbox
 from csm.forensic.mail import MailSources
-from csm.forensic.model import WINDOW, Capture, Kind, Listing, SnapshotResult, Target
+from csm.forensic.model import Capture, Kind, Listing, SnapshotResult, Target, window
 from csm.forensic.quoting import go_quote
 from csm.forensic.staging import MANIFEST, Staging
 from csm.forensic.users import Row, Users, body
@@ -56,6 +56,7 @@ class Forensics:
     # Called with each snapshot written and who took it (the audit log, the incidents).
     recorded: Callable[[SnapshotResult, str], None] | None = None
     owners: DatabaseOwners | None = None  # who owns a schema (default: cPanel's accounts)
+    oldest_incident: Callable[[str], datetime | None] | None = None  # an account's, still open
 
     def database_owners(self) -> DatabaseOwners:
         if self.owners is None:
@@ -68,20 +69,24 @@ class Forensics:
         out: str | os.PathLike[str],
         *,
         with_mail: bool = False,
-        since: timedelta = WINDOW,
+        since: timedelta | None = None,
         who: str = "",
         force: bool = False,
     ) -> SnapshotResult:
         """Snapshot ``account`` into ``out`` (a new file on this machine, outside the homes;
-        ``force`` replaces an earlier archive and sidecar there)."""
+        ``force`` replaces an earlier archive and sidecar there).  ``since``: how far back
+        recent files and mail go; by default :func:`window`."""
         user = identifiers.account(account)
         home = f"{self.home_dir.rstrip('/')}/{user}"
         homes = destination.Homes(
             self.host.path(home), home, self.host.path(self.home_dir), self.home_dir
         )
         path = destination.checked(out, homes, force=force)
-        self._check(home, with_mail, since)
         now = self.clock.now().replace(microsecond=0)
+        if since is None:
+            oldest = self.oldest_incident(user) if self.oldest_incident else None
+            since = window(now, oldest)
+        self._check(home, with_mail, since)
         atomic.sweep(path.parent, archive.TEMP_PREFIX)  # what a killed snapshot left
         with atomic.scratch(path.parent, archive.TEMP_PREFIX) as work:
             run = _Run(self, Staging(work), user, home, now, since)

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from csm import duration
@@ -185,6 +186,10 @@ class Incidents:
     def active_for(self, account: str) -> tuple[Incident, ...]:
         """The account's active incidents, newest activity first."""
         return self.list(ListQuery(status="active", account=account, all=True)).items
+
+    def oldest_active(self, account: str) -> datetime | None:
+        """When the account's oldest active incident began."""
+        return min((i.created_at for i in self.active_for(account)), default=None)
 
     def set_status(
         self, incident_id: str, to: Status, details: str, who: str
