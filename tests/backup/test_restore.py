@@ -43,9 +43,7 @@ def test_a_restore_brings_the_install_back(cli: Any, drill: DrillHost, backup: P
     assert (state / "csm.lock").exists() and not leftovers(drill)
     assert cli("incidents", "list", "--json").json()["total"] == 6
     human = cli("restore", str(backup))
-    assert (
-        human.out.strip() == f"restored from {backup}"
-    )
+    assert human.out.strip() == f"restored from {backup}"
 
 
 def test_a_running_daemon_refuses_the_restore(
