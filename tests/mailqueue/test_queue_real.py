@@ -300,7 +300,7 @@ def test_the_acceptance_path_summary_review_refusal_rotation_removal_restore(
 def test_the_accept_hint_names_only_groups_that_hold_messages(
     cli: Any, viewing: tuple[DrillHost, QueuePlan]
 ) -> None:
-    host, plan = viewing
+    _, plan = viewing
     review = cli("queue", "review", "--account", plan.php_account, "--brief")
     assert review.code == 0, review.err
     counts = cli("queue", "review", "--account", plan.php_account, "--no-record", "--json")
