@@ -158,6 +158,7 @@ def test_remove_only_reviewed_ids_then_restore_intact(
                    "--json").json()  # fmt: skip
     safe = sorted(accepted["ids"])
     assert set(bounces) <= set(safe) and accepted["decision"] == "remove"
+    before_headers = {i: cli("queue", "show", i, "--json").json()["header_file"] for i in safe[:1]}
     removed = cli("queue", "remove", *safe, "--json")
     assert removed.code == 0, removed.err
     assert sorted(removed.json()["done"]) == safe
@@ -165,6 +166,14 @@ def test_remove_only_reviewed_ids_then_restore_intact(
     assert not set(safe) & set(after) and len(after) == len(before) - len(safe)
     kept = cli("queue", "quarantine", "list", "--json").json()["messages"]
     assert sorted(k["msgid"] for k in kept) == safe
+    gone = cli("queue", "show", safe[0])
+    assert gone.code == 1 and f"csm queue quarantine show {safe[0]}" in gone.err
+    trash = cli("queue", "quarantine", "show", safe[0], "--json").json()
+    assert trash["header_file"] == before_headers[safe[0]] and trash["body"] is None
+    with_body = cli("queue", "quarantine", "show", safe[0], "--body", "--json").json()
+    assert with_body["body"] is not None
+    audit = (host.root / "var/log/csm/audit.jsonl").read_text()
+    assert "queue.quarantine_show_body" in audit
     restored = cli("queue", "restore", *safe, "--json")
     assert restored.code == 0 and sorted(restored.json()["done"]) == safe
     assert listing(host) == before

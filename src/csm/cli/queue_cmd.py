@@ -267,16 +267,18 @@ def restore(obj: CliContext, /, ids: tuple[str, ...], as_json: bool) -> None:
     _act(obj, "restore", ids, "", as_json)
 
 
-@queue.command("quarantine")
-@click.argument("what", type=click.Choice(["list"]))
+@queue.group("quarantine")
+def quarantine() -> None:
+    """The messages `csm queue remove` took out of the spool, kept and restorable."""
+
+
+@quarantine.command("list")
 @json_option
 @click.pass_obj
-def quarantine(obj: CliContext, /, what: str, as_json: bool) -> None:
-    """`list`: the removed messages kept in the quarantine, restorable."""
-    from csm.mailqueue import repo  # noqa: PLC0415
-
+def quarantine_list(obj: CliContext, /, as_json: bool) -> None:
+    """The removed messages kept in the quarantine, restorable (`csm queue restore ID`)."""
     with obj.app().queue_work() as (_, _decisions, actions):
-        kept = repo.kept(actions.store.conn)
+        kept = actions.quarantined.list()
     if as_json:
         emit_json({"count": len(kept), "messages": kept})
         return
@@ -284,6 +286,30 @@ def quarantine(obj: CliContext, /, what: str, as_json: bool) -> None:
         state = f"restored {item.restored_at:%Y-%m-%d %H:%M}" if item.restored_at else "kept"
         click.echo(f"{item.msgid} [{item.account or '-'}] <{item.sender}> {item.subject[:50]!r}"
                    f" removed {item.removed_at:%Y-%m-%d %H:%M} by {item.who}: {state}")  # fmt: skip
+
+
+@quarantine.command("show")
+@click.argument("msgid")
+@click.option("--body", is_flag=True, help="Also print the body (recorded in the audit log).")
+@json_option
+@click.pass_obj
+def quarantine_show(obj: CliContext, /, msgid: str, body: bool, as_json: bool) -> None:
+    """A removed message's header file as it was in the spool; the body only with --body."""
+    app = obj.app()
+    with app.queue_work() as (_, _decisions, actions):
+        shown = actions.quarantined.show(msgid, body=body, who=app.operator)
+    if as_json:
+        emit_json(shown)
+        return
+    kept = shown.kept
+    since = " (restored since)" if kept.restored_at else ""
+    click.echo(
+        f"removed {kept.removed_at:%Y-%m-%d %H:%M} by {kept.who} [{kept.account or '-'}]{since}"
+    )
+    click.echo(shown.header_file, nl=False)
+    if shown.body is not None:
+        click.echo("\n--- body" + (" (truncated)" if shown.body_truncated else "") + " ---")
+        click.echo(shown.body, nl=False)
 
 
 def _brief(verdicts: Any) -> None:

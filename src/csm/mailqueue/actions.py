@@ -29,6 +29,7 @@ from csm.mailqueue import repo
 from csm.mailqueue.decisions import ReviewedIdsOnly
 from csm.mailqueue.exim import Exim
 from csm.mailqueue.model import QueuedMessage
+from csm.mailqueue.quarantined import QuarantinedMessages
 from csm.mailqueue.reader import Queue
 from csm.mailqueue.spoolcopy import Copied, copy_back, copy_out
 from csm.store.db import Store
@@ -192,6 +193,11 @@ class QueueActions:
             else:
                 error = done.stderr.decode("utf-8", "replace").strip()[:200]
                 outcome.failed[message.id] = error or f"exim {option} left it unchanged"
+
+    @property
+    def quarantined(self) -> QuarantinedMessages:
+        """The removed messages kept in the quarantine."""
+        return QuarantinedMessages(self.store, self.quarantine, self.audit)
 
     def _keep(self, message: QueuedMessage, copied: Copied, who: str, approval: str) -> None:
         subject = message.header("Subject")

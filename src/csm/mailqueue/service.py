@@ -75,7 +75,10 @@ class MailQueue:
     def message(self, msgid: str) -> QueuedMessage:
         found = self.queue.message(message_id(msgid))
         if found is None:
-            raise NotFoundError(f"message {msgid} is not in the queue (delivered or removed?)")
+            raise NotFoundError(
+                f"message {msgid} is not in the queue (delivered or removed?)",
+                fix=f"if `csm queue remove` took it: csm queue quarantine show {msgid}",
+            )
         return owner.resolve(found, self.domains, self.users)
 
     def show(self, msgid: str, *, body: bool, who: str) -> Shown:
