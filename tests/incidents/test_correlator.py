@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from csm.incidents.model import Kind, Severity
+from csm.incidents.model import Kind, Severity, Status
 from tests.incidents.conftest import MIN, T0, Harness, finding
 
 ACME = {"account": "acme"}
@@ -48,17 +48,23 @@ def test_threshold_one_opens_every_key_at_once(make_harness: Any) -> None:
     assert h.record(finding(**ACME)).created == 1
 
 
-def test_a_bound_key_merges_within_the_window_and_a_stale_binding_starts_afresh(
+def test_an_open_incident_absorbs_its_key_s_findings_until_it_is_closed(
     harness: Harness,
 ) -> None:
-    harness.record(finding(severity="CRITICAL", **ACME))
+    """One stolen mailbox is one incident: later bursts, however far apart, join the open one
+    (and raise its severity); after it is closed, the next burst opens a new one."""
+    harness.record(finding(**ACME), finding(at=MIN, **ACME))
     assert harness.record(finding(at=14 * MIN, **ACME)).merged == 1
     assert harness.record(finding(at=28 * MIN, **ACME)).merged == 1  # window slides with updated_at
-    assert len(harness.incidents()) == 1
-    harness.record(finding(at=60 * MIN, **ACME), finding(at=61 * MIN, **ACME))
-    first, second = harness.incidents()
-    assert first.finding_count == 3
-    assert second.created_at == T0 + 60 * MIN
+    later = harness.record(finding(at=3 * 24 * 60 * MIN, severity="CRITICAL", **ACME))
+    assert later.merged == 1 and later.created == 0  # days later, still the open incident
+    [only] = harness.incidents()
+    assert only.finding_count == 5 and only.severity is Severity.CRITICAL
+    assert harness.service.set_status(only.id, Status.DISMISSED, "handled", "cli:test").changed
+    harness.record(
+        finding(at=4 * 24 * 60 * MIN, **ACME), finding(at=4 * 24 * 60 * MIN + MIN, **ACME)
+    )
+    assert len(harness.incidents()) == 2
 
 
 def test_severity_only_rises_and_each_rise_is_an_action(harness: Harness) -> None:

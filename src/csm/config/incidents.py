@@ -75,7 +75,8 @@ class SprayConfig(Section):
 class IncidentsConfig(Section):
     merge_window: Duration = Field(
         timedelta(minutes=15),
-        description="A finding joins its key's incident if updated within this.",
+        description="A finding joins its key's incident if within this of its span (a later"
+        " one joins the key's open incident anyway, until it is closed).",
     )
     open_threshold: int = Field(
         2, ge=1, description="Sightings of a key within the merge window that open an incident."

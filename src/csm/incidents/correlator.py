@@ -84,14 +84,21 @@ class Correlator:
         return self._sight(key, finding, found, out)
 
     def _covering(self, key: str, at: datetime) -> LiveIncident | None:
-        """The key's active incident whose span (widened by the merge window) holds ``at``;
-        the most recently active one when several do.  A late or replayed line joins the
-        incident of its own time, not whatever is newest."""
-        best = None
+        """The key's active incident for a finding at ``at``: the one whose span (widened by
+        the merge window) holds it, the most recently active when several do (a late or
+        replayed line joins the incident of its own time); else, for a finding after it, the
+        key's most recently active one, however old (an incident still open absorbs what
+        follows until it is closed: one stolen mailbox is one incident, not one per burst).
+        A finding older than every incident of its key (an old log read late) opens its own."""
+        best, latest = None, None
         for incident in self.bindings.get(key, ()):
             inside = incident.created_at - self.window <= at <= incident.updated_at + self.window
             if inside and (best is None or incident.updated_at > best.updated_at):
                 best = incident
+            if latest is None or incident.updated_at > latest.updated_at:
+                latest = incident
+        if best is None and latest is not None and at > latest.updated_at:
+            return latest
         return best
 
     # -- opening ------------------------------------------------------------------------------
