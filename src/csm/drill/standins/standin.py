@@ -59,12 +59,16 @@ class Invocation:
 
 
 def parse_argv(argv: list[str], allowed: set[str], name_count: int, usage: str) -> Invocation:
-    """Split options (``--key=value``, any order, before the names), the module/function
-    names and the ``key=value`` arguments (split on the first ``=`` only)."""
+    """Split options (``--key=value``, anywhere on the line, as the real tools take them: the
+    runbook writes ``uapi --user=U Email list_pops --output=json``), the module/function names
+    and the ``key=value`` arguments (split on the first ``=`` only)."""
     inv = Invocation()
-    rest = list(argv)
-    while rest and rest[0].startswith("--"):
-        key, _, value = rest.pop(0)[2:].partition("=")
+    rest = []
+    for token in argv:
+        if not token.startswith("--"):
+            rest.append(token)
+            continue
+        key, _, value = token[2:].partition("=")
         if key not in allowed:
             raise UsageError(f"Unknown option “--{key}”. Usage: {usage}")
         inv.options[key] = value
@@ -394,10 +398,9 @@ def run_guarded(body: Callable[[], int], fail: Callable[[str], Any], output: str
 
 
 def output_of(argv: list[str]) -> str:
-    """The ``--output=`` value, looked up before the full parse so errors use it too."""
+    """The ``--output=`` value (anywhere on the line), looked up before the full parse so
+    errors use it too."""
     for token in argv:
-        if not token.startswith("--"):
-            break
         if token.startswith("--output="):
             return token.split("=", 1)[1]
     return "yaml"
