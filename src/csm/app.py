@@ -156,6 +156,7 @@ class App:
         from csm import mysql  # noqa: PLC0415
         from csm.credentials.rotate import Rotator  # noqa: PLC0415
         from csm.credentials.service import Credentials  # noqa: PLC0415
+        from csm.scan.database import DatabaseCheck  # noqa: PLC0415
 
         def database() -> mysql.Credentials:
             return mysql.credentials(self.config.mysql, self.host)
@@ -166,11 +167,13 @@ class App:
             return Rotator(self.host, account, self.cpanel(), database, backups,
                            self.clock.now().date(), timeout)  # fmt: skip
 
+        timeout = self.config.mysql.connect_timeout
+        check = DatabaseCheck(database, self.config.scan.database, self.clock.now(), timeout)
         with self.incidents() as incidents:
             yield Credentials(
                 self.host, self.accounts(), incidents, incidents.audit, self.clock, database,
-                rotator, self.cpanel(), self.config.mysql.connect_timeout,
-                self.config.paths.home_dir,
+                rotator, self.cpanel(), timeout, self.config.paths.home_dir,
+                check.suspicious_admins,
             )  # fmt: skip
 
     @contextmanager

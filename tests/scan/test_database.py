@@ -158,3 +158,69 @@ def test_a_missing_object_is_named_not_dumped_raw(cli: Any, host: DrillHost) -> 
     assert "no trigger" in missing.err and "no_such_trigger" in missing.err
     assert "1360" not in missing.err and "(" not in missing.err.splitlines()[0]
     assert cli("db", "drop-object", victim.user, "someone_else_db", "trigger", "x").code == 1
+
+
+def plant_rogue_admin(schema: str, login: str) -> None:
+    """What the runbook's malicious trigger leaves behind: an administrator created today."""
+    conn = pymysql.connect(**MARIADB, database=schema, autocommit=True)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO wp_users (user_login, user_pass, user_nicename, user_email,"
+                " user_registered, display_name) VALUES (%s, 'x', %s, %s, NOW(), %s)",
+                (login, login, f"{login}@example.net", login),
+            )
+            user = cursor.lastrowid
+            caps = 'a:1:{s:13:"administrator";b:1;}'
+            cursor.execute(
+                "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES"
+                " (%s, 'wp_capabilities', %s), (%s, 'wp_user_level', '10')",
+                (user, caps, user),
+            )
+    finally:
+        conn.close()
+
+
+def test_a_rogue_administrator_is_flagged_in_the_plan_and_removed_recoverably(
+    cli: Any, host: DrillHost
+) -> None:
+    victim = host.accounts[1].user
+    site = next(s for s in host.accounts[1].sites if s.wordpress)
+    plant_rogue_admin(site.db_name, "wpsupport")
+    scan = cli("scan", victim, "--json").json()
+    rogue = [f for f in scan["findings"] if f["check"] in ("db_rogue_admin", "db_magic_token_user")]
+    assert rogue, scan["findings"]
+    schema, login = rogue[0]["details"]["schema"], rogue[0]["details"]["login"]
+    plan = cli("creds", "plan", victim, "--json").json()
+    flagged = [i for i in plan["items"] if i["flagged"] and i["id"].endswith(f":{login}")]
+    assert flagged and flagged[0]["kind"] == "wordpress"
+    assert any(f"csm db remove-user {victim} {schema} {login}" in n for n in plan["notes"])
+
+    def rows() -> tuple[Any, ...]:
+        conn = pymysql.connect(**MARIADB, database=schema)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT ID FROM wp_users WHERE user_login = %s", (login,))
+                user = cursor.fetchall()
+                cursor.execute(
+                    "SELECT count(*) FROM wp_usermeta m JOIN wp_users u ON u.ID = m.user_id"
+                    " WHERE u.user_login = %s", (login,),
+                )  # fmt: skip
+                return user, cursor.fetchone()
+        finally:
+            conn.close()
+
+    before = rows()
+    assert before[0] and before[1][0] > 0
+    preview = cli("db", "remove-user", victim, schema, login, "--preview", "--json")
+    assert preview.code == 0, preview.err and rows() == before
+    backed_up(cli, host)
+    removed = cli("db", "remove-user", victim, schema, login, "--json")
+    assert removed.code == 0, removed.err
+    assert rows()[0] == ()
+    after = cli("scan", victim, "--json").json()
+    assert not [f for f in after["findings"] if f["details"].get("login") == login]
+    restored = cli("db", "restore-object", removed.json()["id"], "--json")
+    assert restored.code == 0, restored.err
+    assert rows() == before  # the same ID, every meta row
+    assert cli("db", "remove-user", victim, schema, "no-such-user").code == 1

@@ -48,7 +48,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "scan",
         "Scan an account's files (webshells) and databases (triggers, rogue admins).",
     ),
-    "db": ("csm.cli.scan_cmd", "db", "Database objects: list with verdicts, drop, restore."),
+    "db": (
+        "csm.cli.scan_cmd",
+        "db",
+        "Database objects and WordPress users: list, drop or remove (kept), restore.",
+    ),
     "quarantine": ("csm.cli.quarantine_cmd", "quarantine", "Quarantine a file; list; restore."),
     "mail": (
         "csm.cli.mail_cmd",

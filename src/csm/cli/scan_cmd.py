@@ -90,12 +90,32 @@ def drop_object(obj: CliContext, /, as_json: bool, **target: Any) -> None:
         click.echo(f"{done.kind} {done.schema}.{done.name} {verb}\n{done.definition}")
 
 
+@db.command("remove-user")
+@click.argument("account")
+@click.argument("schema")
+@click.argument("login")
+@click.option("--preview", is_flag=True, help="Show the rows to be kept; remove nothing.")
+@json_option
+@click.pass_obj
+def remove_user(obj: CliContext, /, as_json: bool, **target: Any) -> None:
+    """Remove a WordPress user (a rogue administrator) after keeping its rows; restorable."""
+    app = obj.app()
+    preview = target.pop("preview")
+    with app.db_objects() as service:
+        done = service.wordpress_users.remove(**target, who=app.operator, preview=preview)
+    if as_json:
+        emit_json(done)
+    else:
+        verb = "would remove" if preview else f"removed (restore: csm db restore-object {done.id})"
+        click.echo(f"WordPress user {done.name} of {done.schema} {verb}")
+
+
 @db.command("restore-object")
 @click.argument("backup_id")
 @json_option
 @click.pass_obj
 def restore_object(obj: CliContext, /, backup_id: str, as_json: bool) -> None:
-    """Re-create a dropped object from its stored definition."""
+    """Re-create a dropped object, or put a removed WordPress user back, from its backup."""
     app = obj.app()
     with app.db_objects() as service:
         done = service.restore(backup_id, app.operator)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from csm.accounts.home import Walk
 from csm.accounts.model import Account, WordPressSite
@@ -53,6 +54,23 @@ def items(
     found += [Item(f"secret:{f}:{n}", "secret", f"{n} in {f}") for f, n in env_secrets]
     found = [_with_method(item, methods) for item in found]
     return sorted(found, key=lambda i: (not i.flagged, ORDER[i.kind], i.id))
+
+
+def flag_suspects(
+    account: Account, listed: list[Item], suspects: Iterable[tuple[str, str]]
+) -> tuple[list[Item], list[str]]:
+    """The WordPress administrators a scan finds suspicious (``(schema, login)``) flagged, and
+    a note for each: such an administrator is removed, not given a new password."""
+    by_schema = {site.db_name: site_name(account, site) for site in account.sites}
+    suspected = {f"wordpress:{by_schema[s]}:{login}": (s, login) for s, login in suspects
+                 if s in by_schema}  # fmt: skip
+    notes = [
+        f"suspicious WordPress administrator {login} of {schema}: remove it (its rows are kept,"
+        f" restorable): csm db remove-user {account.user} {schema} {login}"
+        for schema, login in sorted(suspected.values())
+    ]
+    flagged = [replace(i, flagged=True) if i.id in suspected else i for i in listed]
+    return sorted(flagged, key=lambda i: (not i.flagged, ORDER[i.kind], i.id)), notes
 
 
 def with_state(account: Account, listed: list[Item], events: list[Event], notes: list[str]) -> Plan:

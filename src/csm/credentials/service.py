@@ -59,6 +59,8 @@ class Credentials:
     cpanel: Cpanel | None = None  # cPanel's APIs, on a cPanel host
     db_timeout: float = 5.0
     homes: str = "/home"  # paths.home_dir: no new password is ever written below it
+    # (schema, login) of the account's WordPress administrators a scan finds suspicious
+    suspects: Callable[[Account], set[tuple[str, str]]] | None = None
 
     @property
     def gate(self) -> GuardRecords:
@@ -81,6 +83,8 @@ class Credentials:
         admins = self._admins(account, notes)
         flagged = self.incidents.open_mailboxes(account.user)
         listed = planning.items(account, flagged, admins, planning.env_secrets(self.host, account))
+        listed, suspected = planning.flag_suspects(account, listed, self._suspects(account, notes))
+        notes += suspected
         events = repo.events(self.incidents.store.conn, account.user)
         return planning.with_state(account, listed, events, notes)
 
@@ -200,6 +204,15 @@ class Credentials:
                 fix=f"csm creds plan {current.account}   # the items and their ids",
             )
         return tuple(wanted) if wanted else tuple(item.id for item in current.items)
+
+    def _suspects(self, account: Account, notes: list[str]) -> set[tuple[str, str]]:
+        if self.suspects is None or not account.sites:
+            return set()
+        try:
+            return self.suspects(account)
+        except CsmError as exc:
+            notes.append(f"suspicious WordPress administrators not checked: {exc.message}")
+            return set()
 
     def _admins(self, account: Account, notes: list[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}

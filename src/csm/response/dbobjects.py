@@ -15,7 +15,7 @@ from csm.accounts.service import Accounts
 from csm.audit import AuditLog
 from csm.clock import Clock
 from csm.errors import NotFoundError, RefusedError, ServiceUnavailableError, UsageError
-from csm.response import repo
+from csm.response import repo, wpusers
 from csm.response.repo import ObjectBackup
 from csm.store.db import Store
 
@@ -69,13 +69,12 @@ class DbObjects:
             raise NotFoundError(f"no dropped object {backup_id!r}")
         if backup.restored_at is not None:
             raise RefusedError(f"{backup_id} was already restored at {backup.restored_at}")
-        sql_mode, _, statement = backup.definition.partition("\n")
         conn = self._connect()
         try:
-            with conn.cursor() as cursor:
-                cursor.execute(f"USE {identifiers.quote_sql_identifier(backup.schema)}")
-                cursor.execute("SET SESSION sql_mode = %s", (sql_mode,))
-                cursor.execute(statement)
+            if backup.kind == wpusers.KIND:
+                wpusers.restore(conn, backup)
+            else:
+                _recreate(conn, backup)
             conn.commit()
         except pymysql.MySQLError as exc:
             raise ServiceUnavailableError(f"re-creating {backup.name}: {exc}") from None
@@ -88,8 +87,22 @@ class DbObjects:
         assert restored is not None
         return restored
 
+    @property
+    def wordpress_users(self) -> wpusers.WordPressUsers:
+        """Removing WordPress users (rogue administrators), kept among the same backups."""
+        return wpusers.WordPressUsers(self.accounts, self.store, self.audit, self.clock,
+                                      self.database, self.timeout)  # fmt: skip
+
     def _connect(self) -> pymysql.Connection:
         return mysql.connect(self.database(), self.timeout)
+
+
+def _recreate(conn: pymysql.Connection, backup: ObjectBackup) -> None:
+    sql_mode, _, statement = backup.definition.partition("\n")
+    with conn.cursor() as cursor:
+        cursor.execute(f"USE {identifiers.quote_sql_identifier(backup.schema)}")
+        cursor.execute("SET SESSION sql_mode = %s", (sql_mode,))
+        cursor.execute(statement)
 
 
 # MariaDB's "does not exist" errors: trigger, routine, event, table/view, database.

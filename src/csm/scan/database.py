@@ -50,6 +50,11 @@ class DbScan:
     errors: list[str] = field(default_factory=list)  # what could not be examined
 
 
+SUSPECT_ADMIN_CHECKS = frozenset(
+    ("db_rogue_admin", "db_magic_token_user", "db_suspicious_admin_email")
+)
+
+
 @dataclass
 class DatabaseCheck:
     database: Callable[[], mysql.Credentials]
@@ -58,6 +63,15 @@ class DatabaseCheck:
     timeout: float = 10.0
     objects: bool = True  # triggers, events, routines ("database")
     content: bool = True  # administrators and site URLs ("wordpress")
+
+    def suspicious_admins(self, account: Account) -> set[tuple[str, str]]:
+        """``(schema, login)`` of the account's WordPress administrators this check finds
+        rogue, magic-token or throwaway-address ones."""
+        return {
+            (str(f.details["schema"]), str(f.details["login"]))
+            for f in self.run(account).findings
+            if f.check in SUSPECT_ADMIN_CHECKS and "login" in f.details
+        }
 
     def run(self, account: Account) -> DbScan:
         scan = DbScan()
