@@ -130,7 +130,7 @@ def test_a_scan_reports_the_reference_and_skips_the_schema(cli: Any, host: Drill
     assert found["severity"] == "HIGH" and found["details"]["owner"] == victim.user
     assert found["path"] == "/" + str(config.relative_to(host.root))
     assert not scan["clean"]
-    objects = cli("db", "objects", attacker.user, "--json").json()["objects"]
+    objects = cli("db", "objects", attacker.user, "--json").json()["items"]
     assert all(o["schema"] != site.db_name for o in objects)
     shown = cli("accounts", "show", attacker.user, "--json").json()
     assert site.db_name not in shown["account"]["databases"]

@@ -97,7 +97,7 @@ def test_cli_map_and_list_json(cli: Any, drill: DrillHost) -> None:
     result = cli("accounts", "map", planned.mailboxes[0].address, "--json")
     assert result.code == 0, result.err
     assert result.json()["account"] == planned.user
-    listed = cli("accounts", "list", "--json").json()["accounts"]
+    listed = cli("accounts", "list", "--json").json()["items"]
     assert [a["user"] for a in listed] == sorted(a.user for a in drill.accounts)
     assert "hash" not in cli("accounts", "show", planned.user, "--json").out.replace(
         "hash_scheme", ""

@@ -37,7 +37,7 @@ def test_list_open_all_as_in_runbook_step_4(cli: Any, drill: DrillHost) -> None:
     assert result.code == 0
     assert "mailbox_takeover" in result.out and "web_account_compromise" in result.out
     page = cli(*["incidents", "list", "--status", "open", "--all", "--json"]).json()
-    assert set(page) == {"items", "total", "offset", "limit", "status"}
+    assert set(page) == {"items", "count", "problems", "total", "offset", "limit", "status"}
     assert page["limit"] is None and page["total"] == len(page["items"]) == 6
     updated = [item["updated_at"] for item in page["items"]]
     assert updated == sorted(updated, reverse=True)

@@ -29,7 +29,7 @@ def queued(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[DrillHost, 
 
 
 def frozen_ids(cli: Any, account: str) -> set[str]:
-    found = cli("queue", "list", "--account", account, "--frozen", "--json").json()["messages"]
+    found = cli("queue", "list", "--account", account, "--frozen", "--json").json()["items"]
     return {m["id"] for m in found}
 
 
@@ -57,7 +57,7 @@ def test_a_plain_hold_is_refused_when_exim_does_not_read_the_list(
     assert not frozen_ids(cli, account) & set(plan.ids["php_spam"])  # nothing frozen
     listed = host.root / "var/lib/csm/state/mail/held-senders"
     assert not listed.exists() or not listed.read_text().strip()
-    assert cli("mail", "holds", "--json").json()["holds"] == []
+    assert cli("mail", "holds", "--json").json()["items"] == []
 
 
 def test_a_plain_exim_hold_lists_the_domains_and_freezes_the_queue(
@@ -76,14 +76,14 @@ def test_a_plain_exim_hold_lists_the_domains_and_freezes_the_queue(
     assert {f"*@{d}" for d in domains} <= set(listed)
     assert f"{account}@server1.drill.test" in listed  # what its PHP scripts send as
     assert cli("mail", "hold", account).code == 3  # already held
-    assert [h["account"] for h in cli("mail", "holds", "--json").json()["holds"]] == [account]
+    assert [h["account"] for h in cli("mail", "holds", "--json").json()["items"]] == [account]
     refused = cli("mail", "release", account)
     assert refused.code == 3 and f"csm creds rotate {account}" in refused.err
     released = cli("mail", "release", account, "--approve", "script removed, site cleaned")
     assert released.code == 0, released.err
     assert not (host.root / "var/lib/csm/state/mail/held-senders").read_text().strip()
     assert set(plan.ids["php_spam"]) <= frozen_ids(cli, account)  # thawed only when reviewed
-    assert cli("mail", "holds", "--json").json()["holds"] == []
+    assert cli("mail", "holds", "--json").json()["items"] == []
 
 
 def test_a_cpanel_hold_goes_through_whmapi1(

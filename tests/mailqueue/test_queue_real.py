@@ -55,13 +55,13 @@ def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[DrillHost, Q
 def test_count_and_list_are_exim_s(cli: Any, viewing: tuple[DrillHost, QueuePlan]) -> None:
     host, plan = viewing
     assert cli("queue", "count", "--json").json()["count"] == int(exim(host, "-bpc")) == plan.total
-    listed = cli("queue", "list", "--json").json()["messages"]
+    listed = cli("queue", "list", "--json").json()["items"]
     ours = {m["id"]: (m["sender"], m["frozen"], sorted(m["recipients"]), m["size"]) for m in listed}
     assert ours == listing(host)
-    frozen = cli("queue", "list", "--frozen", "--json").json()["messages"]
+    frozen = cli("queue", "list", "--frozen", "--json").json()["items"]
     assert sorted(m["id"] for m in frozen) == sorted(plan.ids["frozen_bounces"])
     by_sender = cli("queue", "list", "--sender", plan.stolen.upper(), "--json").json()
-    assert {m["id"] for m in by_sender["messages"]} >= set(plan.ids["stolen_spam"])
+    assert {m["id"] for m in by_sender["items"]} >= set(plan.ids["stolen_spam"])
     assert cli("queue", "list", "--older-than", "1h", "--json").json()["count"] == 0  # just queued
     assert cli("queue", "list", "--older-than", "soon").code == 2
 
@@ -164,8 +164,8 @@ def test_remove_only_reviewed_ids_then_restore_intact(
     assert sorted(removed.json()["done"]) == safe
     after = listing(host)
     assert not set(safe) & set(after) and len(after) == len(before) - len(safe)
-    kept = cli("queue", "quarantine", "list", "--json").json()["messages"]
-    assert sorted(k["msgid"] for k in kept) == safe
+    kept = cli("queue", "quarantine", "list", "--json").json()["items"]
+    assert sorted(k["id"] for k in kept) == safe
     gone = cli("queue", "show", safe[0])
     assert gone.code == 1 and f"csm queue quarantine show {safe[0]}" in gone.err
     trash = cli("queue", "quarantine", "show", safe[0], "--json").json()
@@ -232,7 +232,7 @@ def test_a_malformed_spool_file_is_reported_and_skipped(
     header = next((host.root / "var/spool/exim/input").rglob(f"{victim}-H"))
     header.write_bytes(header.read_bytes()[:60])  # cut in its envelope
     listed = cli("queue", "list", "--json").json()
-    assert victim not in {m["id"] for m in listed["messages"]}
+    assert victim not in {m["id"] for m in listed["items"]}
     assert [p["id"] for p in listed["problems"]] == [victim]
     assert listed["count"] == plan.total - 1
     summary = cli("queue", "summary")
@@ -246,7 +246,7 @@ def test_an_unreadable_spool_falls_back_to_exim_bp(
     dropin(host, "60-spool.yaml", "mail:\n  exim_spool: /var/spool/nowhere\n")
     summary = cli("queue", "summary", "--by", "sender", "--json").json()
     assert summary["source"] == "exim -bp" and summary["total"]["messages"] == plan.total
-    listed = cli("queue", "list", "--json").json()["messages"]
+    listed = cli("queue", "list", "--json").json()["items"]
     assert {m["id"]: m["sender"] for m in listed} == {i: v[0] for i, v in listing(host).items()}
     assert cli("queue", "count", "--json").json()["count"] == plan.total  # exim -bpc
 
@@ -262,7 +262,7 @@ def test_a_flat_spool_reads_like_a_split_one(
     monkeypatch.setenv("CSM_CONFIG", str(host.config_path))
     plan = build_queue(host, 1)
     assert not [p for p in (host.root / "var/spool/exim/input").iterdir() if p.is_dir()]
-    listed = cli("queue", "list", "--json").json()["messages"]
+    listed = cli("queue", "list", "--json").json()["items"]
     assert len(listed) == plan.total
     ours = {m["id"]: (m["sender"], m["frozen"], sorted(m["recipients"]), m["size"]) for m in listed}
     assert ours == listing(host)
@@ -300,8 +300,8 @@ def test_the_acceptance_path_summary_review_refusal_rotation_removal_restore(
     assert removed.code == 0, removed.err
     assert sorted(removed.json()["done"]) == spam and not removed.json()["gone"]
     assert not set(spam) & set(listing(host))
-    kept = cli("queue", "quarantine", "list", "--json").json()["messages"]
-    assert sorted(k["msgid"] for k in kept) == spam
+    kept = cli("queue", "quarantine", "list", "--json").json()["items"]
+    assert sorted(k["id"] for k in kept) == spam
     assert cli("queue", "restore", *spam).code == 0
     assert listing(host) == before
 

@@ -104,7 +104,7 @@ def test_a_pipe_in_the_spool_is_reported_and_skipped(cli: Any, piped: Path) -> N
     listed = returns(lambda: cli("queue", "list", "--json"), piped)
     assert listed.code == 0, listed.err
     report = listed.json()
-    assert [m["id"] for m in report["messages"]] == [GOOD]
+    assert [m["id"] for m in report["items"]] == [GOOD]
     assert [(p["id"], p["path"]) for p in report["problems"]] == [(PIPE, str(piped))]
     assert "not a regular file" in report["problems"][0]["error"]
     summary = returns(lambda: cli("queue", "summary"), piped)

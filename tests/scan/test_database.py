@@ -41,7 +41,7 @@ def test_the_malicious_trigger_and_rogue_admin_are_found(cli: Any, host: DrillHo
     assert scan["recorded"]["incidents"]
     listed = cli("incidents", "list", "--account", victim, "--json").json()["items"]
     assert any(i["id"] in scan["recorded"]["incidents"] for i in listed)
-    objects = cli("db", "objects", victim, "--json").json()["objects"]
+    objects = cli("db", "objects", victim, "--json").json()["items"]
     assert [(o["name"], o["verdict"]) for o in objects] == [("wp_user_sync", "malicious")]
 
 

@@ -26,7 +26,7 @@ def test_round_trip_preserves_content_and_metadata(cli: Any, drill: DrillHost) -
     entry = put.json()
     assert not real.exists()
     assert entry["sha256"] == hashlib.sha256(content).hexdigest()
-    assert [f["id"] for f in cli("quarantine", "list", "--json").json()["files"]] == [entry["id"]]
+    assert [f["id"] for f in cli("quarantine", "list", "--json").json()["items"]] == [entry["id"]]
     scan = cli("scan", user, "--checks", "files", "--json").json()
     assert scan["clean"] and scan["complete"]
     back = cli("quarantine", "restore", entry["id"], "--json")

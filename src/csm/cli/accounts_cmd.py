@@ -8,7 +8,7 @@ from types import ModuleType
 import click
 
 from csm.cli.context import CliContext
-from csm.cli.output import emit_json, json_option
+from csm.cli.output import emit_json, emit_list, json_option
 
 
 def view() -> ModuleType:
@@ -27,7 +27,7 @@ def list_(obj: CliContext, /, as_json: bool) -> None:
     """Every hosting account with its domains, mailboxes and sites."""
     found = obj.app().accounts().all()
     if as_json:
-        emit_json({"accounts": found})
+        emit_list(found)
     else:
         view().accounts(found)
 

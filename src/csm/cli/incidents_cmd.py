@@ -10,7 +10,7 @@ import click
 
 from csm.cli import times
 from csm.cli.context import CliContext
-from csm.cli.output import emit_json, json_option
+from csm.cli.output import emit_json, emit_list, json_option
 from csm.incidents.bulk import DEFAULT_LIMIT, BulkRequest
 from csm.incidents.model import Status
 from csm.incidents.service import ListQuery
@@ -47,7 +47,8 @@ def list_(obj: CliContext, /, as_json: bool, **options: Any) -> None:
     with obj.app().incidents() as service:
         page = service.list(ListQuery(**options))
     if as_json:
-        emit_json(page)
+        emit_list(page.items, total=page.total, offset=page.offset, limit=page.limit,
+                  status=page.status)  # fmt: skip
     else:
         view().page(page)
 

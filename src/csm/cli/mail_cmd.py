@@ -9,7 +9,7 @@ import click
 
 from csm.cli import times
 from csm.cli.context import CliContext
-from csm.cli.output import emit_json, json_option
+from csm.cli.output import emit_json, emit_list, json_option
 
 
 @click.group()
@@ -141,7 +141,7 @@ def holds_(obj: CliContext, /, as_json: bool) -> None:
     with obj.app().holds() as holds:
         found = holds.active()
     if as_json:
-        emit_json({"count": len(found), "holds": found})
+        emit_list(found)
         return
     for h in found:
         click.echo(f"{h.account} held since {h.at:%Y-%m-%d %H:%M} by {h.who} ({h.method},"

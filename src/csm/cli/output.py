@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -19,6 +19,12 @@ def json_option(func: F) -> F:
 
 def emit_json(result: Any) -> None:
     click.echo(jsonio.dumps(result))
+
+
+def emit_list(items: Sequence[Any], problems: Sequence[Any] = (), **extra: Any) -> None:
+    """The one shape of every list: ``{"items": [...], "count": n, "problems": [...]}``, plus
+    what a command adds (a page's ``total``, ``offset``, ``limit``)."""
+    emit_json({"items": list(items), "count": len(items), "problems": list(problems), **extra})
 
 
 def render_error(error: CsmError, as_json: bool) -> int:

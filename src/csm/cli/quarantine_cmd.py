@@ -6,7 +6,7 @@ import click
 from rich.text import Text
 
 from csm.cli.context import CliContext
-from csm.cli.output import emit_json, json_option
+from csm.cli.output import emit_json, emit_list, json_option
 from csm.response.quarantine import Listed
 
 
@@ -29,7 +29,10 @@ def quarantine(obj: CliContext, /, args: tuple[str, ...], reason: str, as_json: 
         else:
             raise click.UsageError("csm quarantine PATH | list | restore ID")
     if as_json:
-        emit_json({"files": files} if args == ("list",) else files[0])
+        if args == ("list",):
+            emit_list(files)
+        else:
+            emit_json(files[0])
     else:
         _render(files)
 

@@ -9,7 +9,7 @@ import click
 
 from csm.cli import queue_view, times
 from csm.cli.context import CliContext
-from csm.cli.output import emit_json, json_option
+from csm.cli.output import emit_json, emit_list, json_option
 from csm.mailqueue import views
 
 
@@ -65,7 +65,7 @@ def list_(obj: CliContext, /, account: str | None, sender: str | None, frozen: b
         now = service.now()
     found = read.messages
     if as_json:
-        emit_json({"count": len(found), "messages": found, "problems": read.problems})
+        emit_list(found, read.problems)
         return
     _problems(read.problems)
     for m in found:
@@ -280,7 +280,7 @@ def quarantine_list(obj: CliContext, /, as_json: bool) -> None:
     with obj.app().queue_work() as (_, _decisions, actions):
         kept = actions.quarantined.list()
     if as_json:
-        emit_json({"count": len(kept), "messages": kept})
+        emit_list([_message_id(k) for k in kept])
         return
     for item in kept:
         state = f"restored {item.restored_at:%Y-%m-%d %H:%M}" if item.restored_at else "kept"
@@ -310,6 +310,14 @@ def quarantine_show(obj: CliContext, /, msgid: str, body: bool, as_json: bool) -
     if shown.body is not None:
         click.echo("\n--- body" + (" (truncated)" if shown.body_truncated else "") + " ---")
         click.echo(shown.body, nl=False)
+
+
+def _message_id(kept: Any) -> dict[str, Any]:
+    """A kept message as JSON, its id named ``id`` as everywhere else."""
+    from csm.jsonio import to_jsonable  # noqa: PLC0415
+
+    fields = dict(to_jsonable(kept))
+    return {"id": fields.pop("msgid"), **fields}
 
 
 def _brief(verdicts: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from csm.cli.context import CliContext
-from csm.cli.output import emit_json, json_option
+from csm.cli.output import emit_json, emit_list, json_option
 
 CHECKS = "files,database,wordpress"
 
@@ -41,7 +41,10 @@ def scan(obj: CliContext, /, account: str | None, all_accounts: bool, checks: st
                 click.echo(f"scanning {name} ({number}/{len(names)}): {checks}…", err=True)
             done.append(service.scan(name, wanted))
     if as_json:
-        emit_json({"scans": done} if all_accounts else done[0])
+        if all_accounts:
+            emit_list(done)
+        else:
+            emit_json(done[0])
     else:
         view().scans(done)
         if all_accounts:
@@ -64,7 +67,7 @@ def objects(obj: CliContext, /, account: str, as_json: bool) -> None:
     with obj.app().scans() as service:
         found = service.objects(account)
     if as_json:
-        emit_json({"objects": found})
+        emit_list(found)
     else:
         view().objects(found)
 
