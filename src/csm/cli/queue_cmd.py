@@ -124,10 +124,9 @@ def review_(
         _brief(result.verdicts)
     counts = ", ".join(f"{g}: {n}" for g, n in result.groups.items())
     click.echo(f"review {result.id or '(not recorded)'}: {counts}")
-    for group in [g for g, n in result.groups.items() if n and g != "do_not_touch"]:
-        if result.id:  # a hint only for a group that holds messages
-            click.echo(f"accept a group: csm queue decide --accept-review {result.id}"
-                       f" --group {group} --note \"…\"")  # fmt: skip
+    if result.id and result.groups.get("safe_to_remove"):  # never a hint for an empty group
+        click.echo(f"accept a group: csm queue decide --accept-review {result.id}"
+                   " --group safe_to_remove --note \"…\"")  # fmt: skip
 
 
 @queue.command("decide")
