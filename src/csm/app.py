@@ -164,17 +164,32 @@ class App:
         def rotator(account: Account) -> Rotator:
             backups = self.state_dir / "credentials" / "backups"
             timeout = self.config.mysql.connect_timeout
-            return Rotator(self.host, account, self.cpanel(), database, backups,
-                           self.clock.now().date(), timeout)  # fmt: skip
+            return Rotator(
+                self.host,
+                account,
+                self.cpanel(),
+                database,
+                backups,
+                self.clock.now().date(),
+                timeout,
+            )
 
         timeout = self.config.mysql.connect_timeout
         check = DatabaseCheck(database, self.config.scan.database, self.clock.now(), timeout)
         with self.incidents() as incidents:
             yield Credentials(
-                self.host, self.accounts(), incidents, incidents.audit, self.clock, database,
-                rotator, self.cpanel(), timeout, self.config.paths.home_dir,
+                self.host,
+                self.accounts(),
+                incidents,
+                incidents.audit,
+                self.clock,
+                database,
+                rotator,
+                self.cpanel(),
+                timeout,
+                self.config.paths.home_dir,
                 check.suspicious_admins,
-            )  # fmt: skip
+            )
 
     @contextmanager
     def scans(self) -> Iterator[Scans]:
@@ -199,10 +214,18 @@ class App:
                     self.config.paths.quarantine_dir,
                     self.config.paths.home_dir,
                 )
-            yield Scans(self.host, self.accounts(), incidents, database, scan.database,
-                        self.clock, self.config.mysql.connect_timeout,
-                        tuple(str(self.host.path(p)) for p in scan.extra_rules),
-                        quarantine, scan.files)  # fmt: skip
+            yield Scans(
+                self.host,
+                self.accounts(),
+                incidents,
+                database,
+                scan.database,
+                self.clock,
+                self.config.mysql.connect_timeout,
+                tuple(str(self.host.path(p)) for p in scan.extra_rules),
+                quarantine,
+                scan.files,
+            )
 
     @contextmanager
     def quarantine(self) -> Iterator[Quarantine]:
@@ -245,8 +268,9 @@ class App:
         domains = DomainMap.load(self.host)
         kept = None
         if stamps is not None:
-            kept = index.OwnersKept(self.loaded.sha256, stamps, tuple(sorted(users)),
-                                    dict(domains.owners))  # fmt: skip
+            kept = index.OwnersKept(
+                self.loaded.sha256, stamps, tuple(sorted(users)), dict(domains.owners)
+            )
         index_path = str(self.state_dir / index.NAME)
         try:
             yield MailQueue(queue, domains, users, self.clock, audit, index_path, kept)
@@ -283,10 +307,16 @@ class App:
             )
             quarantine = self.host.path(self.config.paths.quarantine_dir) / "queue"
             actions = QueueActions(
-                view.queue, view.queue.exim, incidents.store, incidents.audit, self.clock,
-                quarantine, handled, _noted(incidents),
+                view.queue,
+                view.queue.exim,
+                incidents.store,
+                incidents.audit,
+                self.clock,
+                quarantine,
+                handled,
+                _noted(incidents),
                 lambda m: owner.resolve(m, view.domains, view.users),
-            )  # fmt: skip
+            )
             yield view, decisions, actions
 
     @contextmanager
@@ -304,9 +334,19 @@ class App:
                 ]
 
             exim = Exim(self.config.mail, self.host)
-            yield Holds(actions.store, actions.audit, self.clock, actions, queued,
-                        lambda a: queued(a, frozen=True), self.cpanel(), held_file(self.state_dir),
-                        self.accounts().get, exim.defers, self.hostname)  # fmt: skip
+            yield Holds(
+                actions.store,
+                actions.audit,
+                self.clock,
+                actions,
+                queued,
+                lambda a: queued(a, frozen=True),
+                self.cpanel(),
+                held_file(self.state_dir),
+                self.accounts().get,
+                exim.defers,
+                self.hostname,
+            )
 
     @contextmanager
     def db_objects(self) -> Iterator[DbObjects]:
@@ -318,8 +358,14 @@ class App:
 
         store = self.open_store()
         try:
-            yield DbObjects(self.accounts(), store, self.audit(store), self.clock, database,
-                            self.config.mysql.connect_timeout)  # fmt: skip
+            yield DbObjects(
+                self.accounts(),
+                store,
+                self.audit(store),
+                self.clock,
+                database,
+                self.config.mysql.connect_timeout,
+            )
         finally:
             store.close()
 
@@ -336,11 +382,17 @@ class App:
 def _evidence(incidents: Incidents) -> Callable[[SnapshotResult, str], None]:
     def record(result: SnapshotResult, who: str) -> None:
         failed = [c.entry for c in result.failed]
-        details = {"path": str(result.path), "sha256": result.sha256, "size": result.size,
-                   "complete": result.complete, "failed": failed}  # fmt: skip
+        details = {
+            "path": str(result.path),
+            "sha256": result.sha256,
+            "size": result.size,
+            "complete": result.complete,
+            "failed": failed,
+        }
         incidents.audit.record(who, "forensic.snapshot", result.account, details)
-        incidents.note(result.account, "forensic_snapshot",
-                       f"{result.path} (sha256 {result.sha256})", who)  # fmt: skip
+        incidents.note(
+            result.account, "forensic_snapshot", f"{result.path} (sha256 {result.sha256})", who
+        )
 
     return record
 

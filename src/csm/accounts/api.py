@@ -45,16 +45,27 @@ def cross_check(cpanel: Cpanel, account: Account) -> CrossCheck:
     found: list[Disagreement] = []
     notes: list[str] = []
     calls: list[tuple[str, Callable[[], Any], Callable[[Any], list[Disagreement]]]] = [
-        ("whmapi1 listaccts", lambda: cpanel.whmapi1(
-            "listaccts", {"searchtype": "user", "search": account.user}),
-         lambda data: _account(account, data)),
-        ("uapi Email list_pops", lambda: cpanel.uapi(account.user, "Email", "list_pops", {}),
-         lambda data: _compare("mailboxes", _pops(account, data), _mailboxes(account))),
-        ("uapi Ftp list_ftp", lambda: cpanel.uapi(account.user, "Ftp", "list_ftp", {}),
-         lambda data: _compare("FTP logins", _ftp(data), [f.login for f in account.ftp])),
-        ("uapi Mysql list_users", lambda: cpanel.uapi(account.user, "Mysql", "list_users", {}),
-         lambda data: _compare("database users", _field(data, "user"), account.db_users)),
-    ]  # fmt: skip
+        (
+            "whmapi1 listaccts",
+            lambda: cpanel.whmapi1("listaccts", {"searchtype": "user", "search": account.user}),
+            lambda data: _account(account, data),
+        ),
+        (
+            "uapi Email list_pops",
+            lambda: cpanel.uapi(account.user, "Email", "list_pops", {}),
+            lambda data: _compare("mailboxes", _pops(account, data), _mailboxes(account)),
+        ),
+        (
+            "uapi Ftp list_ftp",
+            lambda: cpanel.uapi(account.user, "Ftp", "list_ftp", {}),
+            lambda data: _compare("FTP logins", _ftp(data), [f.login for f in account.ftp]),
+        ),
+        (
+            "uapi Mysql list_users",
+            lambda: cpanel.uapi(account.user, "Mysql", "list_users", {}),
+            lambda data: _compare("database users", _field(data, "user"), account.db_users),
+        ),
+    ]
     for name, call, compare in calls:
         try:
             data = call()
@@ -68,8 +79,9 @@ def cross_check(cpanel: Cpanel, account: Account) -> CrossCheck:
 
 def _account(account: Account, data: Any) -> list[Disagreement]:
     accts = data.get("acct") if isinstance(data, dict) else None
-    row = next((a for a in accts or [] if isinstance(a, dict) and a.get("user") == account.user),
-               None)  # fmt: skip
+    row = next(
+        (a for a in accts or [] if isinstance(a, dict) and a.get("user") == account.user), None
+    )
     if row is None:
         return [Disagreement("account", (), (account.user,))]
     found = _compare("main domain", [str(row.get("domain", ""))], [account.main_domain])
@@ -102,8 +114,9 @@ def _compare(what: str, api: Iterable[str], files: Iterable[str]) -> list[Disagr
     api_set, file_set = {a.lower() for a in api}, {f.lower() for f in files}
     if api_set == file_set:
         return []
-    return [Disagreement(what, tuple(sorted(api_set - file_set)),
-                         tuple(sorted(file_set - api_set)))]  # fmt: skip
+    return [
+        Disagreement(what, tuple(sorted(api_set - file_set)), tuple(sorted(file_set - api_set)))
+    ]
 
 
 def merged(account: Account, checked: CrossCheck) -> Account:
@@ -117,6 +130,8 @@ def merged(account: Account, checked: CrossCheck) -> Account:
     if not (boxes or logins or users):
         return account
     return dataclasses.replace(
-        account, mailboxes=account.mailboxes + boxes, ftp=account.ftp + logins,
+        account,
+        mailboxes=account.mailboxes + boxes,
+        ftp=account.ftp + logins,
         db_users=tuple(sorted({*account.db_users, *users})),
-    )  # fmt: skip
+    )

@@ -25,8 +25,14 @@ DOMAIN_FILES = ("/etc/trueuserdomains", "/etc/userdomains")
 NOT_ACCOUNTS = frozenset({"*", "nobody", "", "root", "system"})
 FTP_FILES = ("/etc/proftpd/{user}", "/etc/pure-ftpd/{user}")
 EPOCH = date(1970, 1, 1)
-SCHEMES = (("$6$", "sha512-crypt"), ("$5$", "sha256-crypt"), ("$1$", "md5-crypt"),
-           ("$2", "bcrypt"), ("$y$", "yescrypt"), ("{", "dovecot-scheme"))  # fmt: skip
+SCHEMES = (
+    ("$6$", "sha512-crypt"),
+    ("$5$", "sha256-crypt"),
+    ("$1$", "md5-crypt"),
+    ("$2", "bcrypt"),
+    ("$y$", "yescrypt"),
+    ("{", "dovecot-scheme"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,17 +90,26 @@ def account(
     owned = owners.split(user, sites)
     dbs, db_users = read_map(host, user)
     return Account(
-        user, "cpanel", home, uid, main, addons, parked, subs,
-        contact=fields.get("CONTACTEMAIL", ""), plan=fields.get("PLAN", ""),
+        user,
+        "cpanel",
+        home,
+        uid,
+        main,
+        addons,
+        parked,
+        subs,
+        contact=fields.get("CONTACTEMAIL", ""),
+        plan=fields.get("PLAN", ""),
         suspended=fields.get("SUSPENDED", "0") not in ("0", ""),
         mailboxes=tuple(m for d in domains for m in mailboxes(host, home, d)),
-        ftp=ftp_logins(host, user), sites=owned.sites,
+        ftp=ftp_logins(host, user),
+        sites=owned.sites,
         databases=tuple(sorted({*dbs, *(s.db_name for s in owned.sites)})),
         db_users=tuple(sorted({*db_users, *owned.db_users})),
         skipped=tuple(skipped),
         sources=(Source(f"{USERS_DIR}/{user}"), Source(f"/var/cpanel/userdata/{user}/main")),
         foreign=owned.foreign,
-    )  # fmt: skip
+    )
 
 
 def passwd_entries(host: Host) -> dict[str, tuple[int, str]]:
@@ -126,10 +141,14 @@ def mailboxes(host: Host, home: str, domain: str) -> list[Mailbox]:
         entry = shadow.get(local, [])
         maildir = host.path(f"{home}/mail/{domain}/{local}").is_dir()
         found.append(
-            Mailbox(f"{local}@{domain}", scheme(entry[1]) if len(entry) > 1 else "",
-                    _changed(entry[2]) if len(entry) > 2 else None, maildir,
-                    Source(f"{base}/passwd", line.number))
-        )  # fmt: skip
+            Mailbox(
+                f"{local}@{domain}",
+                scheme(entry[1]) if len(entry) > 1 else "",
+                _changed(entry[2]) if len(entry) > 2 else None,
+                maildir,
+                Source(f"{base}/passwd", line.number),
+            )
+        )
     return found
 
 

@@ -10,9 +10,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 PRIVATE_TOP = frozenset(
-    {".cagefs", ".cpanel", ".spamassassin", ".trash", "access-logs", "etc", "homedir", "logs",
-     "lscache", "mail", "ssl", "tmp"}
-)  # fmt: skip
+    {
+        ".cagefs",
+        ".cpanel",
+        ".spamassassin",
+        ".trash",
+        "access-logs",
+        "etc",
+        "homedir",
+        "logs",
+        "lscache",
+        "mail",
+        "ssl",
+        "tmp",
+    }
+)
 _PRIVATE = frozenset(name.encode() for name in PRIVATE_TOP)
 
 

@@ -43,18 +43,27 @@ def entries(host: Host, min_uid: int) -> list[Entry]:
 
 def account(host: Host, entry: Entry, passwd_files: list[str], owners: DatabaseOwners) -> Account:
     boxes = tuple(box for path in passwd_files for box in _mailboxes(host, path, entry))
-    boxes += tuple(box for domain in _home_domains(host, entry) for box in
-                   mailboxes(host, entry.home, domain))  # fmt: skip
+    boxes += tuple(
+        box for domain in _home_domains(host, entry) for box in mailboxes(host, entry.home, domain)
+    )
     domains = sorted({box.address.rpartition("@")[2] for box in boxes})
     sites, skipped = discover(host, entry.home)
     owned = owners.split(entry.user, sites)
     return Account(
-        entry.user, "plain", entry.home, entry.uid, domains[0] if domains else "",
-        addon_domains=tuple(domains[1:]), mailboxes=boxes, sites=owned.sites,
+        entry.user,
+        "plain",
+        entry.home,
+        entry.uid,
+        domains[0] if domains else "",
+        addon_domains=tuple(domains[1:]),
+        mailboxes=boxes,
+        sites=owned.sites,
         databases=tuple(sorted({s.db_name for s in owned.sites})),
         db_users=tuple(sorted(set(owned.db_users))),
-        skipped=tuple(skipped), sources=(entry.source,), foreign=owned.foreign,
-    )  # fmt: skip
+        skipped=tuple(skipped),
+        sources=(entry.source,),
+        foreign=owned.foreign,
+    )
 
 
 def _home_domains(host: Host, entry: Entry) -> list[str]:

@@ -16,9 +16,15 @@ from csm.accounts.model import InvalidSite, Skipped, WordPressSite
 from csm.host import Host
 
 SALT_KEYS = (
-    "AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY",
-    "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT",
-)  # fmt: skip
+    "AUTH_KEY",
+    "SECURE_AUTH_KEY",
+    "LOGGED_IN_KEY",
+    "NONCE_KEY",
+    "AUTH_SALT",
+    "SECURE_AUTH_SALT",
+    "LOGGED_IN_SALT",
+    "NONCE_SALT",
+)
 SCHEMA = re.compile(r"[A-Za-z0-9_@]+")
 PREFIX = re.compile(r"[A-Za-z0-9_]+")
 DEFINE = re.compile(
@@ -49,8 +55,9 @@ def survey(host: Host, home: str) -> Survey:
     """:func:`discover`, plus the raw DB_NAME and ``$table_prefix`` of each invalid config."""
     found = Survey([], [], [])
     seen: set[str] = set()
-    for config in sorted(_configs(host.path(home), home, found.skipped),
-                         key=lambda p: (p.count("/"), p)):  # fmt: skip
+    for config in sorted(
+        _configs(host.path(home), home, found.skipped), key=lambda p: (p.count("/"), p)
+    ):
         site = _read(host, config)
         if isinstance(site, InvalidSite):
             found.invalid.append(site)

@@ -38,8 +38,9 @@ from csm.store.lock import LOCK_NAME
 
 # Left out of state/: the lock, the live store and its journals (the consistent copy stands in
 # for them), caches that rebuild themselves, and temporary files.
-LEFT_OUT: Final = frozenset({LOCK_NAME, DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm",
-                             f"{DB_NAME}-journal", QUEUE_INDEX})  # fmt: skip
+LEFT_OUT: Final = frozenset(
+    {LOCK_NAME, DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", QUEUE_INDEX}
+)
 TEMP_PREFIX: Final = ".csm-backup-"
 
 
@@ -159,9 +160,10 @@ def _tar(
 ) -> list[FileSum]:
     stamp = int(created.timestamp())
     files: list[FileSum] = []
-    with gzip.GzipFile(fileobj=stream, mode="wb", mtime=stamp) as zipped, tarfile.open(
-        fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT
-    ) as tar:  # fmt: skip
+    with (
+        gzip.GzipFile(fileobj=stream, mode="wb", mtime=stamp) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         for source in sources:
             if source.path is None:
                 tar.addfile(_info(source.name, tarfile.DIRTYPE, 0, stamp))

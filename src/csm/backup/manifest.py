@@ -67,8 +67,11 @@ def parse(data: bytes) -> Manifest:
             f"{NAME} has no `{SCHEMA_LINE}` line (not a CSM backup, or another schema)"
         )
     values = dict(line.partition("=")[::2] for line in lines if not line.startswith("file="))
-    return Manifest(values.get("backup_ts", ""), values.get("csm_version", ""),
-                    tuple(_file(line) for line in lines if line.startswith("file=")))  # fmt: skip
+    return Manifest(
+        values.get("backup_ts", ""),
+        values.get("csm_version", ""),
+        tuple(_file(line) for line in lines if line.startswith("file=")),
+    )
 
 
 def _file(line: str) -> FileSum:

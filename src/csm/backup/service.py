@@ -94,10 +94,15 @@ class Backups:
             problems = ([] if found.summed else [UNSUMMED]) + self._problems(found)
             digest = archive.file_sha256(path)
             return Verification(
-                str(path), not problems, found.manifest.backup_ts, found.manifest.version,
-                len(found.files) if found.summed else 0, tuple(problems), digest,
+                str(path),
+                not problems,
+                found.manifest.backup_ts,
+                found.manifest.version,
+                len(found.files) if found.summed else 0,
+                tuple(problems),
+                digest,
                 self._recorded(digest),
-            )  # fmt: skip
+            )
 
     def restore(self, path: Path, who: str, *, accept_unsummed: bool = False) -> Restored:
         self._refuse_running()

@@ -17,10 +17,13 @@ def accounts(found: list[Account]) -> None:
     table = _table("USER", "MAIN DOMAIN", "DOMAINS", "MAILBOXES", "SITES", "SUSPENDED")
     for account in found:
         table.add_row(
-            safe(account.user), safe(account.main_domain or "-"), str(len(account.domains)),
-            str(len(account.mailboxes)), str(len(account.sites)),
+            safe(account.user),
+            safe(account.main_domain or "-"),
+            str(len(account.domains)),
+            str(len(account.mailboxes)),
+            str(len(account.sites)),
             "yes" if account.suspended else "no",
-        )  # fmt: skip
+        )
     console = _console()
     console.print(table)
     console.print(f"{len(found)} account(s)")
@@ -30,15 +33,17 @@ def detail(found: AccountDetail) -> None:
     account, console = found.account, _console()
     console.print(Text.assemble(("Account ", "bold"), safe(account.user), f"  ({account.panel})"))
     rows = [
-        ("home", account.home), ("main domain", account.main_domain or "-"),
+        ("home", account.home),
+        ("main domain", account.main_domain or "-"),
         ("addon domains", ", ".join(account.addon_domains) or "-"),
         ("parked domains", ", ".join(account.parked_domains) or "-"),
         ("sub domains", ", ".join(account.sub_domains) or "-"),
-        ("contact", account.contact or "-"), ("plan", account.plan or "-"),
+        ("contact", account.contact or "-"),
+        ("plan", account.plan or "-"),
         ("suspended", "yes" if account.suspended else "no"),
         ("databases", ", ".join(account.databases) or "-"),
         ("database users", ", ".join(account.db_users) or "-"),
-    ]  # fmt: skip
+    ]
     for key, value in rows:
         console.print(Text.assemble((f"  {key:<15}", "bold"), safe(value)))
     _mailboxes(account)
@@ -46,8 +51,16 @@ def detail(found: AccountDetail) -> None:
     _cross_check(found)
     console.print(Text(f"\nOpen incidents: {len(found.incidents)}", style="bold"))
     for incident in found.incidents:
-        console.print(Text.assemble("  ", safe(incident.id), "  ", safe(incident.kind.value),
-                                    "  ", safe(incident.severity.name)))  # fmt: skip
+        console.print(
+            Text.assemble(
+                "  ",
+                safe(incident.id),
+                "  ",
+                safe(incident.kind.value),
+                "  ",
+                safe(incident.severity.name),
+            )
+        )
     plan(found.credentials)
 
 
@@ -58,9 +71,16 @@ def _cross_check(found: AccountDetail) -> None:
     alarming = bool(checked.disagreements) or not checked.checked
     console.print(Text(checked.verdict, style="bold" if alarming else ""))
     for gap in checked.disagreements:
-        console.print(Text.assemble("  ", safe(gap.what), ": only in the API: ",
-                                    safe(", ".join(gap.only_api) or "-"), "; only in files: ",
-                                    safe(", ".join(gap.only_files) or "-")))  # fmt: skip
+        console.print(
+            Text.assemble(
+                "  ",
+                safe(gap.what),
+                ": only in the API: ",
+                safe(", ".join(gap.only_api) or "-"),
+                "; only in files: ",
+                safe(", ".join(gap.only_files) or "-"),
+            )
+        )
     for note in checked.notes:
         console.print(Text.assemble(("  note: ", "yellow"), safe(note)))
 
@@ -69,8 +89,9 @@ def _mailboxes(account: Account) -> None:
     table = _table("MAILBOX", "HASH", "PASSWORD SET", "MAILDIR")
     for box in account.mailboxes:
         changed = box.changed.isoformat() if box.changed else "-"
-        table.add_row(safe(box.address), safe(box.hash_scheme or "-"), changed,
-                      "yes" if box.maildir else "no")  # fmt: skip
+        table.add_row(
+            safe(box.address), safe(box.hash_scheme or "-"), changed, "yes" if box.maildir else "no"
+        )
     _console().print(table)
 
 
@@ -79,8 +100,9 @@ def _sites(account: Account) -> None:
         return
     table = _table("WORDPRESS SITE", "DATABASE", "DB USER", "PREFIX")
     for site in account.sites:
-        table.add_row(safe(site.path), safe(site.db_name), safe(site.db_user),
-                      safe(site.table_prefix))  # fmt: skip
+        table.add_row(
+            safe(site.path), safe(site.db_name), safe(site.db_user), safe(site.table_prefix)
+        )
     console = _console()
     console.print(table)
     for login in account.ftp:
@@ -92,8 +114,11 @@ def _sites(account: Account) -> None:
 def mapping(found: Mapping) -> None:
     console = _console()
     owner = found.account or ("ambiguous" if found.ambiguous else "no account")
-    console.print(Text.assemble((f"{found.kind} ", "bold"), safe(found.query), " → ",
-                                (safe(owner).plain, "bold")))  # fmt: skip
+    console.print(
+        Text.assemble(
+            (f"{found.kind} ", "bold"), safe(found.query), " → ", (safe(owner).plain, "bold")
+        )
+    )
     table = _table("ACCOUNT", "HOW", "SOURCE")
     for claim in found.claims:
         table.add_row(safe(claim.account), safe(claim.how), safe(str(claim.source)))
@@ -107,8 +132,14 @@ def plan(found: Plan) -> None:
     table = _table("ITEM", "STATE", "WHEN", "METHOD", "FLAGGED", "NOTE")
     for item in found.items:
         state = Text(item.state, style=STATE_STYLE.get(item.state, ""))
-        table.add_row(safe(item.id), state, when(item.at), item.method,
-                      "yes" if item.flagged else "", safe(item.reason))  # fmt: skip
+        table.add_row(
+            safe(item.id),
+            state,
+            when(item.at),
+            item.method,
+            "yes" if item.flagged else "",
+            safe(item.reason),
+        )
     console.print(Text(f"\nCredentials of {found.account}", style="bold"))
     console.print(table)
     pending = len(found.pending)
@@ -155,8 +186,9 @@ def rotation(done: Rotation, *, shown_already: bool = False) -> None:
     for outcome in done.outcomes:
         result = "skipped" if outcome.skipped else ("ok" if outcome.ok else "FAILED")
         style = "yellow" if outcome.skipped else ("green" if outcome.ok else "bold red")
-        table.add_row(safe(outcome.item), Text(result, style=style), outcome.method,
-                      safe(outcome.detail))  # fmt: skip
+        table.add_row(
+            safe(outcome.item), Text(result, style=style), outcome.method, safe(outcome.detail)
+        )
     console.print(table)
     shown = [o for o in done.outcomes if o.ok and o.secret]
     if done.secrets_file:

@@ -46,8 +46,10 @@ def _verify(obj: CliContext, archive: Path, as_json: bool) -> None:
         emit_json(result)
     else:
         state = "ok" if result.ok else "FAILED"
-        click.echo(f"{result.archive}: {state} ({result.files} files checked against"
-                   f" manifest.txt; backup_ts={result.backup_ts})")  # fmt: skip
+        click.echo(
+            f"{result.archive}: {state} ({result.files} files checked against"
+            f" manifest.txt; backup_ts={result.backup_ts})"
+        )
         click.echo(f"sha256: {result.sha256}" + ("" if result.recorded else " (not recorded here)"))
         for problem in result.problems:
             click.echo(f"  {printable(problem)}", err=True)

@@ -61,8 +61,9 @@ def status(obj: CliContext, /, account: str, as_json: bool) -> None:
 @click.option("--reason", required=True, help="Why rotation is deferred (recorded).")
 @json_option
 @click.pass_obj
-def defer(obj: CliContext, /, account: str, items: tuple[str, ...], reason: str,
-          as_json: bool) -> None:  # fmt: skip
+def defer(
+    obj: CliContext, /, account: str, items: tuple[str, ...], reason: str, as_json: bool
+) -> None:
     """Defer rotation of ITEMS (every item when none is given) for a documented reason."""
     app = obj.app()
     with app.credentials() as service:
@@ -79,10 +80,11 @@ def defer(obj: CliContext, /, account: str, items: tuple[str, ...], reason: str,
 @click.option("--all", "all_items", is_flag=True, help="Every item of the plan.")
 @click.option("--dry-run", is_flag=True, help="Show what would rotate, change nothing.")
 @click.option(
-    "--secrets-out", type=click.Path(dir_okay=False, path_type=Path),
+    "--secrets-out",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Write each new password to this new file (0600, never overwritten) before it is set,"
     " instead of printing it.",
-)  # fmt: skip
+)
 @click.option("--show-secrets", is_flag=True, help="Include the new passwords in --json.")
 @json_option
 @click.pass_obj

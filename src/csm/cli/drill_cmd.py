@@ -18,13 +18,17 @@ def drill() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same host.")
 @click.option(
-    "--databases/--no-databases", default=True, show_default=True,
+    "--databases/--no-databases",
+    default=True,
+    show_default=True,
     help="Create the WordPress databases in MariaDB (as root from the drill's .my.cnf).",
-)  # fmt: skip
+)
 @click.option(
-    "--queue/--no-queue", default=True, show_default=True,
+    "--queue/--no-queue",
+    default=True,
+    show_default=True,
     help="Fill the host's Exim queue (driving the real Exim): mail, spam, frozen bounces.",
-)  # fmt: skip
+)
 @json_option
 def build(directory: Path, seed: int, databases: bool, queue: bool, as_json: bool) -> None:
     """Build a simulated cPanel host under DIRECTORY (an earlier drill there is replaced)."""

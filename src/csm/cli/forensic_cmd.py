@@ -12,15 +12,26 @@ from csm.cli.terminal import printable
 
 @click.command("forensic-snapshot")
 @click.argument("account")
-@click.option("--out", "-o", "out", required=True, metavar="ARCHIVE.tar.gz",
-              help="Where to write the archive (outside the account's home).")  # fmt: skip
 @click.option(
-    "--with-mail", is_flag=True,
+    "--out",
+    "-o",
+    "out",
+    required=True,
+    metavar="ARCHIVE.tar.gz",
+    help="Where to write the archive (outside the account's home).",
+)
+@click.option(
+    "--with-mail",
+    is_flag=True,
     help="Also its mainlog lines and queued messages' headers (never bodies).",
-)  # fmt: skip
-@click.option("--since", default=None, metavar="DURATION",
-              help="How far back recent files (and mail) go [default: 7d, or to a day before"
-                   " the account's oldest open incident].")  # fmt: skip
+)
+@click.option(
+    "--since",
+    default=None,
+    metavar="DURATION",
+    help="How far back recent files (and mail) go [default: 7d, or to a day before"
+    " the account's oldest open incident].",
+)
 @click.option(
     "--force", is_flag=True, help="Replace an earlier archive (and its .sha256 sidecar) at --out."
 )

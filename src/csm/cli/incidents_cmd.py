@@ -47,8 +47,9 @@ def list_(obj: CliContext, /, as_json: bool, **options: Any) -> None:
     with obj.app().incidents() as service:
         page = service.list(ListQuery(**options))
     if as_json:
-        emit_list(page.items, total=page.total, offset=page.offset, limit=page.limit,
-                  status=page.status)  # fmt: skip
+        emit_list(
+            page.items, total=page.total, offset=page.offset, limit=page.limit, status=page.status
+        )
     else:
         view().page(page)
 

@@ -67,9 +67,14 @@ def page(result: IncidentPage) -> None:
     table = _table("ID", "KIND", "SEVERITY", "STATUS", "SUBJECT", "FINDINGS", "LAST SEEN")
     for i in result.items:
         table.add_row(
-            i.id, i.kind.value, _severity(i.severity), i.status.value, safe(subject(i)),
-            str(i.finding_count), when(i.updated_at),
-        )  # fmt: skip
+            i.id,
+            i.kind.value,
+            _severity(i.severity),
+            i.status.value,
+            safe(subject(i)),
+            str(i.finding_count),
+            when(i.updated_at),
+        )
     console = _console()
     console.print(table)
     console.print(f"{len(result.items)} of {result.total} incident(s) (status: {result.status})")
@@ -78,13 +83,18 @@ def page(result: IncidentPage) -> None:
 def detail(found: IncidentDetail) -> None:
     console, incident = _console(), found.incident
     rows = [
-        ("id", incident.id), ("kind", incident.kind.value), ("status", incident.status.value),
-        ("severity", _severity(incident.severity)), ("subject", safe(subject(incident))),
+        ("id", incident.id),
+        ("kind", incident.kind.value),
+        ("status", incident.status.value),
+        ("severity", _severity(incident.severity)),
+        ("subject", safe(subject(incident))),
         ("key", safe(", ".join(f"{k}={v}" for k, v in incident.correlation_key.items()))),
-        ("created", when(incident.created_at)), ("last seen", when(incident.updated_at)),
-        ("closed", _closed(incident)), ("flags", ", ".join(incident.compound_flags) or "-"),
+        ("created", when(incident.created_at)),
+        ("last seen", when(incident.updated_at)),
+        ("closed", _closed(incident)),
+        ("flags", ", ".join(incident.compound_flags) or "-"),
         ("findings", str(incident.finding_count)),
-    ]  # fmt: skip
+    ]
     for key, value in rows:
         console.print(Text.assemble((f"{key + ':':<11}", "bold"), value))
     timeline = _table("TIME", "CHECK", "SEVERITY", "MESSAGE")
@@ -115,9 +125,14 @@ def bulk(result: BulkResult) -> None:
     table = _table("ID", "KIND", "STATUS", "TO", "SUBJECT", "LAST SEEN", "RESULT")
     for item in result.items:
         table.add_row(
-            item.id, item.kind.value, item.status.value, item.new_status.value,
-            safe(item.account or item.mailbox or item.domain), when(item.last_seen_at), item.result,
-        )  # fmt: skip
+            item.id,
+            item.kind.value,
+            item.status.value,
+            item.new_status.value,
+            safe(item.account or item.mailbox or item.domain),
+            when(item.last_seen_at),
+            item.result,
+        )
     console.print(table)
     for item in result.items:
         for unmet in item.unmet:

@@ -110,14 +110,19 @@ def hold(obj: CliContext, /, account: str, reason: str, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"{account}: outgoing mail held ({result.method});"
-                   f" {len(result.frozen.done)} queued message(s) frozen")  # fmt: skip
+        click.echo(
+            f"{account}: outgoing mail held ({result.method});"
+            f" {len(result.frozen.done)} queued message(s) frozen"
+        )
 
 
 @mail.command("release")
 @click.argument("account")
-@click.option("--approve", default="", help="Release although the credentials are not rotated"
-              " (the reason is recorded).")  # fmt: skip
+@click.option(
+    "--approve",
+    default="",
+    help="Release although the credentials are not rotated (the reason is recorded).",
+)
 @json_option
 @click.pass_obj
 def release(obj: CliContext, /, account: str, approve: str, as_json: bool) -> None:
@@ -129,8 +134,10 @@ def release(obj: CliContext, /, account: str, approve: str, as_json: bool) -> No
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"{account}: hold released; {result.still_frozen} message(s) stay frozen"
-                   f" until reviewed: csm queue review --account {account}")  # fmt: skip
+        click.echo(
+            f"{account}: hold released; {result.still_frozen} message(s) stay frozen"
+            f" until reviewed: csm queue review --account {account}"
+        )
 
 
 @mail.command("holds")
@@ -144,7 +151,9 @@ def holds_(obj: CliContext, /, as_json: bool) -> None:
         emit_list(found)
         return
     for h in found:
-        click.echo(f"{h.account} held since {h.at:%Y-%m-%d %H:%M} by {h.who} ({h.method},"
-                   f" {h.frozen} frozen): {h.reason}")  # fmt: skip
+        click.echo(
+            f"{h.account} held since {h.at:%Y-%m-%d %H:%M} by {h.who} ({h.method},"
+            f" {h.frozen} frozen): {h.reason}"
+        )
     if not found:
         click.echo("no holds")

@@ -43,8 +43,14 @@ def _render(files: list[Listed]) -> None:
     console = _console()
     table = _table("ID", "PATH", "SIZE", "SHA256", "WHEN", "RESTORED", "REASON")
     for item in files:
-        table.add_row(item.id, safe(item.path), str(item.size), item.sha256[:16],
-                      when(item.quarantined_at), when(item.restored_at),
-                      safe(item.reason))  # fmt: skip
+        table.add_row(
+            item.id,
+            safe(item.path),
+            str(item.size),
+            item.sha256[:16],
+            when(item.quarantined_at),
+            when(item.restored_at),
+            safe(item.reason),
+        )
     console.print(table)
     console.print(Text(f"{len(files)} file(s)"))

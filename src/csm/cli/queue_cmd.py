@@ -33,9 +33,13 @@ def count(obj: CliContext, /, as_json: bool) -> None:
 
 @queue.command("summary")
 @click.option(
-    "--by", "by", type=click.Choice(views.BYS), default="domain", show_default=True,
+    "--by",
+    "by",
+    type=click.Choice(views.BYS),
+    default="domain",
+    show_default=True,
     help="Group by recipient domain (as exiqsumm), sender, account, auth or script.",
-)  # fmt: skip
+)
 @json_option
 @click.pass_obj
 def summary(obj: CliContext, /, by: views.By, as_json: bool) -> None:
@@ -56,8 +60,15 @@ def summary(obj: CliContext, /, by: views.By, as_json: bool) -> None:
 @click.option("--older-than", help="Only messages queued longer than this (e.g. 2h, 3d).")
 @json_option
 @click.pass_obj
-def list_(obj: CliContext, /, account: str | None, sender: str | None, frozen: bool,
-          older_than: str | None, as_json: bool) -> None:  # fmt: skip
+def list_(
+    obj: CliContext,
+    /,
+    account: str | None,
+    sender: str | None,
+    frozen: bool,
+    older_than: str | None,
+    as_json: bool,
+) -> None:
     """The queued messages (as `exim -bp`), with their accounts and subjects."""
     older = int(times.length("--older-than", older_than).total_seconds()) if older_than else None
     with obj.app().mail_queue() as service:
@@ -116,8 +127,10 @@ def review_(
         return
     for verdict in [] if brief else result.verdicts:
         state = " frozen" if verdict.frozen else ""
-        click.echo(f"{verdict.group:<15} {verdict.id} [{verdict.account or '-'}]{state}"
-                   f" <{verdict.sender}> {verdict.subject[:60]!r}")  # fmt: skip
+        click.echo(
+            f"{verdict.group:<15} {verdict.id} [{verdict.account or '-'}]{state}"
+            f" <{verdict.sender}> {verdict.subject[:60]!r}"
+        )
         for reason in verdict.reasons:
             click.echo(f"{'':<16}- {reason}")
     if brief:
@@ -125,8 +138,10 @@ def review_(
     counts = ", ".join(f"{g}: {n}" for g, n in result.groups.items())
     click.echo(f"review {result.id or '(not recorded)'}: {counts}")
     if result.id and result.groups.get("safe_to_remove"):  # never a hint for an empty group
-        click.echo(f"accept a group: csm queue decide --accept-review {result.id}"
-                   " --group safe_to_remove --note \"…\"")  # fmt: skip
+        click.echo(
+            f"accept a group: csm queue decide --accept-review {result.id}"
+            ' --group safe_to_remove --note "…"'
+        )
 
 
 @queue.command("decide")
@@ -145,14 +160,26 @@ def review_(
 )
 @click.option("--accept-review", "review_id", help="Decide a recorded review's group.")
 @click.option("--group", help="The review group: safe_to_remove, do_not_touch, needs_review.")
-@click.option("--as", "as_", type=click.Choice(["remove", "keep", "release"]),
-              help="The decision for the group (needs_review has no proposal).")  # fmt: skip
+@click.option(
+    "--as",
+    "as_",
+    type=click.Choice(["remove", "keep", "release"]),
+    help="The decision for the group (needs_review has no proposal).",
+)
 @json_option
 @click.pass_obj
 def decide(  # noqa: PLR0913, PLR0917 - one parameter per command-line option
-    obj: CliContext, /, args: tuple[str, ...], note: str, on_review: str, approve: str,
-    review_id: str | None, group: str | None, as_: str | None, as_json: bool,
-) -> None:  # fmt: skip
+    obj: CliContext,
+    /,
+    args: tuple[str, ...],
+    note: str,
+    on_review: str,
+    approve: str,
+    review_id: str | None,
+    group: str | None,
+    as_: str | None,
+    as_json: bool,
+) -> None:
     """Record decisions on reviewed ids: `decide ID… remove|keep|release --note TEXT`, each
     on the newest recorded review that covers it (or on --review's); ids in no review only
     with --approve, recorded as decided without review.  Or a review's group:
@@ -196,16 +223,22 @@ def _act(obj: CliContext, action: str, ids: tuple[str, ...], approve: str, as_js
     if as_json:
         emit_json(outcome)
     else:
-        click.echo(f"{action}: {len(outcome.done)} done, {len(outcome.gone)} already gone,"
-                   f" {len(outcome.failed)} failed")  # fmt: skip
+        click.echo(
+            f"{action}: {len(outcome.done)} done, {len(outcome.gone)} already gone,"
+            f" {len(outcome.failed)} failed"
+        )
         for msgid, why in outcome.failed.items():
             click.echo(f"  {msgid}: {why}", err=True)
     if outcome.failed:
         click.get_current_context().exit(1)
 
 
-APPROVE = click.option("--approve", default="", help="Approve this action although the account's"
-                       " credentials are not rotated (the reason is recorded).")  # fmt: skip
+APPROVE = click.option(
+    "--approve",
+    default="",
+    help="Approve this action although the account's"
+    " credentials are not rotated (the reason is recorded).",
+)
 
 
 @queue.command("remove")
@@ -244,8 +277,9 @@ def release(obj: CliContext, /, ids: tuple[str, ...], approve: str, as_json: boo
 @click.option("--sender", help="Every queued message of this envelope sender.")
 @json_option
 @click.pass_obj
-def freeze(obj: CliContext, /, ids: tuple[str, ...], account: str | None, sender: str | None,
-           as_json: bool) -> None:  # fmt: skip
+def freeze(
+    obj: CliContext, /, ids: tuple[str, ...], account: str | None, sender: str | None, as_json: bool
+) -> None:
     """Freeze messages (containment: always allowed), by id, account or sender."""
     if bool(ids) == bool(account or sender):
         raise click.UsageError("csm queue freeze ID… | --account A | --sender S")
@@ -283,8 +317,10 @@ def quarantine_list(obj: CliContext, /, as_json: bool) -> None:
         return
     for item in kept:
         state = f"restored {item.restored_at:%Y-%m-%d %H:%M}" if item.restored_at else "kept"
-        click.echo(f"{item.msgid} [{item.account or '-'}] <{item.sender}> {item.subject[:50]!r}"
-                   f" removed {item.removed_at:%Y-%m-%d %H:%M} by {item.who}: {state}")  # fmt: skip
+        click.echo(
+            f"{item.msgid} [{item.account or '-'}] <{item.sender}> {item.subject[:50]!r}"
+            f" removed {item.removed_at:%Y-%m-%d %H:%M} by {item.who}: {state}"
+        )
 
 
 @quarantine.command("show")

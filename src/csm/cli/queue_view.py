@@ -33,12 +33,20 @@ def summary_lines(result: views.Summary, now: int) -> list[str]:
 
 def problem_lines(problems: Iterable[SpoolProblem]) -> list[str]:
     """For stderr: the spool files that could not be read."""
-    return [f"unreadable spool file {printable(p.path)}: {printable(p.error)} (skipped)"
-            for p in problems]  # fmt: skip
+    return [
+        f"unreadable spool file {printable(p.path)}: {printable(p.error)} (skipped)"
+        for p in problems
+    ]
 
 
 def _cells(row: views.Row, now: int) -> tuple[str, ...]:
     ages = (views.age(now - row.oldest), views.age(now - row.newest)) if row.messages else ("", "")
     subjects = printable(" | ".join(row.subjects))[:SUBJECTS_SHOWN]
-    return (str(row.messages), views.size(row.volume), *ages, printable(row.key),
-            printable(", ".join(row.accounts)), subjects)  # fmt: skip
+    return (
+        str(row.messages),
+        views.size(row.volume),
+        *ages,
+        printable(row.key),
+        printable(", ".join(row.accounts)),
+        subjects,
+    )

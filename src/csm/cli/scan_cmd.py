@@ -24,8 +24,9 @@ def view() -> ModuleType:
 @click.option("--checks", default=CHECKS, show_default=True, help="Comma-separated checks.")
 @json_option
 @click.pass_obj
-def scan(obj: CliContext, /, account: str | None, all_accounts: bool, checks: str,
-         as_json: bool) -> None:  # fmt: skip
+def scan(
+    obj: CliContext, /, account: str | None, all_accounts: bool, checks: str, as_json: bool
+) -> None:
     """Scan an account (or --all): files (YARA-X and path rules), database objects, and
     WordPress administrators and site URLs.  Findings go to the incidents; a clean, complete
     scan is what the close guard's last condition waits for."""

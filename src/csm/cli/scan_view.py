@@ -17,8 +17,9 @@ def scans(done: list[AccountScan]) -> None:
         state = "clean" if result.clean else ("INCOMPLETE" if not result.complete else "FINDINGS")
         style = "green" if result.clean else "bold red"
         schemas = f"  files: {result.files}  schemas: {len(result.schemas)}"
-        console.print(Text.assemble(("scan ", "bold"), safe(result.account), "  ", (state, style),
-                                    schemas))  # fmt: skip
+        console.print(
+            Text.assemble(("scan ", "bold"), safe(result.account), "  ", (state, style), schemas)
+        )
         for finding in result.findings:
             severity = Text(
                 finding.severity.name, style=SEVERITY_STYLE.get(finding.severity.name, "")
@@ -38,8 +39,14 @@ def summary(done: list[AccountScan]) -> None:
     table = _table("ACCOUNT", "STATE", "FILES", "SCHEMAS", "FINDINGS", "NOT EXAMINED")
     for result in done:
         state = "clean" if result.clean else ("incomplete" if not result.complete else "findings")
-        table.add_row(safe(result.account), state, str(result.files), str(len(result.schemas)),
-                      str(len(result.findings)), str(len(result.errors)))  # fmt: skip
+        table.add_row(
+            safe(result.account),
+            state,
+            str(result.files),
+            str(len(result.schemas)),
+            str(len(result.findings)),
+            str(len(result.errors)),
+        )
     _console().print(table)
 
 
@@ -47,8 +54,9 @@ def objects(found: list[DbObject]) -> None:
     table = _table("SCHEMA", "KIND", "NAME", "VERDICT", "WHY")
     for item in found:
         verdict = Text(item.verdict, style=VERDICT_STYLE.get(item.verdict, ""))
-        table.add_row(safe(item.schema), item.kind, safe(item.name), verdict,
-                      safe("; ".join(item.reasons)))  # fmt: skip
+        table.add_row(
+            safe(item.schema), item.kind, safe(item.name), verdict, safe("; ".join(item.reasons))
+        )
     console = _console()
     console.print(table)
     console.print(f"{len(found)} object(s)")

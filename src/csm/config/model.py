@@ -27,7 +27,7 @@ from csm.config.scanrules import (
     FileRules,
     default_database_rules,
     default_file_rules,
-)  # fmt: skip
+)
 
 
 class PathsConfig(Section):

@@ -18,8 +18,14 @@ SECRET_NAME = re.compile(r"(?:^|_)(?:KEY|SECRET|TOKEN|PASSWORD|PASS|PWD|SALT)(?:
 ENV_NAME = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 ENV_LIMIT = 256 * 1024
 ENV_DEPTH = 4
-ORDER: dict[Kind, int] = {"cpanel": 0, "ftp": 1, "mailbox": 2, "wordpress": 3, "mysql": 4,
-                          "secret": 5}  # fmt: skip
+ORDER: dict[Kind, int] = {
+    "cpanel": 0,
+    "ftp": 1,
+    "mailbox": 2,
+    "wordpress": 3,
+    "mysql": 4,
+    "secret": 5,
+}
 
 
 def items(
@@ -62,8 +68,9 @@ def flag_suspects(
     """The WordPress administrators a scan finds suspicious (``(schema, login)``) flagged, and
     a note for each: such an administrator is removed, not given a new password."""
     by_schema = {site.db_name: site_name(account, site) for site in account.sites}
-    suspected = {f"wordpress:{by_schema[s]}:{login}": (s, login) for s, login in suspects
-                 if s in by_schema}  # fmt: skip
+    suspected = {
+        f"wordpress:{by_schema[s]}:{login}": (s, login) for s, login in suspects if s in by_schema
+    }
     notes = [
         f"suspicious WordPress administrator {login} of {schema}: remove it (its rows are kept,"
         f" restorable): csm db remove-user {account.user} {schema} {login}"
@@ -80,10 +87,19 @@ def with_state(account: Account, listed: list[Item], events: list[Event], notes:
     for item in listed:
         event = last.get(item.id)
         done.append(
-            item if event is None else
-            Item(item.id, item.kind, item.label, item.flagged, event.action, event.at,
-                 event.reason, item.method)
-        )  # fmt: skip
+            item
+            if event is None
+            else Item(
+                item.id,
+                item.kind,
+                item.label,
+                item.flagged,
+                event.action,
+                event.at,
+                event.reason,
+                item.method,
+            )
+        )
     return Plan(account.user, account.panel, tuple(done), tuple(notes))
 
 
@@ -114,10 +130,22 @@ def env_secrets(host: Host, account: Account) -> list[tuple[str, str]]:
 
 def _methods(panel: str) -> dict[Kind, str]:
     if panel == "cpanel":
-        return {"cpanel": "whmapi1", "ftp": "uapi", "mailbox": "uapi", "mysql": "uapi",
-                "wordpress": "wordpress", "secret": "wp-config"}  # fmt: skip
-    return {"cpanel": "manual", "ftp": "manual", "mailbox": "passwd-file", "mysql": "mysql",
-            "wordpress": "wordpress", "secret": "wp-config"}  # fmt: skip
+        return {
+            "cpanel": "whmapi1",
+            "ftp": "uapi",
+            "mailbox": "uapi",
+            "mysql": "uapi",
+            "wordpress": "wordpress",
+            "secret": "wp-config",
+        }
+    return {
+        "cpanel": "manual",
+        "ftp": "manual",
+        "mailbox": "passwd-file",
+        "mysql": "mysql",
+        "wordpress": "wordpress",
+        "secret": "wp-config",
+    }
 
 
 def _with_method(item: Item, methods: dict[Kind, str]) -> Item:

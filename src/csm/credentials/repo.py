@@ -13,9 +13,8 @@ def add(conn: sqlite3.Connection, event: Event) -> None:
     conn.execute(
         "INSERT INTO credential_events (at, who, account, item, action, reason)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (ts(event.at), event.who, event.account, event.item, event.action,
-         _reason(event)),
-    )  # fmt: skip
+        (ts(event.at), event.who, event.account, event.item, event.action, _reason(event)),
+    )
 
 
 def events(conn: sqlite3.Connection, account: str, since: datetime | None = None) -> list[Event]:

@@ -27,7 +27,7 @@ from csm.errors import (
     NotFoundError,
     ServiceUnavailableError,
     UsageError,
-)  # fmt: skip
+)
 from csm.host import Host
 
 
@@ -45,9 +45,13 @@ class Rotator:
         """Give ``item`` the new ``password``; what was done.  Raises a CsmError on failure,
         with nothing changed for that item."""
         handler = {
-            "cpanel": self._cpanel_account, "ftp": self._ftp, "mailbox": self._mailbox,
-            "mysql": self._mysql, "wordpress": self._wordpress, "secret": self._secret,
-        }[item.kind]  # fmt: skip
+            "cpanel": self._cpanel_account,
+            "ftp": self._ftp,
+            "mailbox": self._mailbox,
+            "mysql": self._mysql,
+            "wordpress": self._wordpress,
+            "secret": self._secret,
+        }[item.kind]
         return handler(item.id.split(":", 1)[1], password)
 
     def _cpanel_account(self, user: str, password: str) -> str:

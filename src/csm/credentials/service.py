@@ -111,8 +111,9 @@ class Credentials:
         with self.incidents.store.transaction() as conn:
             for item in ids:
                 repo.add(conn, Event(current.account, item, "deferred", now, who, reason))
-        self.audit.record(who, "credentials.defer", current.account,
-                          {"items": list(ids), "reason": reason})  # fmt: skip
+        self.audit.record(
+            who, "credentials.defer", current.account, {"items": list(ids), "reason": reason}
+        )
         return Deferral(current.account, ids, reason)
 
     def rotate(
@@ -185,12 +186,17 @@ class Credentials:
             self.audit.record(who, "credentials.rotate_failed", rotator.account.user, failure)
             keeper.settle(Outcome(item.id, False, item.method, exc.message))
             return Outcome(item.id, False, item.method, exc.message)
-        event = Event(rotator.account.user, item.id, "rotated", self.clock.now(), who,
-                      method=item.method)  # fmt: skip
+        event = Event(
+            rotator.account.user, item.id, "rotated", self.clock.now(), who, method=item.method
+        )
         with self.incidents.store.transaction() as conn:
             repo.add(conn, event)
-        self.audit.record(who, "credentials.rotate", rotator.account.user,
-                          {"item": item.id, "method": item.method})  # fmt: skip
+        self.audit.record(
+            who,
+            "credentials.rotate",
+            rotator.account.user,
+            {"item": item.id, "method": item.method},
+        )
         done = Outcome(item.id, True, item.method, detail, secret)
         keeper.settle(done)
         return done

@@ -67,8 +67,10 @@ def create(creds: mysql.Credentials, accounts: Sequence[Account], timeout: float
                 for site in (s for s in account.sites if s.wordpress):
                     _site(cursor, account, site)
                     made.append(site.db_name)
-            victim = next((a for a in (*accounts[1:], *accounts[:1])
-                           if any(s.wordpress for s in a.sites)), None)  # fmt: skip
+            victim = next(
+                (a for a in (*accounts[1:], *accounts[:1]) if any(s.wordpress for s in a.sites)),
+                None,
+            )
             if victim is not None:
                 _compromise(cursor, victim)
         conn.commit()
@@ -92,8 +94,9 @@ def _site(cursor: pymysql.cursors.Cursor, account: Account, site: Site) -> None:
     for statement in SCHEMA:
         cursor.execute(statement)
     options = (("siteurl", f"https://{site.domain}"), ("home", f"https://{site.domain}"))
-    cursor.executemany("INSERT INTO wp_options (option_name, option_value) VALUES (%s, %s)",
-                       options)  # fmt: skip
+    cursor.executemany(
+        "INSERT INTO wp_options (option_name, option_value) VALUES (%s, %s)", options
+    )
     for number, person in enumerate(site_users(account, site), start=1):
         _user(cursor, number, person, site)
 

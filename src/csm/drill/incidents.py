@@ -27,9 +27,14 @@ def findings(accounts: Sequence[Account], now: datetime) -> list[Finding]:
         *_web_compromise(older, now - 120 * H),
         *_bruteforce(spammer, now - 2 * H),
         *_leak(older, now - 1 * H),
-        Finding("sshd_config_change", Severity.HIGH, "sshd_config changed: PermitRootLogin yes",
-                now - 6 * H, path="/etc/ssh/sshd_config"),
-    ]  # fmt: skip
+        Finding(
+            "sshd_config_change",
+            Severity.HIGH,
+            "sshd_config changed: PermitRootLogin yes",
+            now - 6 * H,
+            path="/etc/ssh/sshd_config",
+        ),
+    ]
 
 
 def _spam(account: Account, at: datetime) -> list[Finding]:
@@ -39,10 +44,17 @@ def _spam(account: Account, at: datetime) -> list[Finding]:
         (6, 131, Severity.CRITICAL, "email_rate_critical"),
     )
     return [
-        Finding(check, severity, f"{box} sent {n} messages in 10 minutes via dovecot_login",
-                at + minutes * M, account=account.user, mailbox=box, remote_ip="198.51.100.23")
+        Finding(
+            check,
+            severity,
+            f"{box} sent {n} messages in 10 minutes via dovecot_login",
+            at + minutes * M,
+            account=account.user,
+            mailbox=box,
+            remote_ip="198.51.100.23",
+        )
         for minutes, n, severity, check in counts
-    ]  # fmt: skip
+    ]
 
 
 WEBSHELL = "public_html/wp-content/uploads/2026/10/cache.php"  # under the second account's home
@@ -52,35 +64,71 @@ WEBSHELL_TEXT = '<?php @eval($_POST["x"]); ?>\n'  # an inert one-line sample, wr
 def _webshell(account: Account, at: datetime) -> list[Finding]:
     path = f"{account.home}/{WEBSHELL}"
     return [
-        Finding("new_php_file", Severity.WARNING, f"PHP file in uploads: {path}", at,
-                account=account.user, path=path),
-        Finding("obfuscated_php", Severity.HIGH, f"eval(base64_decode(...)) in {path}", at + 3 * M,
-                account=account.user, path=path),
-    ]  # fmt: skip
+        Finding(
+            "new_php_file",
+            Severity.WARNING,
+            f"PHP file in uploads: {path}",
+            at,
+            account=account.user,
+            path=path,
+        ),
+        Finding(
+            "obfuscated_php",
+            Severity.HIGH,
+            f"eval(base64_decode(...)) in {path}",
+            at + 3 * M,
+            account=account.user,
+            path=path,
+        ),
+    ]
 
 
 def _web_compromise(account: Account, at: datetime) -> list[Finding]:
     path = f"{account.home}/public_html/.htaccess"
     return [
-        Finding("htaccess_injection", Severity.HIGH, f"auto_prepend_file added to {path}", at,
-                account=account.user, path=path),
-        Finding("htaccess_injection", Severity.HIGH, f"spam redirect rule in {path}", at + 2 * M,
-                account=account.user, path=path),
-    ]  # fmt: skip
+        Finding(
+            "htaccess_injection",
+            Severity.HIGH,
+            f"auto_prepend_file added to {path}",
+            at,
+            account=account.user,
+            path=path,
+        ),
+        Finding(
+            "htaccess_injection",
+            Severity.HIGH,
+            f"spam redirect rule in {path}",
+            at + 2 * M,
+            account=account.user,
+            path=path,
+        ),
+    ]
 
 
 def _bruteforce(account: Account, at: datetime) -> list[Finding]:
     box = account.mailboxes[-1].address
     return [
-        Finding("smtp_bruteforce", Severity.HIGH, f"{n} SMTP AUTH failures for {box}",
-                at + i * 4 * M, mailbox=box, remote_ip=ATTACKER)
+        Finding(
+            "smtp_bruteforce",
+            Severity.HIGH,
+            f"{n} SMTP AUTH failures for {box}",
+            at + i * 4 * M,
+            mailbox=box,
+            remote_ip=ATTACKER,
+        )
         for i, n in enumerate((25, 60))
-    ]  # fmt: skip
+    ]
 
 
 def _leak(account: Account, at: datetime) -> list[Finding]:
     box = account.mailboxes[0].address
     return [
-        Finding("email_credential_leak", Severity.CRITICAL, f"password of {box} in a subject line",
-                at, account=account.user, mailbox=box),
-    ]  # fmt: skip
+        Finding(
+            "email_credential_leak",
+            Severity.CRITICAL,
+            f"password of {box} in a subject line",
+            at,
+            account=account.user,
+            mailbox=box,
+        ),
+    ]

@@ -111,9 +111,16 @@ class _Writer:
         helo = host or f"[{ip}]"
         size = self.rng.randrange(900, 40_000)
         text = SENT.format(
-            mid=mid, box=box, host=f"{host} " if host else "", helo=helo, ip=ip, size=size,
-            port=self.rng.randrange(1024, 65535), domain=box.split("@")[1], subject=subject,
-        )  # fmt: skip
+            mid=mid,
+            box=box,
+            host=f"{host} " if host else "",
+            helo=helo,
+            ip=ip,
+            size=size,
+            port=self.rng.randrange(1024, 65535),
+            domain=box.split("@")[1],
+            subject=subject,
+        )
         out: list[Event] = [(at, self.serial, "exim", text)]
         out += self._deliver(at, mid, rcpts)
         return out
@@ -251,10 +258,16 @@ def _bruteforce(rng: random.Random, writer: _Writer, accounts: Sequence[Account]
     start = DAY + timedelta(hours=1)
     targets = [m.address for a in accounts for m in a.mailboxes]
     return [
-        (start + timedelta(seconds=n * 9), 0, "exim",
-         AUTH_FAILED.format(ip=ATTACKER, port=rng.randrange(1024, 65535), box=rng.choice(targets)))
+        (
+            start + timedelta(seconds=n * 9),
+            0,
+            "exim",
+            AUTH_FAILED.format(
+                ip=ATTACKER, port=rng.randrange(1024, 65535), box=rng.choice(targets)
+            ),
+        )
         for n in range(40)
-    ]  # fmt: skip
+    ]
 
 
 def _stamp(at: datetime) -> str:

@@ -36,26 +36,49 @@ from csm.errors import CommandError, CommandTimeoutError
 from csm.mailqueue import spoolfiles
 
 BASE = {
-    "normal": 60, "replies": 40, "invoices": 40, "forms": 10,
-    "php_spam": 100, "stolen_spam": 120, "frozen_bounces": 20, "backscatter": 10,
-}  # fmt: skip
+    "normal": 60,
+    "replies": 40,
+    "invoices": 40,
+    "forms": 10,
+    "php_spam": 100,
+    "stolen_spam": 120,
+    "frozen_bounces": 20,
+    "backscatter": 10,
+}
 CHUNK = 100  # messages per exim process: about half a second each
 WORKERS = 12  # exim processes at once (they mostly sleep for the id tick)
 TIMEOUT = 120
 SCRIPT = "wp-content/uploads/2026/11/mailer.php"
 EXTERNAL = ("example.com", "example.net", "example.org", "mail.example", "inbox.example")
 SUBJECTS = (
-    "Quarterly report", "Meeting on Thursday", "Updated price list", "Contract draft",
-    "Photos from the site visit", "Holiday schedule", "Question about your order",
-    "Delivery next week", "Minutes of today's call", "Proposal for the new website",
-)  # fmt: skip
+    "Quarterly report",
+    "Meeting on Thursday",
+    "Updated price list",
+    "Contract draft",
+    "Photos from the site visit",
+    "Holiday schedule",
+    "Question about your order",
+    "Delivery next week",
+    "Minutes of today's call",
+    "Proposal for the new website",
+)
 SPAM_SUBJECTS = (
-    "Your account has been suspended", "Unclaimed parcel: action required",
-    "You have won a $500 gift card", "Verify your mailbox now", "Final notice: invoice overdue",
-    "Cheap meds, no prescription", "Your password expires today", "Payment refused: update card",
-)  # fmt: skip
-SPOOFED = ("paypa1-verify.example", "appleid-check.example", "dhl-tracking.example",
-           "bank-secure.example", "microsoft-alerts.example")  # fmt: skip
+    "Your account has been suspended",
+    "Unclaimed parcel: action required",
+    "You have won a $500 gift card",
+    "Verify your mailbox now",
+    "Final notice: invoice overdue",
+    "Cheap meds, no prescription",
+    "Your password expires today",
+    "Payment refused: update card",
+)
+SPOOFED = (
+    "paypa1-verify.example",
+    "appleid-check.example",
+    "dhl-tracking.example",
+    "bank-secure.example",
+    "microsoft-alerts.example",
+)
 REPLY_TO = ("payout-desk.example", "claims-center.example", "refund-dept.example")
 BOUNCE_BODY = (
     "This message was created automatically by mail delivery software.\n\n"
@@ -101,10 +124,15 @@ def build_queue(host: DrillHost, seed: int, *, scale: int = 1) -> QueuePlan:
     """Queue ``scale`` times the base mix on ``host``; returns each category's new ids."""
     planner = _Planner(host.accounts, random.Random(seed))  # noqa: S311 - a simulation
     makers: dict[str, Callable[[int], list[Item]]] = {
-        "normal": planner.normal, "replies": planner.replies, "invoices": planner.invoices,
-        "forms": planner.forms, "php_spam": planner.php_spam, "stolen_spam": planner.stolen,
-        "frozen_bounces": planner.bounces, "backscatter": planner.bounces,
-    }  # fmt: skip
+        "normal": planner.normal,
+        "replies": planner.replies,
+        "invoices": planner.invoices,
+        "forms": planner.forms,
+        "php_spam": planner.php_spam,
+        "stolen_spam": planner.stolen,
+        "frozen_bounces": planner.bounces,
+        "backscatter": planner.bounces,
+    }
     exim = [host.exim_bin, "-C", str(host.root / EXIM_CONFIG.lstrip("/"))]
     spool = host.root / EXIM_SPOOL.lstrip("/")
     known = _spool_ids(spool)
@@ -155,10 +183,17 @@ class _Planner:
         client = self._client(box, "192.0.2.77")
         first = self.rng.randrange(10_000, 90_000 - count)
         return [
-            (client, self._mail(box, box, self._rcpts(1, 1), f"Invoice #{first + n:05d} from "
-                                f"{account.user.title()}, due in 30 days"))
+            (
+                client,
+                self._mail(
+                    box,
+                    box,
+                    self._rcpts(1, 1),
+                    f"Invoice #{first + n:05d} from {account.user.title()}, due in 30 days",
+                ),
+            )
             for n in range(count)
-        ]  # fmt: skip
+        ]
 
     def forms(self, count: int) -> list[Item]:
         out: list[Item] = []
@@ -218,16 +253,34 @@ class _Planner:
         body: str = "",
     ) -> _Message:
         domain = frm.rstrip(">").rsplit("@", 1)[-1]
-        headers = (f"From: {frm}", f"To: {', '.join(rcpts)}", f"Subject: {subject}",
-                   f"Date: {self.date}", f"Message-ID: {self._msgid(domain)}", *extra)  # fmt: skip
+        headers = (
+            f"From: {frm}",
+            f"To: {', '.join(rcpts)}",
+            f"Subject: {subject}",
+            f"Date: {self.date}",
+            f"Message-ID: {self._msgid(domain)}",
+            *extra,
+        )
         body = body or f"Hello,\n\n{self._pick(SUBJECTS).lower()}: see below.\n\n-- \n{sender}\n"
         return _Message(sender, rcpts, headers, body)
 
     def _client(self, box: str, ip: str, name: str = "") -> Options:
         port = self.rng.randrange(1024, 65535)
         name = name or f"cpe-{ip.replace('.', '-')}.isp.example"
-        return ("-oMr", "esmtpa", "-oMa", f"{ip}.{port}", "-oMs", name,
-                "-oMaa", "dovecot_login", "-oMai", box, "-oMt", "")  # fmt: skip
+        return (
+            "-oMr",
+            "esmtpa",
+            "-oMa",
+            f"{ip}.{port}",
+            "-oMs",
+            name,
+            "-oMaa",
+            "dovecot_login",
+            "-oMai",
+            box,
+            "-oMt",
+            "",
+        )
 
     def _rcpts(self, low: int, high: int) -> tuple[str, ...]:
         count = self.rng.randint(low, high)
@@ -273,8 +326,9 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 def _run(argv: list[str], stdin: str = "") -> None:
     try:
-        subprocess.run(argv, input=stdin, text=True, capture_output=True, check=True,
-                       timeout=TIMEOUT)  # fmt: skip
+        subprocess.run(
+            argv, input=stdin, text=True, capture_output=True, check=True, timeout=TIMEOUT
+        )
     except subprocess.CalledProcessError as exc:
         raise CommandError(f"{' '.join(argv[:4])}… failed: {exc.stdout}{exc.stderr}") from None
     except subprocess.TimeoutExpired:

@@ -8,9 +8,19 @@ import string
 from dataclasses import dataclass
 
 ACCOUNT_POOL = (
-    "acmeco", "bluefin", "cedarlaw", "dunesurf", "elmbakery", "fjordtech",
-    "granite", "harborinn", "ironleaf", "junipr", "kestrel", "lumenart",
-)  # fmt: skip
+    "acmeco",
+    "bluefin",
+    "cedarlaw",
+    "dunesurf",
+    "elmbakery",
+    "fjordtech",
+    "granite",
+    "harborinn",
+    "ironleaf",
+    "junipr",
+    "kestrel",
+    "lumenart",
+)
 MAILBOX_POOL = ("info", "sales", "billing", "office", "support", "jane", "tomas", "maria")
 FIRST_UID = 1001
 BASE_EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z: accounts are created after this

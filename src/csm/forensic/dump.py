@@ -26,8 +26,14 @@ PROGRAMS = ("mariadb-dump", "mysqldump")
 TIMEOUT = 60.0
 # --skip-dump-date: the same schema dumps to the same bytes (the archive is byte-stable);
 # --single-transaction: a consistent read without LOCK TABLES on the customer's live site.
-OPTIONS = ("--no-data", "--routines", "--triggers", "--events", "--skip-dump-date",
-           "--single-transaction")  # fmt: skip
+OPTIONS = (
+    "--no-data",
+    "--routines",
+    "--triggers",
+    "--events",
+    "--skip-dump-date",
+    "--single-transaction",
+)
 _OPTION_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 

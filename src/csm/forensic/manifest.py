@@ -24,18 +24,36 @@ from csm.forensic.quoting import go_quote
 
 TOP_LEVEL_DOTFILES = "top-level dotfiles"
 COUNT_KEYS = (
-    "valid_target_count", "invalid_target_count", "dump_success_count", "dump_error_count",
-    "admins_success_count", "admins_error_count", "sessions_success_count",
-    "sessions_error_count", "recent_mtimes_status",
-)  # fmt: skip
+    "valid_target_count",
+    "invalid_target_count",
+    "dump_success_count",
+    "dump_error_count",
+    "admins_success_count",
+    "admins_error_count",
+    "sessions_success_count",
+    "sessions_error_count",
+    "recent_mtimes_status",
+)
 GO_KEYS = (
-    "account", "timestamp", "schema_count", "discovery_root", "private_paths_excluded",
-    "private_top_excluded", "skipped_path", "schema", "invalid_target", *COUNT_KEYS,
-)  # fmt: skip
+    "account",
+    "timestamp",
+    "schema_count",
+    "discovery_root",
+    "private_paths_excluded",
+    "private_top_excluded",
+    "skipped_path",
+    "schema",
+    "invalid_target",
+    *COUNT_KEYS,
+)
 CSM_KEYS = (
-    "window_start", "recent_mtimes_count", "mail_log_status", "mail_log_lines",
-    "mail_queue_status", "queued_messages",
-)  # fmt: skip
+    "window_start",
+    "recent_mtimes_count",
+    "mail_log_status",
+    "mail_log_lines",
+    "mail_queue_status",
+    "queued_messages",
+)
 
 
 def build(
@@ -49,22 +67,33 @@ def build(
     """The manifest of a snapshot: what was discovered, and how each capture went."""
     targets, skipped = found
     valid = sum(1 for t in targets if t.valid)
-    dumped, admins, sessions = (_counts(captures, k) for k in (Kind.DUMP, Kind.ADMINS,
-                                                                Kind.SESSIONS))  # fmt: skip
+    dumped, admins, sessions = (
+        _counts(captures, k) for k in (Kind.DUMP, Kind.ADMINS, Kind.SESSIONS)
+    )
     return Manifest(
-        account=account, timestamp=timestamp, schema_count=len(targets),
-        discovery_root=discovery_root, private_top_excluded=private_top(), skipped=skipped,
-        targets=targets, valid_target_count=valid, invalid_target_count=len(targets) - valid,
-        dump_success_count=dumped[0], dump_error_count=dumped[1],
-        admins_success_count=admins[0], admins_error_count=admins[1],
-        sessions_success_count=sessions[0], sessions_error_count=sessions[1],
-        recent_mtimes_status=_status(captures, Kind.RECENT_MTIMES), window_start=window_start,
+        account=account,
+        timestamp=timestamp,
+        schema_count=len(targets),
+        discovery_root=discovery_root,
+        private_top_excluded=private_top(),
+        skipped=skipped,
+        targets=targets,
+        valid_target_count=valid,
+        invalid_target_count=len(targets) - valid,
+        dump_success_count=dumped[0],
+        dump_error_count=dumped[1],
+        admins_success_count=admins[0],
+        admins_error_count=admins[1],
+        sessions_success_count=sessions[0],
+        sessions_error_count=sessions[1],
+        recent_mtimes_status=_status(captures, Kind.RECENT_MTIMES),
+        window_start=window_start,
         recent_mtimes_count=_total(captures, Kind.RECENT_MTIMES),
         mail_log_status=_status(captures, Kind.MAIL_LOG),
         mail_log_lines=_total(captures, Kind.MAIL_LOG),
         mail_queue_status=_status(captures, Kind.MAIL_QUEUE),
         queued_messages=_total(captures, Kind.MAIL_QUEUE),
-    )  # fmt: skip
+    )
 
 
 def private_top() -> tuple[str, ...]:
@@ -84,8 +113,7 @@ def lines(m: Manifest) -> Iterator[str]:
     yield f"private_top_excluded={go_quote(','.join(m.private_top_excluded))}"
     for number, skipped in enumerate(m.skipped):
         path = go_quote(path_bytes(skipped.path, skipped.path_b64))
-        yield (f"skipped_path={number} path={path}"
-               f" reason={go_quote(skipped.reason)}")  # fmt: skip
+        yield (f"skipped_path={number} path={path} reason={go_quote(skipped.reason)}")
     yield from (_target(t) for t in m.targets)
     for key in COUNT_KEYS + CSM_KEYS:
         value = getattr(m, key)
@@ -99,10 +127,14 @@ def keys(text: str) -> list[str]:
 
 def _target(target: Target) -> str:
     if target.valid:
-        return (f"schema={target.schema} table_prefix={target.table_prefix}"
-                f" config_path={go_quote(target.config_bytes)}")  # fmt: skip
-    return (f"invalid_target={target.number} schema={go_quote(target.schema)}"
-            f" table_prefix={go_quote(target.table_prefix)}")  # fmt: skip
+        return (
+            f"schema={target.schema} table_prefix={target.table_prefix}"
+            f" config_path={go_quote(target.config_bytes)}"
+        )
+    return (
+        f"invalid_target={target.number} schema={go_quote(target.schema)}"
+        f" table_prefix={go_quote(target.table_prefix)}"
+    )
 
 
 def _counts(captures: Sequence[Capture], kind: Kind) -> tuple[int, int]:

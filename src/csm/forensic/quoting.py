@@ -19,13 +19,27 @@ import unicodedata
 from typing import Final
 
 _SIMPLE: Final = {
-    "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
-    "\\": "\\\\", '"': '\\"',
-}  # fmt: skip
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    "\\": "\\\\",
+    '"': '\\"',
+}
 _UNSIMPLE: Final = {
-    "a": 0x07, "b": 0x08, "f": 0x0C, "n": 0x0A, "r": 0x0D, "t": 0x09, "v": 0x0B,
-    "\\": 0x5C, '"': 0x22,
-}  # fmt: skip
+    "a": 0x07,
+    "b": 0x08,
+    "f": 0x0C,
+    "n": 0x0A,
+    "r": 0x0D,
+    "t": 0x09,
+    "v": 0x0B,
+    "\\": 0x5C,
+    '"': 0x22,
+}
 _HEX_WIDTH: Final = {"x": 2, "u": 4, "U": 8}
 _ESCAPED_BYTES: Final = range(0xDC80, 0xDD00)  # os.fsdecode's escapes of undecodable bytes
 

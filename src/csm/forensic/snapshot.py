@@ -35,8 +35,11 @@ log = logging.getLogger(__name__)
 RECENT_MTIMES = "files/recent-mtimes.tsv"
 MAIL_LOG = "logs/exim_mainlog.txt"
 QUEUE_HEADERS = "mail/queue-headers.txt"
-SCHEMA_ENTRIES = {Kind.DUMP: "routines.sql", Kind.ADMINS: "admins.tsv",
-                  Kind.SESSIONS: "sessions.tsv"}  # fmt: skip
+SCHEMA_ENTRIES = {
+    Kind.DUMP: "routines.sql",
+    Kind.ADMINS: "admins.tsv",
+    Kind.SESSIONS: "sessions.tsv",
+}
 Produce = Callable[[], tuple[bytes, int]]  # a capture's body, and how many rows it holds
 
 
@@ -122,16 +125,31 @@ class _Run:
         captures = [*self._databases(found.targets), self._recent()]
         if with_mail and self.service.mail is not None:  # (checked before the run)
             captures += self._mail(self.service.mail)
-        shown = manifest.build(self.account, self.now, self.home, (found.targets, found.skipped),
-                               captures, self.now - self.since)  # fmt: skip
+        shown = manifest.build(
+            self.account,
+            self.now,
+            self.home,
+            (found.targets, found.skipped),
+            captures,
+            self.now - self.since,
+        )
         self.staging.write(MANIFEST, manifest.render(shown).encode())
         written = archive.write(
             self.staging.members(), path, int(self.now.timestamp()), given, force=force
         )
         complete = all(c.ok for c in captures if c.kind != Kind.INVALID_TARGET)
         log.info("forensic snapshot of %s written to %s", self.account, path)
-        return SnapshotResult(self.account, written.path, written.sidecar, written.sha256,
-                              written.size, self.now, complete, shown, tuple(captures))  # fmt: skip
+        return SnapshotResult(
+            self.account,
+            written.path,
+            written.sidecar,
+            written.sha256,
+            written.size,
+            self.now,
+            complete,
+            shown,
+            tuple(captures),
+        )
 
     def _databases(self, found: tuple[Target, ...]) -> list[Capture]:
         captures = [self._invalid(t) for t in found if not t.valid]
@@ -141,8 +159,11 @@ class _Run:
         try:
             creds = self.service.database()
         except CsmError as exc:
-            return captures + [self._capture(kind, t.schema, _entry(t.schema, kind), _failing(exc))
-                               for t in valid for kind in SCHEMA_ENTRIES]  # fmt: skip
+            return captures + [
+                self._capture(kind, t.schema, _entry(t.schema, kind), _failing(exc))
+                for t in valid
+                for kind in SCHEMA_ENTRIES
+            ]
         users = Users(lambda: creds, self.service.query_timeout)
         try:
             with dump.options_file(creds) as options:
@@ -158,8 +179,10 @@ class _Run:
             Kind.ADMINS: lambda: _rows(users.admins(schema, prefix)),
             Kind.SESSIONS: lambda: _rows(users.sessions(schema, prefix)),
         }
-        return [self._capture(kind, schema, _entry(schema, kind), produce[kind])
-                for kind in SCHEMA_ENTRIES]  # fmt: skip
+        return [
+            self._capture(kind, schema, _entry(schema, kind), produce[kind])
+            for kind in SCHEMA_ENTRIES
+        ]
 
     def _capture(self, kind: Kind, schema: str, entry: str, produce: Produce) -> Capture:
         try:
@@ -173,9 +196,11 @@ class _Run:
 
     def _invalid(self, target: Target) -> Capture:
         entry = f"schema/invalid-target-{target.number}.err"
-        message = (f"{target.reason}: schema {go_quote(target.schema)} table_prefix "
-                   f"{go_quote(target.table_prefix)} in "
-                   f"{go_quote(target.config_bytes)}")  # fmt: skip
+        message = (
+            f"{target.reason}: schema {go_quote(target.schema)} table_prefix "
+            f"{go_quote(target.table_prefix)} in "
+            f"{go_quote(target.config_bytes)}"
+        )
         if target.detail:
             message += f": {target.detail}; not captured"
         self.staging.write(entry, _err(message))
@@ -184,8 +209,13 @@ class _Run:
     def _recent(self) -> Capture:
         real = os.fsencode(self.service.host.path(self.home))
         with self.staging.stream(RECENT_MTIMES) as out:
-            listing = mtimes.recent(real, os.fsencode(self.home), self.now - self.since, out,
-                                    timeout=self.service.walk_timeout)  # fmt: skip
+            listing = mtimes.recent(
+                real,
+                os.fsencode(self.home),
+                self.now - self.since,
+                out,
+                timeout=self.service.walk_timeout,
+            )
         return self._listed(Kind.RECENT_MTIMES, RECENT_MTIMES, listing)
 
     def _mail(self, sources: MailSources) -> list[Capture]:
@@ -195,8 +225,10 @@ class _Run:
             lines = mailbox.log_lines(sources, self.account, self.home, window, out)
         with self.staging.stream(QUEUE_HEADERS) as out:
             queued = mailbox.queue_headers(sources, self.account, now, out)
-        return [self._listed(Kind.MAIL_LOG, MAIL_LOG, lines),
-                self._listed(Kind.MAIL_QUEUE, QUEUE_HEADERS, queued)]  # fmt: skip
+        return [
+            self._listed(Kind.MAIL_LOG, MAIL_LOG, lines),
+            self._listed(Kind.MAIL_QUEUE, QUEUE_HEADERS, queued),
+        ]
 
     def _listed(self, kind: Kind, entry: str, listing: Listing) -> Capture:
         """A listing keeps what it read; its errors go beside it, in ``<entry>.err``."""

@@ -38,8 +38,7 @@ def discover(host: Host, home: str, account: str, owners: DatabaseOwners) -> Dis
 def _target(site: WordPressSite | InvalidSite) -> Target:
     path, b64 = path_text(site.config)
     reason = site.reason if isinstance(site, InvalidSite) else ""
-    return Target(site.db_name, site.table_prefix, path, not reason, reason,
-                  config_path_b64=b64)  # fmt: skip
+    return Target(site.db_name, site.table_prefix, path, not reason, reason, config_path_b64=b64)
 
 
 def _foreign(site: WordPressSite, found: ForeignDatabase) -> Target:

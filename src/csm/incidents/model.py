@@ -132,10 +132,14 @@ class CorrelationKey:
 
     def _pairs(self) -> tuple[tuple[str, str | int], ...]:
         return (
-            ("host", self.host), ("account", self.account), ("domain", self.domain),
-            ("mailbox", self.mailbox), ("uid", self.uid), ("pid", self.pid),
+            ("host", self.host),
+            ("account", self.account),
+            ("domain", self.domain),
+            ("mailbox", self.mailbox),
+            ("uid", self.uid),
+            ("pid", self.pid),
             ("remote_ip", self.remote_ip),
-        )  # fmt: skip
+        )
 
     def fields(self) -> dict[str, str | int]:
         return {name: value for name, value in self._pairs() if value}

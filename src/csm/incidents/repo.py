@@ -29,9 +29,14 @@ CREATED_KEY = "incidents.created"
 SALT_KEY = "incidents.id_salt"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 COUNTERS = (
-    "finding_count", "event_seq", "event_count", "events_elided", "fingerprint_count",
-    "findings_elided", "spray_targets",
-)  # fmt: skip
+    "finding_count",
+    "event_seq",
+    "event_count",
+    "events_elided",
+    "fingerprint_count",
+    "findings_elided",
+    "spray_targets",
+)
 _counters = operator.attrgetter(*COUNTERS)
 COLUMNS = (
     "num, id, kind, status, active, severity, key, key_json, account, domain, mailbox, created_at, "
@@ -103,8 +108,25 @@ def _row(incident: LiveIncident) -> tuple[Any, ...]:
 
 
 def _live(row: Sequence[Any]) -> LiveIncident:
-    (num, ident, kind, status, _active, severity, _key, key_json, account, domain, mailbox,
-     created, updated, closed_at, closed_by, flags, *counters) = row  # fmt: skip
+    (
+        num,
+        ident,
+        kind,
+        status,
+        _active,
+        severity,
+        _key,
+        key_json,
+        account,
+        domain,
+        mailbox,
+        created,
+        updated,
+        closed_at,
+        closed_by,
+        flags,
+        *counters,
+    ) = row
     return LiveIncident(
         num=num,
         id=ident,
@@ -292,11 +314,23 @@ def write(
     conn.executemany(
         "INSERT INTO incident_events VALUES (?, ?, ?, 'finding', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (i, seq, ts(f.time), f.check, f.severity, f.message, fp, f.pid, f.uid,
-             f.process, f.path, f.remote_ip)
+            (
+                i,
+                seq,
+                ts(f.time),
+                f.check,
+                f.severity,
+                f.message,
+                fp,
+                f.pid,
+                f.uid,
+                f.process,
+                f.path,
+                f.remote_ip,
+            )
             for i, seq, f, fp in changes.events
         ],
-    )  # fmt: skip
+    )
     insert_actions(conn, changes.actions)
     for num in sorted(changes.truncate):
         _cap(conn, changes.dirty[num], timeline_cap, fingerprint_cap)
@@ -449,9 +483,10 @@ def active_mailboxes(conn: sqlite3.Connection, account: str | None) -> list[str]
     where = "" if account is None else " AND account = ?"
     rows = conn.execute(
         "SELECT DISTINCT mailbox FROM incidents WHERE active = 1 AND mailbox != ''"
-        + where + " ORDER BY mailbox",
+        + where
+        + " ORDER BY mailbox",
         () if account is None else (account,),
-    )  # fmt: skip
+    )
     return [row[0] for row in rows]
 
 
@@ -503,6 +538,13 @@ def add_scan_result(conn: sqlite3.Connection, scan: ScanRecord) -> None:
     conn.execute(
         "INSERT INTO scan_results (account, started_at, finished_at, complete, clean, findings,"
         " checks) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (scan.account, ts(scan.started_at), ts(scan.finished_at), int(scan.complete),
-         int(scan.clean), scan.findings, scan.checks),
-    )  # fmt: skip
+        (
+            scan.account,
+            ts(scan.started_at),
+            ts(scan.finished_at),
+            int(scan.complete),
+            int(scan.clean),
+            scan.findings,
+            scan.checks,
+        ),
+    )

@@ -106,10 +106,11 @@ class QueueActions:
         if missing:
             raise RefusedError(
                 f"{len(missing)} message(s) have no recorded `{needed}` decision: "
-                + ", ".join(missing[:5]) + (" …" if len(missing) > 5 else ""),
+                + ", ".join(missing[:5])
+                + (" …" if len(missing) > 5 else ""),
                 fix=f"review them (csm queue review), then: csm queue decide {missing[0]} {needed}"
                 ' --note "why"',
-            )  # fmt: skip
+            )
         self._reviewed([decided[i] for i in wanted], needed)
         outcome = Outcome(action, approval=approve.strip())
         found = self._present(wanted, outcome)
@@ -137,7 +138,7 @@ class QueueActions:
                 " runbook allows no queue action before that",
                 fix=f"csm creds rotate {account} --all  (or: csm creds defer {account} --reason"
                 ' "…"; or approve this action: --approve "reason")',
-            )  # fmt: skip
+            )
 
     def _present(self, ids: list[str], outcome: Outcome) -> list[QueuedMessage]:
         found = []
@@ -173,14 +174,24 @@ class QueueActions:
             if message.id not in outcome.done:
                 self._forget(message.id)  # still queued (or delivered meanwhile): no copy kept
 
-    def _exim(self, messages: list[QueuedMessage], option: str, outcome: Outcome,
-              verified: Callable[[QueuedMessage | None], bool]) -> None:  # fmt: skip
+    def _exim(
+        self,
+        messages: list[QueuedMessage],
+        option: str,
+        outcome: Outcome,
+        verified: Callable[[QueuedMessage | None], bool],
+    ) -> None:
         """``exim OPTION id…`` in batches of BATCH ids, each batch checked from the spool."""
         for start in range(0, len(messages), BATCH):
             self._exim_batch(messages[start : start + BATCH], option, outcome, verified)
 
-    def _exim_batch(self, messages: list[QueuedMessage], option: str, outcome: Outcome,
-                    verified: Callable[[QueuedMessage | None], bool]) -> None:  # fmt: skip
+    def _exim_batch(
+        self,
+        messages: list[QueuedMessage],
+        option: str,
+        outcome: Outcome,
+        verified: Callable[[QueuedMessage | None], bool],
+    ) -> None:
         if not messages:
             return
         done = self.exim.run(option, *(m.id for m in messages))
@@ -201,8 +212,16 @@ class QueueActions:
 
     def _keep(self, message: QueuedMessage, copied: Copied, who: str, approval: str) -> None:
         subject = message.header("Subject")
-        kept = repo.Kept(message.id, message.account, message.sender, subject, copied,
-                         self.clock.now(), who, approval)  # fmt: skip
+        kept = repo.Kept(
+            message.id,
+            message.account,
+            message.sender,
+            subject,
+            copied,
+            self.clock.now(),
+            who,
+            approval,
+        )
         with self.store.transaction() as conn:
             repo.keep(conn, kept)
 

@@ -112,8 +112,9 @@ class QueueDecisions:
             review_id = f"QR-{now:%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
             with self.store.transaction() as conn:
                 repo.add_review(conn, review_id, now, who, account or "", verdicts)
-            self.audit.record(who, "queue.review", review_id,
-                              {"account": account or "", "groups": dict(groups)})  # fmt: skip
+            self.audit.record(
+                who, "queue.review", review_id, {"account": account or "", "groups": dict(groups)}
+            )
         counts = {g: groups.get(g, 0) for g in review.GROUPS}
         return Reviewed(review_id, account or "", tuple(verdicts), counts, len(found.problems))
 

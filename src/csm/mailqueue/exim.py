@@ -35,9 +35,11 @@ class Exim:
             f"RCPT TO:<postmaster@csm-probe.invalid>\r\nQUIT\r\n"
         )
         done = self.host.runner(
-            self.argv("-bh", PROBE_CLIENT), timeout=self.mail.command_timeout,
-            stdin=script.encode(), check=False,
-        )  # fmt: skip
+            self.argv("-bh", PROBE_CLIENT),
+            timeout=self.mail.command_timeout,
+            stdin=script.encode(),
+            check=False,
+        )
         return HELD_REPLY in done.text
 
     def macro(self, name: str) -> str | None:

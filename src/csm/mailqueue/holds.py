@@ -62,8 +62,9 @@ class Holds:
         hold = repo.Hold(user, reason, who, self.clock.now(), method, len(frozen.done))
         with self.store.transaction() as conn:
             repo.add_hold(conn, hold)
-        self.audit.record(who, "mail.hold", user, {"reason": reason, "method": method,
-                                                    "frozen": len(frozen.done)})  # fmt: skip
+        self.audit.record(
+            who, "mail.hold", user, {"reason": reason, "method": method, "frozen": len(frozen.done)}
+        )
         self.actions.note(user, "mail_hold", f"outgoing mail held ({method}): {reason}", who)
         return HoldResult(user, method, frozen)
 
@@ -74,9 +75,9 @@ class Holds:
         if not approve.strip() and not self.actions.handled(user):
             raise RefusedError(
                 f"the credentials of {user} are not rotated or deferred: the hold stays",
-                fix=f"csm creds rotate {user} --all  (or: csm creds defer {user} --reason \"…\";"
+                fix=f'csm creds rotate {user} --all  (or: csm creds defer {user} --reason "…";'
                 ' or approve: --approve "reason")',
-            )  # fmt: skip
+            )
         account = self.account(user)
         self._release_new(account, held[0].method)
         with self.store.transaction() as conn:

@@ -66,8 +66,9 @@ class OwnersKept:
 class SpoolIndex:
     """The index of one spool's input directory (``dirs[""]`` is the directory itself)."""
 
-    def __init__(self, path: str, dirs: dict[str, Directory] | None = None,
-                 owners: OwnersKept | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, path: str, dirs: dict[str, Directory] | None = None, owners: OwnersKept | None = None
+    ) -> None:
         self.path, self.dirs, self.owners = path, dirs or {}, owners
         self.changed = False
 
@@ -155,8 +156,9 @@ class SpoolIndex:
         entries = {e[0]: e for e in known[2]} if known is not None else {}
         found: list[Entry] = []
         for msgid, file_path in _header_files(path):
-            entry, stamps[msgid] = _entry(file_path, msgid, entries.get(msgid),
-                                          stamps.get(msgid), started)  # fmt: skip
+            entry, stamps[msgid] = _entry(
+                file_path, msgid, entries.get(msgid), stamps.get(msgid), started
+            )
             if entry is not None:
                 found.append(entry)
         found.sort()
@@ -204,10 +206,13 @@ def owners_hold(kept: OwnersKept, config: str) -> bool:
 def _shaped(dirs: object) -> bool:
     """Whether a loaded index has the shape of one (each directory: stamp, stamps, entries)."""
     return isinstance(dirs, dict) and all(
-        isinstance(name, str) and isinstance(d, tuple) and len(d) == 3
-        and isinstance(d[1], bytes) and isinstance(d[2], list)
+        isinstance(name, str)
+        and isinstance(d, tuple)
+        and len(d) == 3
+        and isinstance(d[1], bytes)
+        and isinstance(d[2], list)
         for name, d in dirs.items()
-    )  # fmt: skip
+    )
 
 
 def _header_files(directory: str) -> Iterator[tuple[str, str]]:

@@ -7,9 +7,19 @@ from sys import intern
 from typing import Final, NamedTuple
 
 HEADERS_KEPT: Final = (
-    "From", "Reply-To", "Subject", "Message-ID", "In-Reply-To", "References", "X-PHP-Script",
-    "X-Mailer", "To", "Date", "Content-Type", "Auto-Submitted",
-)  # fmt: skip
+    "From",
+    "Reply-To",
+    "Subject",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "X-PHP-Script",
+    "X-Mailer",
+    "To",
+    "Date",
+    "Content-Type",
+    "Auto-Submitted",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +89,17 @@ def brief(message: QueuedMessage) -> Brief:
     same sender, domains, subject), and the spool index then stores and loads each once."""
     domains = tuple(sorted(intern(r.rpartition("@")[2].lower()) for r in message.recipients))
     return Brief(
-        message.id, message.received, message.size, message.frozen, intern(message.sender),
-        domains, intern(message.local_user), intern(message.auth_id),
-        intern(message.header("Subject")), intern(message.script()),
-    )  # fmt: skip
+        message.id,
+        message.received,
+        message.size,
+        message.frozen,
+        intern(message.sender),
+        domains,
+        intern(message.local_user),
+        intern(message.auth_id),
+        intern(message.header("Subject")),
+        intern(message.script()),
+    )
 
 
 @dataclass(frozen=True, slots=True)

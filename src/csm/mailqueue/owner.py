@@ -26,9 +26,13 @@ def owner(message: QueuedMessage, domains: DomainMap, users: Collection[str]) ->
 
 
 def owner_of(
-    local_user: str, auth_id: str, script: str, sender: str, domains: DomainMap,
+    local_user: str,
+    auth_id: str,
+    script: str,
+    sender: str,
+    domains: DomainMap,
     users: Collection[str],
-) -> tuple[str, str]:  # fmt: skip
+) -> tuple[str, str]:
     """(account, how it was found) from a message's clues; ("", "") when none names one."""
     if local_user in users:
         return local_user, "local_user"

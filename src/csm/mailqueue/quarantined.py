@@ -44,8 +44,12 @@ class QuarantinedMessages:
         header = self._file(f"{msgid}-H").decode("utf-8", "replace")
         if not body:
             return KeptShown(kept, header)
-        self.audit.record(who, "queue.quarantine_show_body", msgid,
-                          {"account": kept.account, "sender": kept.sender})  # fmt: skip
+        self.audit.record(
+            who,
+            "queue.quarantine_show_body",
+            msgid,
+            {"account": kept.account, "sender": kept.sender},
+        )
         data = self._file(f"{msgid}-D").partition(b"\n")[2]
         text = data[:BODY_SHOWN_MAX].decode("utf-8", "replace")
         return KeptShown(kept, header, text, len(data) > BODY_SHOWN_MAX)

@@ -121,8 +121,13 @@ def _listed_message(
     age = head["age"]
     number = head["size"].rstrip("KMGT")
     return QueuedMessage(
-        id=head["id"], received=now - int(age[:-1]) * _AGE_UNITS[age[-1]],
-        size=int(float(number) * _SIZE_UNITS[head["size"][len(number):]]),
-        frozen=head["frozen"] is not None, sender=head["sender"], recipients=tuple(pending),
-        delivered=tuple(delivered), local_user=head["user"] or "", source="exim -bp",
-    )  # fmt: skip
+        id=head["id"],
+        received=now - int(age[:-1]) * _AGE_UNITS[age[-1]],
+        size=int(float(number) * _SIZE_UNITS[head["size"][len(number) :]]),
+        frozen=head["frozen"] is not None,
+        sender=head["sender"],
+        recipients=tuple(pending),
+        delivered=tuple(delivered),
+        local_user=head["user"] or "",
+        source="exim -bp",
+    )

@@ -63,10 +63,18 @@ class Hold:
     released_at: datetime | None = None
 
 
-def add_review(conn: sqlite3.Connection, review_id: str, at: datetime, who: str, account: str,
-               verdicts: list[Verdict]) -> None:  # fmt: skip
-    conn.execute("INSERT INTO queue_reviews VALUES (?, ?, ?, ?, ?)",
-                 (review_id, ts(at), who, account, len(verdicts)))  # fmt: skip
+def add_review(
+    conn: sqlite3.Connection,
+    review_id: str,
+    at: datetime,
+    who: str,
+    account: str,
+    verdicts: list[Verdict],
+) -> None:
+    conn.execute(
+        "INSERT INTO queue_reviews VALUES (?, ?, ?, ?, ?)",
+        (review_id, ts(at), who, account, len(verdicts)),
+    )
     conn.executemany(
         "INSERT INTO queue_review_items VALUES (?, ?, ?, ?, ?, ?)",
         [(review_id, v.id, v.group, json.dumps(v.reasons), v.account, v.sender) for v in verdicts],
@@ -146,9 +154,17 @@ def keep(conn: sqlite3.Connection, kept: Kept) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO queue_quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
         " ?, NULL)",
-        (kept.msgid, kept.account, kept.sender, kept.subject, *astuple(kept.files),
-         ts(kept.removed_at), kept.who, kept.approval),
-    )  # fmt: skip
+        (
+            kept.msgid,
+            kept.account,
+            kept.sender,
+            kept.subject,
+            *astuple(kept.files),
+            ts(kept.removed_at),
+            kept.who,
+            kept.approval,
+        ),
+    )
 
 
 def forget(conn: sqlite3.Connection, msgid: str) -> None:
@@ -174,8 +190,17 @@ def restored(conn: sqlite3.Connection, msgid: str, at: datetime) -> None:
 
 def _kept(row: sqlite3.Row | tuple[Any, ...]) -> Kept:
     restored = parse_ts(row[14]) if row[14] else None
-    return Kept(row[0], row[1], row[2], row[3], Copied(*row[4:11]), parse_ts(row[11]), row[12],
-                row[13], restored)  # fmt: skip
+    return Kept(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        Copied(*row[4:11]),
+        parse_ts(row[11]),
+        row[12],
+        row[13],
+        restored,
+    )
 
 
 def add_hold(conn: sqlite3.Connection, hold: Hold) -> None:
@@ -201,5 +226,7 @@ def holds(conn: sqlite3.Connection) -> list[Hold]:
         "SELECT account, reason, who, at, method, frozen, released_at FROM mail_holds"
         " WHERE released_at IS NULL ORDER BY at, account"
     )
-    return [Hold(r[0], r[1], r[2], parse_ts(r[3]), r[4], r[5],
-                 parse_ts(r[6]) if r[6] else None) for r in rows]  # fmt: skip
+    return [
+        Hold(r[0], r[1], r[2], parse_ts(r[3]), r[4], r[5], parse_ts(r[6]) if r[6] else None)
+        for r in rows
+    ]

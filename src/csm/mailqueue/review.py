@@ -51,8 +51,17 @@ def review(messages: Iterable[QueuedMessage], context: Context) -> list[Verdict]
             group, reasons = _bounce(message, context, seen_bounces)
         else:
             group, reasons = _mail(message, context)
-        verdicts.append(Verdict(message.id, group, reasons, message.account, message.sender,
-                                message.header("Subject"), message.frozen))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                message.id,
+                group,
+                reasons,
+                message.account,
+                message.sender,
+                message.header("Subject"),
+                message.frozen,
+            )
+        )
     return verdicts
 
 

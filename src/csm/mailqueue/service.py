@@ -89,8 +89,12 @@ class MailQueue:
         header_file = _spool_file(path).decode("utf-8", "replace")
         if not body:
             return Shown(message, header_file)
-        self.audit().record(who, "queue.show_body", message.id,
-                            {"account": message.account, "sender": message.sender})  # fmt: skip
+        self.audit().record(
+            who,
+            "queue.show_body",
+            message.id,
+            {"account": message.account, "sender": message.sender},
+        )
         data = _spool_file(path.with_name(f"{message.id}-D")).partition(b"\n")[2]
         text = data[:BODY_SHOWN_MAX].decode("utf-8", "replace")
         return Shown(message, header_file, text, len(data) > BODY_SHOWN_MAX)

@@ -73,13 +73,22 @@ def parse(data: bytes, msgid: str, data_size: int) -> QueuedMessage:
     done = set(delivered)
     pending = tuple(r for r in recipients if r not in done)
     return QueuedMessage(
-        id=msgid, received=received, size=header_size + body, frozen="frozen" in options,
-        sender=sender, recipients=pending, delivered=tuple(delivered), local_user=user, uid=uid,
-        auth_id=options.get("auth_id", ""), authenticator=options.get("host_auth", ""),
+        id=msgid,
+        received=received,
+        size=header_size + body,
+        frozen="frozen" in options,
+        sender=sender,
+        recipients=pending,
+        delivered=tuple(delivered),
+        local_user=user,
+        uid=uid,
+        auth_id=options.get("auth_id", ""),
+        authenticator=options.get("host_auth", ""),
         protocol=options.get("received_protocol", ""),
         host_address=_address(options.get("host_address", "")),
-        host_name=options.get("host_name", ""), headers=headers,
-    )  # fmt: skip
+        host_name=options.get("host_name", ""),
+        headers=headers,
+    )
 
 
 def _submitter(line: str) -> tuple[str, int]:

@@ -36,8 +36,15 @@ def copy_out(header: Path, into: Path) -> Copied:
     header_sum = write(into / header.name, spoolfiles.read(header), 0o600)
     data_sum = write(into / data.name, spoolfiles.read(data), 0o600)
     subdir = header.parent.name if header.parent.name != "input" else ""
-    return Copied(subdir, header_sum, data_sum, header_info.st_uid, header_info.st_gid,
-                  header_info.st_mode & 0o7777, data_info.st_mode & 0o7777)  # fmt: skip
+    return Copied(
+        subdir,
+        header_sum,
+        data_sum,
+        header_info.st_uid,
+        header_info.st_gid,
+        header_info.st_mode & 0o7777,
+        data_info.st_mode & 0o7777,
+    )
 
 
 def _private(into: Path) -> None:
@@ -54,8 +61,10 @@ def copy_back(kept_dir: Path, msgid: str, spool_input: Path, copied: Copied) -> 
     target = spool_input / copied.subdir if copied.subdir else spool_input
     if not target.is_dir():
         raise CsmError(f"the spool directory {target} does not exist; nothing was restored")
-    pairs = ((f"{msgid}-D", copied.data_sha256, copied.data_mode),
-             (f"{msgid}-H", copied.header_sha256, copied.header_mode))  # fmt: skip
+    pairs = (
+        (f"{msgid}-D", copied.data_sha256, copied.data_mode),
+        (f"{msgid}-H", copied.header_sha256, copied.header_mode),
+    )
     for name, digest, _ in pairs:
         content = (kept_dir / name).read_bytes()
         if hashlib.sha256(content).hexdigest() != digest:

@@ -41,9 +41,12 @@ class Summary:
 
 
 def summary(
-    briefs: Sequence[Brief], accounts: Sequence[str], by: By, source: str = "spool",
+    briefs: Sequence[Brief],
+    accounts: Sequence[str],
+    by: By,
+    source: str = "spool",
     problems: tuple[SpoolProblem, ...] = (),
-) -> Summary:  # fmt: skip
+) -> Summary:
     """Per key: a message counts once for each of its keys; by domain, once per pending
     recipient in the domain (as exiqsumm counts); the total is the rows' sum, as in exiqsumm.
     ``accounts[i]`` is the account of ``briefs[i]`` ("" when unknown)."""

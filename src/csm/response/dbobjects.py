@@ -46,8 +46,15 @@ class DbObjects:
         conn = self._connect()
         try:
             definition = _definition(conn, kind, quoted)
-            backup = ObjectBackup("dbo_" + secrets.token_hex(6), owner.user, schema, kind, name,
-                                  definition, None if preview else self.clock.now())  # fmt: skip
+            backup = ObjectBackup(
+                "dbo_" + secrets.token_hex(6),
+                owner.user,
+                schema,
+                kind,
+                name,
+                definition,
+                None if preview else self.clock.now(),
+            )
             if preview:
                 return backup
             with self.store.transaction() as txn:
@@ -90,8 +97,9 @@ class DbObjects:
     @property
     def wordpress_users(self) -> wpusers.WordPressUsers:
         """Removing WordPress users (rogue administrators), kept among the same backups."""
-        return wpusers.WordPressUsers(self.accounts, self.store, self.audit, self.clock,
-                                      self.database, self.timeout)  # fmt: skip
+        return wpusers.WordPressUsers(
+            self.accounts, self.store, self.audit, self.clock, self.database, self.timeout
+        )
 
     def _connect(self) -> pymysql.Connection:
         return mysql.connect(self.database(), self.timeout)

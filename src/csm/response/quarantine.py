@@ -91,8 +91,12 @@ class Quarantine:
             with self.store.transaction() as conn:
                 repo.add(conn, entry)
             self._remove_original(parent, where, info, entry_id)
-        self.audit.record(who, "quarantine.put", entry_id, {**path_fields(entry.original),
-                          "sha256": digest, "reason": reason})  # fmt: skip
+        self.audit.record(
+            who,
+            "quarantine.put",
+            entry_id,
+            {**path_fields(entry.original), "sha256": digest, "reason": reason},
+        )
         return _listed(entry)
 
     def list(self) -> list[Listed]:
@@ -242,5 +246,14 @@ def _discard(parent: int, name: bytes) -> None:
 
 def _listed(entry: Entry) -> Listed:
     where = path_fields(entry.original)
-    return Listed(entry.id, where["path"], where.get("path_b64", ""), entry.size, entry.sha256,
-                  entry.reason, entry.quarantined_at, entry.who, entry.restored_at)  # fmt: skip
+    return Listed(
+        entry.id,
+        where["path"],
+        where.get("path_b64", ""),
+        entry.size,
+        entry.sha256,
+        entry.reason,
+        entry.quarantined_at,
+        entry.who,
+        entry.restored_at,
+    )

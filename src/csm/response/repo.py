@@ -49,10 +49,23 @@ class ObjectBackup:
 def add(conn: sqlite3.Connection, entry: Entry) -> None:
     conn.execute(
         f"INSERT INTO quarantine ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (entry.id, entry.original, entry.size, entry.sha256, entry.uid, entry.gid, entry.mode,
-         entry.atime_ns, entry.mtime_ns, entry.reason, entry.finding, ts(entry.quarantined_at),
-         entry.who, None),
-    )  # fmt: skip
+        (
+            entry.id,
+            entry.original,
+            entry.size,
+            entry.sha256,
+            entry.uid,
+            entry.gid,
+            entry.mode,
+            entry.atime_ns,
+            entry.mtime_ns,
+            entry.reason,
+            entry.finding,
+            ts(entry.quarantined_at),
+            entry.who,
+            None,
+        ),
+    )
 
 
 def delete(conn: sqlite3.Connection, entry_id: str) -> None:
@@ -76,19 +89,38 @@ def entries(conn: sqlite3.Connection) -> list[Entry]:
 def _entry(row: Any) -> Entry:
     restored = row[13]
     return Entry(
-        str(row[0]), bytes(row[1]), int(row[2]), str(row[3]), int(row[4]), int(row[5]),
-        int(row[6]), int(row[7]), int(row[8]), str(row[9]), str(row[10]), parse_ts(row[11]),
-        str(row[12]), parse_ts(restored) if restored else None,
-    )  # fmt: skip
+        str(row[0]),
+        bytes(row[1]),
+        int(row[2]),
+        str(row[3]),
+        int(row[4]),
+        int(row[5]),
+        int(row[6]),
+        int(row[7]),
+        int(row[8]),
+        str(row[9]),
+        str(row[10]),
+        parse_ts(row[11]),
+        str(row[12]),
+        parse_ts(restored) if restored else None,
+    )
 
 
 def add_object_backup(conn: sqlite3.Connection, backup: ObjectBackup, who: str) -> None:
     conn.execute(
         "INSERT INTO db_object_backups (id, account, schema, kind, name, definition, dropped_at,"
         " who) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (backup.id, backup.account, backup.schema, backup.kind, backup.name, backup.definition,
-         ts(backup.dropped_at) if backup.dropped_at else "", who),
-    )  # fmt: skip
+        (
+            backup.id,
+            backup.account,
+            backup.schema,
+            backup.kind,
+            backup.name,
+            backup.definition,
+            ts(backup.dropped_at) if backup.dropped_at else "",
+            who,
+        ),
+    )
 
 
 def object_backup(conn: sqlite3.Connection, backup_id: str) -> ObjectBackup | None:
@@ -99,9 +131,16 @@ def object_backup(conn: sqlite3.Connection, backup_id: str) -> ObjectBackup | No
     ).fetchone()
     if row is None:
         return None
-    return ObjectBackup(row[0], row[1], row[2], row[3], row[4], row[5],
-                        parse_ts(row[6]) if row[6] else None,
-                        parse_ts(row[7]) if row[7] else None)  # fmt: skip
+    return ObjectBackup(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        parse_ts(row[6]) if row[6] else None,
+        parse_ts(row[7]) if row[7] else None,
+    )
 
 
 def mark_object_restored(conn: sqlite3.Connection, backup_id: str, at: datetime) -> None:

@@ -49,9 +49,15 @@ class WordPressUsers:
         conn = mysql.connect(self.database(), self.timeout, database=schema)
         try:
             kept = _rows(conn, users, meta, login)
-            backup = ObjectBackup("dbo_" + secrets.token_hex(6), owner.user, schema, KIND, login,
-                                  json.dumps(kept, default=str, sort_keys=True),
-                                  None if preview else self.clock.now())  # fmt: skip
+            backup = ObjectBackup(
+                "dbo_" + secrets.token_hex(6),
+                owner.user,
+                schema,
+                KIND,
+                login,
+                json.dumps(kept, default=str, sort_keys=True),
+                None if preview else self.clock.now(),
+            )
             if preview:
                 return backup
             with self.store.transaction() as txn:
@@ -85,8 +91,10 @@ def restore(conn: pymysql.Connection, backup: ObjectBackup) -> None:
         )
         taken = cursor.fetchone()
         if taken and taken[0]:
-            raise RefusedError(f"{backup.schema} has a user with ID {user['ID']} or login"
-                               f" {user['user_login']!r} again: not restored over it")  # fmt: skip
+            raise RefusedError(
+                f"{backup.schema} has a user with ID {user['ID']} or login"
+                f" {user['user_login']!r} again: not restored over it"
+            )
         _insert(cursor, users, [user])
         _insert(cursor, meta, kept["meta"])
 

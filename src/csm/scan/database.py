@@ -19,13 +19,22 @@ from csm.errors import CsmError
 from csm.incidents.model import Finding, Severity
 
 OBJECTS = (
-    ("trigger", "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_STATEMENT"
-                " FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s"),
-    ("event", "SELECT EVENT_NAME, '', EVENT_DEFINITION"
-              " FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s"),
-    ("routine", "SELECT ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION"
-                " FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s"),
-)  # fmt: skip
+    (
+        "trigger",
+        "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_STATEMENT"
+        " FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s",
+    ),
+    (
+        "event",
+        "SELECT EVENT_NAME, '', EVENT_DEFINITION"
+        " FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s",
+    ),
+    (
+        "routine",
+        "SELECT ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION"
+        " FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s",
+    ),
+)
 SCRIPT_SRC = re.compile(r"<script[^>]*\bsrc\s*=\s*['\"]?(?:https?:)?//([^/'\" >]+)", re.I)
 EXCERPT = 240
 
@@ -90,8 +99,9 @@ class DatabaseCheck:
                 found = [self._object(account, site, row) for row in _objects(cursor, site)]
                 if self.objects:
                     scan.objects += found
-                    scan.findings += [_object_finding(o, self.now) for o in found
-                                      if o.verdict != "allowed"]  # fmt: skip
+                    scan.findings += [
+                        _object_finding(o, self.now) for o in found if o.verdict != "allowed"
+                    ]
                 if self.content:
                     scan.findings += self._content(cursor, account, site, found)
             scan.schemas.append(site.db_name)
@@ -102,15 +112,19 @@ class DatabaseCheck:
         kind, name, table, body = row
         reasons = judge(body, self.rules)
         key = f"{account.user}:{site.db_name}:{kind}:{name}"
-        verdict = "malicious" if reasons else ("allowed" if key in self.rules.allowlist
-                                               else "unexpected")  # fmt: skip
+        verdict = (
+            "malicious" if reasons else ("allowed" if key in self.rules.allowlist else "unexpected")
+        )
         excerpt = _normalise(body)[:EXCERPT]
         return DbObject(account.user, site.db_name, kind, name, table, verdict, reasons, excerpt)
 
     def _content(
-        self, cursor: pymysql.cursors.Cursor, account: Account, site: WordPressSite,
+        self,
+        cursor: pymysql.cursors.Cursor,
+        account: Account,
+        site: WordPressSite,
         found: list[DbObject],
-    ) -> list[Finding]:  # fmt: skip
+    ) -> list[Finding]:
         tokens = {t for o in found for t in _tokens(o.excerpt, self.rules)}
         users = identifiers.quote_sql_identifier(f"{site.table_prefix}users")
         meta = identifiers.quote_sql_identifier(f"{site.table_prefix}usermeta")
@@ -140,8 +154,10 @@ class DatabaseCheck:
     ) -> list[Finding]:
         """``<script src=…>`` from a domain not in the pack's safe list, in options or posts."""
         found = []
-        tables = (("options", "option_name", "option_value", "db_options_injection"),
-                  ("posts", "ID", "post_content", "db_post_injection"))  # fmt: skip
+        tables = (
+            ("options", "option_name", "option_value", "db_options_injection"),
+            ("posts", "ID", "post_content", "db_post_injection"),
+        )
         for table, key, column, check in tables:
             name = identifiers.quote_sql_identifier(f"{site.table_prefix}{table}")
             try:
@@ -160,9 +176,13 @@ class DatabaseCheck:
         return found
 
     def _admins(
-        self, where: _Where, site: WordPressSite, admins: list[tuple[str, ...]],
-        first: datetime | None, tokens: set[str],
-    ) -> list[Finding]:  # fmt: skip
+        self,
+        where: _Where,
+        site: WordPressSite,
+        admins: list[tuple[str, ...]],
+        first: datetime | None,
+        tokens: set[str],
+    ) -> list[Finding]:
         found = []
         recent = self.now - timedelta(days=self.rules.rogue_admin_days)
         era = timedelta(minutes=self.rules.install_era_minutes)
@@ -171,23 +191,28 @@ class DatabaseCheck:
             detail = {"schema": site.db_name, "login": login, "email": email}
             if any(token in display for token in tokens):
                 message = f"administrator {login} carries a magic token in {site.db_name}"
-                found.append(where.finding("db_magic_token_user", Severity.CRITICAL, message,
-                                           detail))  # fmt: skip
+                found.append(
+                    where.finding("db_magic_token_user", Severity.CRITICAL, message, detail)
+                )
             elif at is None or (at >= recent and not (first and at - first <= era)):
                 message = f"administrator {login} of {site.db_name} registered {registered}"
                 found.append(where.finding("db_rogue_admin", Severity.CRITICAL, message, detail))
             if any(mark in email.lower() for mark in self.rules.disposable_mail):
                 message = f"administrator {login} of {site.db_name} uses a throwaway address"
-                found.append(where.finding("db_suspicious_admin_email", Severity.HIGH, message,
-                                           detail))  # fmt: skip
+                found.append(
+                    where.finding("db_suspicious_admin_email", Severity.HIGH, message, detail)
+                )
         return found
 
 
 def judge(body: str, rules: DatabaseRules) -> tuple[str, ...]:
     """Why a database object's body is malicious (nothing: it is not)."""
     text = _normalise(body).lower()
-    reasons = [f"contains {s!r}" for s in (*rules.malware_substrings,
-               *rules.persistence_substrings) if s.lower() in text]  # fmt: skip
+    reasons = [
+        f"contains {s!r}"
+        for s in (*rules.malware_substrings, *rules.persistence_substrings)
+        if s.lower() in text
+    ]
     reasons += [f"loads a script from {h}" for h in SCRIPT_SRC.findall(text) if not _safe(h, rules)]
     if re.search(rules.role_escalation, text, re.I | re.S):
         reasons.append("grants the administrator role")
@@ -205,8 +230,11 @@ def _safe(host: str, rules: DatabaseRules) -> bool:
 
 def _tokens(body: str, rules: DatabaseRules) -> set[str]:
     found = re.findall(rules.magic_token, _normalise(body), re.I)
-    return {t for t in found if re.search(r"[a-z]", t) and re.search(r"[A-Z]", t)
-            and re.search(r"[0-9]", t)}  # fmt: skip
+    return {
+        t
+        for t in found
+        if re.search(r"[a-z]", t) and re.search(r"[A-Z]", t) and re.search(r"[0-9]", t)
+    }
 
 
 def _objects(cursor: pymysql.cursors.Cursor, site: WordPressSite) -> list[tuple[str, ...]]:
@@ -237,8 +265,13 @@ def _object_finding(found: DbObject, now: datetime) -> Finding:
     message = f"{intro} {found.kind} {found.name} in {found.account}.{found.schema}"
     if found.reasons:
         message += f" ({'; '.join(found.reasons)})"
-    details = {"schema": found.schema, "kind": found.kind, "name": found.name,
-               "table": found.table, "body": found.excerpt}  # fmt: skip
+    details = {
+        "schema": found.schema,
+        "kind": found.kind,
+        "name": found.name,
+        "table": found.table,
+        "body": found.excerpt,
+    }
     severity = Severity.CRITICAL if malicious else Severity.WARNING
     return Finding(check, severity, message, now, account=found.account, details=details)
 
@@ -270,8 +303,15 @@ class _Where:
     def finding(
         self, check: str, severity: Severity, message: str, details: dict[str, str]
     ) -> Finding:
-        return Finding(check, severity, message, self.now, account=self.account,
-                       path=self.config, details=details)  # fmt: skip
+        return Finding(
+            check,
+            severity,
+            message,
+            self.now,
+            account=self.account,
+            path=self.config,
+            details=details,
+        )
 
 
 def _normalise(body: str) -> str:

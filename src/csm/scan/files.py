@@ -118,8 +118,11 @@ class FileCheck:
         lower = host_path.lower()
         for match in self.path_rules:
             if match.path_contains.encode() in host_path and lower.endswith(match.suffixes):
-                meta = {"check": match.check, "severity": match.severity,
-                        "description": match.description}  # fmt: skip
+                meta = {
+                    "check": match.check,
+                    "severity": match.severity,
+                    "description": match.description,
+                }
                 scan.findings.append(self._finding(account, where, match.check, meta))
                 break
 
@@ -129,8 +132,15 @@ class FileCheck:
         severity = Severity[str(meta.get("severity", "HIGH"))]
         message = f"{meta.get('description', rule)}: {where['path']}"
         details = {"rule": rule, **{k: v for k, v in where.items() if k == "path_b64"}}
-        return Finding(str(meta.get("check", rule)), severity, message, self.now,
-                       account=account.user, path=where["path"], details=details)  # fmt: skip
+        return Finding(
+            str(meta.get("check", rule)),
+            severity,
+            message,
+            self.now,
+            account=account.user,
+            path=where["path"],
+            details=details,
+        )
 
 
 def _recent_php(path: bytes, now: float) -> bool:

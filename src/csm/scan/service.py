@@ -71,8 +71,9 @@ class Scans:
         """Scan one account, record its findings and the result."""
         unknown = sorted(set(checks) - set(CHECKS))
         if unknown or not checks:
-            raise UsageError(f"unknown checks: {', '.join(unknown) or '(none)'}; known: "
-                             f"{', '.join(CHECKS)}")  # fmt: skip
+            raise UsageError(
+                f"unknown checks: {', '.join(unknown) or '(none)'}; known: {', '.join(CHECKS)}"
+            )
         account = self.accounts.get(user)
         started = self.clock.now()
         findings: list[Finding] = []
@@ -82,8 +83,12 @@ class Scans:
         if "files" in checks:
             paths = path_matches(self.file_paths)
             found = FileCheck(self.host, self.file_rules(), started, paths).run(account)
-            findings, errors, files, recent = (found.findings, found.errors, found.files,
-                                               found.recent_php)  # fmt: skip
+            findings, errors, files, recent = (
+                found.findings,
+                found.errors,
+                found.files,
+                found.recent_php,
+            )
         if "database" in checks or "wordpress" in checks:
             kinds = ("database" in checks, "wordpress" in checks)
             check = DatabaseCheck(self.database, self.rules, started, self.timeout, *kinds)
@@ -93,14 +98,27 @@ class Scans:
         complete = not errors
         clean = complete and not findings
         recorded = self.incidents.record(findings) if findings else None
-        record = repo.ScanRecord(account.user, started, finished, complete, clean,
-                                 len(findings), ",".join(checks))  # fmt: skip
+        record = repo.ScanRecord(
+            account.user, started, finished, complete, clean, len(findings), ",".join(checks)
+        )
         with self.incidents.store.transaction() as conn:
             repo.add_scan_result(conn, record)
         quarantined = self._respond(findings) if complete else ()
-        return AccountScan(account.user, started, finished, tuple(checks), tuple(schemas), files,
-                           tuple(recent), tuple(findings), complete, clean, tuple(errors),
-                           recorded, quarantined)  # fmt: skip
+        return AccountScan(
+            account.user,
+            started,
+            finished,
+            tuple(checks),
+            tuple(schemas),
+            files,
+            tuple(recent),
+            tuple(findings),
+            complete,
+            clean,
+            tuple(errors),
+            recorded,
+            quarantined,
+        )
 
     def _respond(self, findings: list[Finding]) -> tuple[str, ...]:
         """With ``auto_response.quarantine_files`` on, and only after a complete scan: the

@@ -91,10 +91,19 @@ def emit(context: MailContext, alert: Alert) -> list[Finding]:
     )
     when = datetime.fromtimestamp(alert.at, UTC)
     return [
-        Finding(alert.check, alert.severity, alert.message, when, account=account,
-                domain=alert.domain, mailbox=mailbox, remote_ip=alert.ip, path=alert.path,
-                details=alert.details)
-    ]  # fmt: skip
+        Finding(
+            alert.check,
+            alert.severity,
+            alert.message,
+            when,
+            account=account,
+            domain=alert.domain,
+            mailbox=mailbox,
+            remote_ip=alert.ip,
+            path=alert.path,
+            details=alert.details,
+        )
+    ]
 
 
 def span(seconds: float) -> str:

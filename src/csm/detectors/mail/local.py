@@ -64,9 +64,15 @@ class LocalMail:
         subject = f"{user}:{severity}"  # the critical crossing is news after the warning
         details = {"count": len(values), "script_dir": script_dir, "sample_messages": samples}
         alert = Alert(
-            "email_php_relay_abuse", severity, message, at,
-            account=user, path=script_dir, subject=subject, details=details,
-        )  # fmt: skip
+            "email_php_relay_abuse",
+            severity,
+            message,
+            at,
+            account=user,
+            path=script_dir,
+            subject=subject,
+            details=details,
+        )
         return emit(self.context, alert)
 
 

@@ -32,8 +32,21 @@ MESSAGES_TRACKED: Final = 10_000
 class Sender:
     """One authenticated mailbox's recent submissions."""
 
-    __slots__ = ("bulk", "cloud", "cloudy", "host", "last", "leaky", "mailbox", "networks",
-                 "recipients", "route", "sent", "subject", "trusted")  # fmt: skip
+    __slots__ = (
+        "bulk",
+        "cloud",
+        "cloudy",
+        "host",
+        "last",
+        "leaky",
+        "mailbox",
+        "networks",
+        "recipients",
+        "route",
+        "sent",
+        "subject",
+        "trusted",
+    )
 
     def __init__(
         self, mailbox: str, trusted: bool, rate: float, spread: float, cloud: float
@@ -152,9 +165,10 @@ class Outbound:
         )
         return emit(
             self.context,
-            Alert("email_suspicious_geo", Severity.CRITICAL, message, at, sender.mailbox,
-                  ip=mail.ip),
-        )  # fmt: skip
+            Alert(
+                "email_suspicious_geo", Severity.CRITICAL, message, at, sender.mailbox, ip=mail.ip
+            ),
+        )
 
     def _cloud(self, at: int, sender: Sender, mail: Arrival) -> list[Finding]:
         if mail.host != sender.host:  # and their client host
@@ -208,7 +222,11 @@ class Outbound:
             return []
         message = f"{sender.mailbox} submits through the bulk-mail service {service}"
         alert = Alert(
-            "email_compromised_account", Severity.CRITICAL, message, at, sender.mailbox,
+            "email_compromised_account",
+            Severity.CRITICAL,
+            message,
+            at,
+            sender.mailbox,
             ip=mail.ip,
-        )  # fmt: skip
+        )
         return emit(self.context, alert)

@@ -258,8 +258,15 @@ class MailDetectors:
 
 
 # What the lines some detector reads hold (plain substring tests beat one regex here).
-RELEVANT: Final = (" <= ", " ** ", "authenticator failed", "cwd=", " Frozen",
-                   "outgoing mail hold", "DKIM: signing failed")  # fmt: skip
+RELEVANT: Final = (
+    " <= ",
+    " ** ",
+    "authenticator failed",
+    "cwd=",
+    " Frozen",
+    "outgoing mail hold",
+    "DKIM: signing failed",
+)
 
 
 def _relevant(line: str) -> bool:

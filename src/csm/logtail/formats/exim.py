@@ -34,8 +34,19 @@ class Arrival:
     when a detector asks (most lines need only a few).  Fields are looked for in the line's
     field text: from after the sender to the sender's own text, less the client address."""
 
-    __slots__ = ("_after", "_cut", "_gap", "_rest", "_start", "auth", "auth_id", "host", "ip",
-                 "sender", "user")  # fmt: skip
+    __slots__ = (
+        "_after",
+        "_cut",
+        "_gap",
+        "_rest",
+        "_start",
+        "auth",
+        "auth_id",
+        "host",
+        "ip",
+        "sender",
+        "user",
+    )
 
     def __init__(
         self, rest: str, sender: str, client: tuple[str, str, int, int], start: int, cut: int
