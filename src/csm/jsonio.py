@@ -64,12 +64,19 @@ def error_envelope(error: CsmError) -> dict[str, Any]:
     return envelope
 
 
+def name_text(raw: bytes) -> tuple[str, str]:
+    """A file name's bytes as (text, base64): the name when it is UTF-8 (base64 ""); otherwise
+    the text has U+FFFD for the undecodable bytes and the base64 holds the exact bytes.  The
+    one encoding behind every ``path``/``path_b64`` pair CSM shows."""
+    try:
+        return raw.decode("utf-8"), ""
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace"), base64.b64encode(raw).decode("ascii")
+
+
 def path_fields(raw: bytes | str) -> dict[str, str]:
     """A file name as ``path``, plus ``path_b64`` when it is not valid UTF-8."""
     if isinstance(raw, str):
         return {"path": raw}
-    try:
-        return {"path": raw.decode("utf-8")}
-    except UnicodeDecodeError:
-        encoded = base64.b64encode(raw).decode("ascii")
-        return {"path": raw.decode("utf-8", "replace"), "path_b64": encoded}
+    text, encoded = name_text(raw)
+    return {"path": text, "path_b64": encoded} if encoded else {"path": text}

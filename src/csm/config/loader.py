@@ -18,9 +18,9 @@ import yaml
 from pydantic import ValidationError
 
 from csm.config.model import Config
+from csm.config.snapshot import ENV_PREFIX
 from csm.errors import ConfigError, ConfigProblem
 
-ENV_PREFIX = "CSM_"
 ENV_NESTING = "__"
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from csm.forensic.quoting import as_bytes
+from csm.jsonio import name_text
 
 WINDOW = timedelta(days=7)  # recent mtimes (and, with mail, log lines) this far back, at least
 MARGIN = timedelta(days=1)  # before the account's oldest open incident
@@ -42,14 +43,9 @@ class Kind(enum.StrEnum):
 
 
 def path_text(path: str) -> tuple[str, str]:
-    """A host path as (text, base64): the text is the name when it is UTF-8 (base64 "");
-    otherwise it has U+FFFD for the undecodable bytes, and the base64 holds the exact bytes
-    (``path``/``path_b64``, as every CSM result shows names)."""
-    raw = as_bytes(path)
-    try:
-        return raw.decode("utf-8"), ""
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", "replace"), base64.b64encode(raw).decode("ascii")
+    """A host path as (text, base64), as every CSM result shows names
+    (:func:`csm.jsonio.name_text`)."""
+    return name_text(as_bytes(path))
 
 
 def path_bytes(text: str, b64: str) -> bytes:
