@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,7 +31,8 @@ from typing import TypeVar
 from csm.drill.build import EXIM_CONFIG, EXIM_SPOOL, HOSTNAME, DrillHost
 from csm.drill.maillog import SPAM_NETS
 from csm.drill.plan import Account
-from csm.errors import CommandError, CommandTimeoutError
+from csm.errors import CommandError
+from csm.host import run
 from csm.mailqueue import spoolfiles
 
 BASE = {
@@ -325,14 +325,8 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 def _run(argv: list[str], stdin: str = "") -> None:
-    try:
-        subprocess.run(
-            argv, input=stdin, text=True, capture_output=True, check=True, timeout=TIMEOUT
-        )
-    except subprocess.CalledProcessError as exc:
-        raise CommandError(f"{' '.join(argv[:4])}… failed: {exc.stdout}{exc.stderr}") from None
-    except subprocess.TimeoutExpired:
-        raise CommandTimeoutError(f"{' '.join(argv[:4])}… took over {TIMEOUT}s") from None
+    """Through the one subprocess seam (typed errors on failure, timeout, missing binary)."""
+    run(argv, timeout=TIMEOUT, stdin=stdin.encode())
 
 
 def _spool_ids(spool: Path) -> set[str]:
