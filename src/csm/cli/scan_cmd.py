@@ -106,7 +106,7 @@ def remove_user(obj: CliContext, /, as_json: bool, **target: Any) -> None:
     app = obj.app()
     preview = target.pop("preview")
     with app.db_objects() as service:
-        done = service.wordpress_users.remove(**target, who=app.operator, preview=preview)
+        done = service.remove_user(**target, who=app.operator, preview=preview)
     if as_json:
         emit_json(done)
     else:

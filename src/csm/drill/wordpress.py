@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+from csm.accounts.wordpress import SALT_KEYS
 from csm.drill.plan import Account, Site
 from csm.drill.tree import Tree
 
 WP_VERSION = "6.6.2"
-SALT_KEYS = (
-    "AUTH_KEY",
-    "SECURE_AUTH_KEY",
-    "LOGGED_IN_KEY",
-    "NONCE_KEY",
-    "AUTH_SALT",
-    "SECURE_AUTH_SALT",
-    "LOGGED_IN_SALT",
-    "NONCE_SALT",
-)
 HTACCESS = """# BEGIN WordPress
 <IfModule mod_rewrite.c>
 RewriteEngine On

@@ -87,9 +87,15 @@ class Subject(NamedTuple):
 
 def subject(finding: Finding) -> Subject:
     return Subject(
-        finding.check, finding.remote_ip, finding.mailbox, finding.domain, account_of(finding),
-        finding.uid, finding.pid, finding.process.startswith(POST_EXPLOIT_DIRS),
-    )  # fmt: skip
+        finding.check,
+        finding.remote_ip,
+        finding.mailbox,
+        finding.domain,
+        account_of(finding),
+        finding.uid,
+        finding.pid,
+        finding.process.startswith(POST_EXPLOIT_DIRS),
+    )
 
 
 def classify(finding: Finding) -> Classified | None:

@@ -13,8 +13,6 @@ from csm.identifiers import exim_message_id as message_id
 from csm.mailqueue import repo, spoolfiles
 from csm.store.db import Store
 
-BODY_SHOWN_MAX = 256 * 1024
-
 
 @dataclass(frozen=True, slots=True)
 class KeptShown:
@@ -50,9 +48,7 @@ class QuarantinedMessages:
             msgid,
             {"account": kept.account, "sender": kept.sender},
         )
-        data = self._file(f"{msgid}-D").partition(b"\n")[2]
-        text = data[:BODY_SHOWN_MAX].decode("utf-8", "replace")
-        return KeptShown(kept, header, text, len(data) > BODY_SHOWN_MAX)
+        return KeptShown(kept, header, *spoolfiles.body(self._file(f"{msgid}-D")))
 
     def _file(self, name: str) -> bytes:
         path = self.directory / name[:-2] / name

@@ -18,8 +18,6 @@ from csm.mailqueue.model import QueuedMessage, QueueRead, brief
 from csm.mailqueue.reader import Queue
 from csm.mailqueue.summary import summarise
 
-BODY_SHOWN_MAX = 256 * 1024
-
 
 @dataclass(frozen=True, slots=True)
 class Shown:
@@ -95,9 +93,8 @@ class MailQueue:
             message.id,
             {"account": message.account, "sender": message.sender},
         )
-        data = _spool_file(path.with_name(f"{message.id}-D")).partition(b"\n")[2]
-        text = data[:BODY_SHOWN_MAX].decode("utf-8", "replace")
-        return Shown(message, header_file, text, len(data) > BODY_SHOWN_MAX)
+        data = _spool_file(path.with_name(f"{message.id}-D"))
+        return Shown(message, header_file, *spoolfiles.body(data))
 
 
 def _spool_file(path: Path) -> bytes:

@@ -47,6 +47,16 @@ def read(path: str | Path) -> bytes:
         os.close(descriptor)
 
 
+BODY_SHOWN_MAX: Final = 256 * 1024
+
+
+def body(data_file: bytes) -> tuple[str, bool]:
+    """A ``-D`` file's body as text (its first line is the file's own name), at most
+    ``BODY_SHOWN_MAX`` bytes of it, and whether it was cut."""
+    data = data_file.partition(b"\n")[2]
+    return data[:BODY_SHOWN_MAX].decode("utf-8", "replace"), len(data) > BODY_SHOWN_MAX
+
+
 def header_files(input_dir: Path) -> Iterator[tuple[str, str]]:
     """(message id, path) of every ``-H`` file; OSError when the spool cannot be read.  Paths
     are strings: tens of thousands of them are read at once."""

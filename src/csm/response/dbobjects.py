@@ -94,12 +94,42 @@ class DbObjects:
         assert restored is not None
         return restored
 
-    @property
-    def wordpress_users(self) -> wpusers.WordPressUsers:
-        """Removing WordPress users (rogue administrators), kept among the same backups."""
-        return wpusers.WordPressUsers(
-            self.accounts, self.store, self.audit, self.clock, self.database, self.timeout
-        )
+    def remove_user(
+        self, account: str, schema: str, login: str, *, who: str, preview: bool = False
+    ) -> ObjectBackup:
+        """Remove a WordPress user (a rogue administrator) after keeping its rows among the
+        same backups (kind ``wp_user``); ``preview``: only show what would be kept."""
+        owner = self.accounts.get(account)
+        site = next((s for s in owner.sites if s.db_name == schema), None)
+        if site is None:
+            raise NotFoundError(f"{schema} is not a WordPress database of {owner.user}")
+        conn = mysql.connect(self.database(), self.timeout, database=schema)
+        try:
+            kept = wpusers.keep(conn, site, login)
+            backup = ObjectBackup(
+                "dbo_" + secrets.token_hex(6),
+                owner.user,
+                schema,
+                wpusers.KIND,
+                login,
+                kept,
+                None if preview else self.clock.now(),
+            )
+            if preview:
+                return backup
+            with self.store.transaction() as txn:
+                repo.add_object_backup(txn, backup, who)
+            wpusers.delete(conn, kept)
+            conn.commit()
+        except pymysql.MySQLError as exc:
+            raise ServiceUnavailableError(
+                f"{schema}: {exc.args[-1] if exc.args else exc}"
+            ) from None
+        finally:
+            conn.close()
+        what = {"account": owner.user, "schema": schema, "login": login}
+        self.audit.record(who, "db.remove_wp_user", backup.id, what)
+        return backup
 
     def _connect(self) -> pymysql.Connection:
         return mysql.connect(self.database(), self.timeout)

@@ -1,80 +1,37 @@
-"""Removing a WordPress user (a rogue administrator), recoverably: its ``<prefix>users`` row and
-every ``<prefix>usermeta`` row are stored first (as JSON, among the database-object backups),
-then deleted in one transaction; ``csm db restore-object ID`` puts them back, same ID."""
+"""A WordPress user's rows (a rogue administrator's), for ``csm db remove-user``: its
+``<prefix>users`` row and every ``<prefix>usermeta`` row kept as JSON (among the database-object
+backups, by :class:`csm.response.dbobjects.DbObjects`), deleted, and put back with the same ID
+by ``csm db restore-object``."""
 
 from __future__ import annotations
 
 import json
 import re
-import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pymysql
 
-from csm import mysql
 from csm.accounts.model import WordPressSite
-from csm.accounts.service import Accounts
-from csm.audit import AuditLog
-from csm.clock import Clock
-from csm.errors import NotFoundError, RefusedError, ServiceUnavailableError
+from csm.errors import NotFoundError, RefusedError
 from csm.identifiers import quote_sql_identifier as quote
-from csm.response import repo
 from csm.response.repo import ObjectBackup
-from csm.store.db import Store
 
 KIND = "wp_user"
 QUOTED = re.compile(r"`[A-Za-z0-9_$]+`")  # a table name as _tables() quoted it
 
 
-@dataclass
-class WordPressUsers:
-    accounts: Accounts
-    store: Store
-    audit: AuditLog
-    clock: Clock
-    database: Callable[[], mysql.Credentials]
-    timeout: float = 10.0
+def keep(conn: pymysql.Connection, site: WordPressSite, login: str) -> str:
+    """The user's ``users`` row and every ``usermeta`` row, as the JSON a backup keeps;
+    NotFoundError when there is no such user."""
+    return json.dumps(_rows(conn, *_tables(site), login), default=str, sort_keys=True)
 
-    def remove(
-        self, account: str, schema: str, login: str, *, who: str, preview: bool = False
-    ) -> ObjectBackup:
-        """Keep the user's rows, then delete them; ``preview``: only show what would be kept."""
-        owner = self.accounts.get(account)
-        site = next((s for s in owner.sites if s.db_name == schema), None)
-        if site is None:
-            raise NotFoundError(f"{schema} is not a WordPress database of {owner.user}")
-        users, meta = _tables(site)
-        conn = mysql.connect(self.database(), self.timeout, database=schema)
-        try:
-            kept = _rows(conn, users, meta, login)
-            backup = ObjectBackup(
-                "dbo_" + secrets.token_hex(6),
-                owner.user,
-                schema,
-                KIND,
-                login,
-                json.dumps(kept, default=str, sort_keys=True),
-                None if preview else self.clock.now(),
-            )
-            if preview:
-                return backup
-            with self.store.transaction() as txn:
-                repo.add_object_backup(txn, backup, who)
-            with conn.cursor() as cursor:
-                cursor.execute(f"DELETE FROM {meta} WHERE user_id = %s", (kept["user"]["ID"],))  # noqa: S608
-                cursor.execute(f"DELETE FROM {users} WHERE ID = %s", (kept["user"]["ID"],))  # noqa: S608
-            conn.commit()
-        except pymysql.MySQLError as exc:
-            raise ServiceUnavailableError(
-                f"{schema}: {exc.args[-1] if exc.args else exc}"
-            ) from None
-        finally:
-            conn.close()
-        what = {"account": owner.user, "schema": schema, "login": login}
-        self.audit.record(who, "db.remove_wp_user", backup.id, what)
-        return backup
+
+def delete(conn: pymysql.Connection, kept: str) -> None:
+    """Delete the rows :func:`keep` kept (the caller commits)."""
+    rows = json.loads(kept)
+    with conn.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {rows['usermeta']} WHERE user_id = %s", (rows["user"]["ID"],))  # noqa: S608
+        cursor.execute(f"DELETE FROM {rows['users']} WHERE ID = %s", (rows["user"]["ID"],))  # noqa: S608
 
 
 def restore(conn: pymysql.Connection, backup: ObjectBackup) -> None:

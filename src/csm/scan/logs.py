@@ -148,8 +148,8 @@ def _detect(log: files.LogFile) -> str:
     if "exim" in log.path.name:
         return "exim"
     for number, line in enumerate(files.lines(log)):
-        own = line[:2] in (b"19", b"20") and line[4:5] == b"-" and line[10:11] == b" "
-        if own and exim.parse(text.line(line), log.year) is not None:
+        decoded = text.line(line)
+        if exim.own_shape(decoded) and exim.parse(decoded, log.year) is not None:
             return "exim"
         if number > DETECT_LINES:
             break

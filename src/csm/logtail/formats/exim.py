@@ -116,8 +116,7 @@ class SyslogCopies:
         self.seen: dict[tuple[int, int, str], None] = {}
 
     def copy(self, raw: str, line: EximLine) -> bool:
-        own = raw[:2] in ("19", "20") and raw[4:5] == "-" and raw[10:11] == " "
-        if line.msgid or own:
+        if line.msgid or own_shape(raw):
             return False
         key = (line.time, line.pid, line.rest)
         if key in self.seen:
@@ -157,11 +156,17 @@ def message_id_at(raw: bytes, start: int, end: int) -> bool:
     return True
 
 
+def own_shape(line: str) -> bool:
+    """Whether a line opens with Exim's own timestamp (``YYYY-MM-DD hh…``): Exim's file, not a
+    syslog wrapper."""
+    return line[:2] in ("19", "20") and line[4:5] == "-" and line[10:11] == " "
+
+
 def parse(line: str, year: int = 1970) -> EximLine | None:
     """One mainlog line (own format or syslog-wrapped); None when it is not one."""
     line = line.rstrip("\r\n")
     try:
-        if line[:2] in ("19", "20") and line[4:5] == "-" and line[10:11] == " ":
+        if own_shape(line):
             return _own(line)
         wrapped = syslog.parse(line, year)
         if wrapped is None or not wrapped.program.startswith("exim"):
