@@ -225,3 +225,15 @@ def test_a_login_cannot_move_the_client_address() -> None:
         failed = eximauth.auth_failure(rest)
         assert failed is not None and failed.ip == "192.0.2.1"
         assert failed.login == login or failed.times == 5  # a summariser's count can be forged
+
+
+def test_a_wrapped_line_that_only_looks_timestamped_is_read_without_a_timestamp() -> None:
+    """An authenticator name such as ``0000-_auth`` (found by the shape property test)."""
+    line = (
+        "Nov 20 09:00:00 server1 exim[1]: 0000-_auth authenticator failed for [2001:db8::1]:"
+        " 535 Incorrect authentication data (set_id=0)"
+    )
+    parsed = exim.parse(line, 2026)
+    assert parsed is not None and parsed.rest.startswith("0000-_auth authenticator failed")
+    failed = eximauth.auth_failure(parsed.rest)
+    assert failed is not None and (failed.ip, failed.login) == ("2001:db8::1", "0")

@@ -171,10 +171,23 @@ def parse(line: str, year: int = 1970) -> EximLine | None:
         wrapped = syslog.parse(line, year)
         if wrapped is None or not wrapped.program.startswith("exim"):
             return None
-        inner = _own(wrapped.message) if wrapped.message[4:5] == "-" else None
-        return inner or _body(wrapped.time, wrapped.pid, wrapped.message)
+        return _wrapped(wrapped)
     except (ValueError, IndexError):
         return None
+
+
+def _wrapped(wrapped: syslog.SyslogLine) -> EximLine:
+    """A syslog message of Exim's: with its own timestamp (``syslog_timestamp``) or without;
+    a message that only looks timestamped (an authenticator named ``0000-x``) is one without."""
+    message = wrapped.message
+    if own_shape(message):
+        try:
+            inner = _own(message)
+        except (ValueError, IndexError):
+            inner = None
+        if inner is not None:
+            return inner
+    return _body(wrapped.time, wrapped.pid, message)
 
 
 def _own(line: str) -> EximLine | None:
