@@ -20,6 +20,11 @@ def test_generated_docs_are_current(name: str) -> None:
     )
 
 
+def test_the_command_summaries_are_current() -> None:
+    """`csm --help` lists each command with its own one-line help (generated)."""
+    assert reference.SUMMARIES.read_text() == reference.summaries(), "run `make docs`"
+
+
 def test_every_setting_is_in_the_config_reference() -> None:
     text = (DOCS / "config.md").read_text()
     missing = [s.path for s in settings() if f"| `{s.path}` |" not in text]

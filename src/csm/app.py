@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from csm.accounts.domains import USERDOMAINS, DomainMap
-from csm.accounts.model import Account, Panel
+from csm.accounts.model import Panel
 from csm.accounts.service import NAME_SOURCES, Accounts
-from csm.audit import AuditLog, current_operator
+from csm.audit import AuditLog, OnDemandAudit, current_operator
 from csm.clock import Clock, SystemClock
 from csm.config import profiles
 from csm.config.loader import LoadedConfig
@@ -28,10 +28,10 @@ from csm.store.db import Store
 OWNER_SOURCES = tuple(dict.fromkeys((*profiles.CPANEL_MARKERS, *NAME_SOURCES, USERDOMAINS)))
 
 if TYPE_CHECKING:
+    from csm import mysql
     from csm.backup.service import Backups
     from csm.cpanel import Cpanel
     from csm.credentials.service import Credentials
-    from csm.forensic.model import SnapshotResult
     from csm.forensic.snapshot import Forensics
     from csm.incidents.service import Incidents
     from csm.mailqueue.actions import QueueActions
@@ -40,7 +40,9 @@ if TYPE_CHECKING:
     from csm.mailqueue.service import MailQueue
     from csm.response.dbobjects import DbObjects
     from csm.response.quarantine import Quarantine
+    from csm.scan.logs import LogReport, Progress
     from csm.scan.service import Scans
+    from csm.scan.timeline import MailTimeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,46 @@ class App:
         domains = self.domains(userdomains)
         return MailContext.build(mail.rules, domains, mail.high_volume_senders, mail.infra_ips)
 
+    def check_logs(
+        self,
+        paths: Sequence[Path],
+        source: str = "auto",
+        *,
+        since: datetime | None = None,
+        store: bool = False,
+        userdomains: Path | None = None,
+        progress: Progress | None = None,
+    ) -> LogReport:
+        """The mail detectors over existing logs (``csm check-logs``); with ``store`` the
+        findings are recorded as incidents."""
+        from csm.scan.logs import LogCheck, source_named  # noqa: PLC0415
+
+        kind, context = source_named(source), self.mail_context(userdomains)
+        year = self.config.mail.log_year
+        if not store:
+            return LogCheck(context, since, year=year).run(list(paths), kind, progress)
+        with self.incidents() as incidents:
+            return LogCheck(context, since, incidents, year).run(list(paths), kind, progress)
+
+    def mail_timeline(
+        self,
+        subject: str,
+        logs: Sequence[Path] = (),
+        *,
+        since: datetime | None = None,
+        userdomains: Path | None = None,
+    ) -> MailTimeline:
+        """What one mailbox or account did, hour by hour (``csm mail timeline``), from
+        ``logs`` or by default the configured mainlog and maillog and their rotated sets."""
+        from csm.scan import timeline  # noqa: PLC0415
+
+        mail = self.config.mail
+        paths = list(logs) or timeline.default_logs(
+            self.host.path(mail.exim_mainlog), self.host.path(mail.maillog)
+        )
+        domains = self.domains(userdomains)
+        return timeline.build(subject, paths, domains, mail.rules.rate_warn, since)
+
     def domains(self, userdomains: Path | None = None) -> DomainMap:
         """Who owns which domain (see :meth:`DomainMap.chosen`); without a config file CSM may
         run away from the host its logs come from."""
@@ -94,6 +136,12 @@ class App:
     def panel(self) -> Panel:
         """cPanel or plain, as configured or detected from the host tree."""
         return profiles.detect(self.config, self.host).panel
+
+    def mysql_login(self) -> mysql.Credentials:
+        """The server's MariaDB admin login, read when a service first needs it."""
+        from csm import mysql  # noqa: PLC0415
+
+        return mysql.credentials(self.config.mysql, self.host)
 
     def accounts(self) -> Accounts:
         hosting = self.config.hosting
@@ -114,25 +162,21 @@ class App:
     @contextmanager
     def forensics(self) -> Iterator[Forensics]:
         """Forensic snapshots; each is audited and put on the account's active incidents."""
-        from csm import mysql  # noqa: PLC0415
+        from csm.forensic.evidence import IncidentEvidence  # noqa: PLC0415
         from csm.forensic.mail import MailSources  # noqa: PLC0415
         from csm.forensic.snapshot import Forensics  # noqa: PLC0415
-
-        def database() -> mysql.Credentials:
-            return mysql.credentials(self.config.mysql, self.host)
 
         accounts = self.accounts()
         mail = MailSources.from_config(self.config.mail, self.host, accounts.names())
         with self.incidents() as incidents:
             yield Forensics(
                 self.host,
-                database,
+                self.mysql_login,
                 self.clock,
                 mail,
                 self.config.paths.home_dir,
-                recorded=_evidence(incidents),
                 owners=accounts.owners,
-                oldest_incident=incidents.oldest_active,
+                evidence=IncidentEvidence(incidents),
             )
 
     @contextmanager
@@ -153,29 +197,18 @@ class App:
     @contextmanager
     def credentials(self) -> Iterator[Credentials]:
         """The credentials service (with the incidents it reads), closed afterwards."""
-        from csm import mysql  # noqa: PLC0415
-        from csm.credentials.rotate import Rotator  # noqa: PLC0415
+        from csm.credentials.rotate import Rotators  # noqa: PLC0415
         from csm.credentials.service import Credentials  # noqa: PLC0415
         from csm.scan.database import DatabaseCheck  # noqa: PLC0415
 
-        def database() -> mysql.Credentials:
-            return mysql.credentials(self.config.mysql, self.host)
-
-        def rotator(account: Account) -> Rotator:
-            backups = self.state_dir / "credentials" / "backups"
-            timeout = self.config.mysql.connect_timeout
-            return Rotator(
-                self.host,
-                account,
-                self.cpanel(),
-                database,
-                backups,
-                self.clock.now().date(),
-                timeout,
-            )
-
         timeout = self.config.mysql.connect_timeout
-        check = DatabaseCheck(database, self.config.scan.database, self.clock.now(), timeout)
+        backups = self.state_dir / "credentials" / "backups"
+        rotators = Rotators(
+            self.host, self.cpanel(), self.mysql_login, backups, self.clock, timeout
+        )
+        check = DatabaseCheck(
+            self.mysql_login, self.config.scan.database, self.clock.now(), timeout
+        )
         with self.incidents() as incidents:
             yield Credentials(
                 self.host,
@@ -183,22 +216,18 @@ class App:
                 incidents,
                 incidents.audit,
                 self.clock,
-                database,
-                rotator,
+                self.mysql_login,
+                rotators,
                 self.cpanel(),
                 timeout,
                 self.config.paths.home_dir,
-                check.suspicious_admins,
+                check,
             )
 
     @contextmanager
     def scans(self) -> Iterator[Scans]:
         """The account scans (with the incidents they record into), closed afterwards."""
-        from csm import mysql  # noqa: PLC0415
         from csm.scan.service import Scans  # noqa: PLC0415
-
-        def database() -> mysql.Credentials:
-            return mysql.credentials(self.config.mysql, self.host)
 
         with self.incidents() as incidents:
             scan = self.config.scan
@@ -218,7 +247,7 @@ class App:
                 self.host,
                 self.accounts(),
                 incidents,
-                database,
+                self.mysql_login,
                 scan.database,
                 self.clock,
                 self.config.mysql.connect_timeout,
@@ -253,13 +282,6 @@ class App:
         from csm.mailqueue.reader import Queue  # noqa: PLC0415
         from csm.mailqueue.service import MailQueue  # noqa: PLC0415
 
-        stores: list[Store] = []
-
-        def audit() -> AuditLog:
-            if not stores:
-                stores.append(self.open_store())
-            return self.audit(stores[0])
-
         mail = self.config.mail
         exim_queue(mail.mta)
         queue = Queue(Exim(mail, self.host), self.host.path(mail.exim_spool))
@@ -272,36 +294,26 @@ class App:
                 self.loaded.sha256, stamps, tuple(sorted(users)), dict(domains.owners)
             )
         index_path = str(self.state_dir / index.NAME)
+        audit = OnDemandAudit(self.open_store, self.log_dir, self.clock)
         try:
             yield MailQueue(queue, domains, users, self.clock, audit, index_path, kept)
         finally:
-            for store in stores:
-                store.close()
+            audit.close()
 
     @contextmanager
     def queue_work(self) -> Iterator[tuple[MailQueue, QueueDecisions, QueueActions]]:
         """The queue's views, its review and decisions, and its actions, over one store (with
         the incidents, whose credentials gate the actions and which note them)."""
-        from csm.incidents.repo import GuardRecords  # noqa: PLC0415
+        from csm.incidents.gate import CredentialsGate  # noqa: PLC0415
+        from csm.incidents.guard import GuardRecords  # noqa: PLC0415
         from csm.mailqueue import owner, review  # noqa: PLC0415
         from csm.mailqueue.actions import QueueActions  # noqa: PLC0415
         from csm.mailqueue.decisions import QueueDecisions  # noqa: PLC0415
 
         with self.mail_queue() as view, self.incidents() as incidents:
-            records = GuardRecords(incidents.store, self.panel)
-
-            @cache  # per account, for this command (a review asks once per message)
-            def handled(account: str) -> bool:
-                active = incidents.active_for(account)
-                if not active:
-                    return True
-                since = min(i.created_at for i in active)
-                return records.rotated_or_deferred(account, "", since) is not None
-
+            gate = CredentialsGate(incidents, GuardRecords(incidents.store, self.panel))
             mailboxes = frozenset(m.lower() for m in incidents.open_mailboxes(None))
-            context = review.Context(
-                self.config.mail.queue_review, view.domains, handled, mailboxes
-            )
+            context = review.Context(self.config.mail.queue_review, view.domains, gate, mailboxes)
             decisions = QueueDecisions(
                 incidents.store, incidents.audit, self.clock, view.read, context
             )
@@ -313,48 +325,33 @@ class App:
                 incidents.audit,
                 self.clock,
                 quarantine,
-                handled,
-                _noted(incidents),
-                lambda m: owner.resolve(m, view.domains, view.users),
+                gate,
+                incidents,
+                owner.Owners(view.domains, view.users),
             )
             yield view, decisions, actions
 
     @contextmanager
     def holds(self) -> Iterator[Holds]:
         """Per-account outgoing mail holds (freezing through the queue actions)."""
-        from csm.mailqueue import views  # noqa: PLC0415
-        from csm.mailqueue.exim import Exim  # noqa: PLC0415
         from csm.mailqueue.holds import Holds, held_file  # noqa: PLC0415
 
         with self.queue_work() as (view, _, actions):
-
-            def queued(account: str, *, frozen: bool = False) -> list[str]:
-                return [
-                    m.id for m in view.list(views.Filter(account=account, frozen=frozen)).messages
-                ]
-
-            exim = Exim(self.config.mail, self.host)
             yield Holds(
                 actions.store,
                 actions.audit,
                 self.clock,
                 actions,
-                queued,
-                lambda a: queued(a, frozen=True),
+                view,
                 self.cpanel(),
                 held_file(self.state_dir),
-                self.accounts().get,
-                exim.defers,
+                self.accounts(),
                 self.hostname,
             )
 
     @contextmanager
     def db_objects(self) -> Iterator[DbObjects]:
-        from csm import mysql  # noqa: PLC0415
         from csm.response.dbobjects import DbObjects  # noqa: PLC0415
-
-        def database() -> mysql.Credentials:
-            return mysql.credentials(self.config.mysql, self.host)
 
         store = self.open_store()
         try:
@@ -363,7 +360,7 @@ class App:
                 store,
                 self.audit(store),
                 self.clock,
-                database,
+                self.mysql_login,
                 self.config.mysql.connect_timeout,
             )
         finally:
@@ -377,31 +374,6 @@ class App:
 
         settings = self.config.cpanel
         return Cpanel(self.host, settings.uapi_bin, settings.whmapi1_bin, settings.command_timeout)
-
-
-def _evidence(incidents: Incidents) -> Callable[[SnapshotResult, str], None]:
-    def record(result: SnapshotResult, who: str) -> None:
-        failed = [c.entry for c in result.failed]
-        details = {
-            "path": str(result.path),
-            "sha256": result.sha256,
-            "size": result.size,
-            "complete": result.complete,
-            "failed": failed,
-        }
-        incidents.audit.record(who, "forensic.snapshot", result.account, details)
-        incidents.note(
-            result.account, "forensic_snapshot", f"{result.path} (sha256 {result.sha256})", who
-        )
-
-    return record
-
-
-def _noted(incidents: Incidents) -> Callable[[str, str, str, str], None]:
-    def note(account: str, action: str, details: str, who: str) -> None:
-        incidents.note(account, action, details, who)
-
-    return note
 
 
 def exim_queue(mta: str) -> None:

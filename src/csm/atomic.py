@@ -1,7 +1,9 @@
 """Files that appear whole or not at all: written to a temporary file beside the target (the
 same filesystem), fsynced, put in place, and the directory fsynced; on failure the temporary
-file is removed and the target is as it was.  :class:`Digesting` hashes and counts what is
-written through it (an archive's sha256 and size without reading it back).
+file is removed and the target is as it was.  The one way CSM writes a file: streamed
+(:func:`replacing`) or in one call (:func:`write_bytes`), with the file's mode and, optionally,
+its owner set on the temporary file before the rename.  :class:`Digesting` hashes and counts
+what is written through it (an archive's sha256 and size without reading it back).
 
 What a write may replace is the caller's choice: anything (``"any"``), nothing (``"nothing"``:
 the file is hard-linked into place, which fails if anything appeared there meanwhile), or only
@@ -24,11 +26,13 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Final, Literal
+from typing import BinaryIO, Final, Literal, overload
 
 from csm.errors import RefusedError
 
 Replaces = Literal["any", "nothing", "regular"]
+Owner = tuple[int, int]  # (uid, gid)
+PRIVATE: Final = 0o600
 REGULAR: Final = "a regular file"
 # Where a filesystem has no hard links, "nothing" falls back to a check right before a rename.
 _NO_LINKS: Final = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP})
@@ -45,22 +49,67 @@ _KINDS: Final = (
 
 @contextmanager
 def replacing(
-    target: Path, prefix: str = ".csm-", *, replaces: Replaces = "any"
+    target: Path,
+    prefix: str = ".csm-",
+    *,
+    replaces: Replaces = "any",
+    mode: int = PRIVATE,
+    owner: Owner | None = None,
 ) -> Iterator[BinaryIO]:
-    """A new 0600 file to write; it takes the place of ``target`` when the block ends without
-    error.  FileExistsError when ``target`` is something ``replaces`` does not allow."""
+    """A new file to write; it takes the place of ``target`` when the block ends without
+    error, with ``mode`` (0600 unless told) and ``owner`` (``(uid, gid)``; unchanged when None).
+    FileExistsError when ``target`` is something ``replaces`` does not allow."""
     descriptor, temporary = tempfile.mkstemp(prefix=owned(prefix), suffix=".tmp", dir=target.parent)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         with os.fdopen(descriptor, "wb") as stream:
             yield stream
             stream.flush()
+            _settle(stream.fileno(), mode, owner)
             os.fsync(stream.fileno())
         _install(Path(temporary), target, replaces)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     sync_directory(target.parent)
+
+
+@overload
+def write_bytes(
+    target: Path,
+    data: bytes,
+    *,
+    mode: int = ...,
+    owner: Owner | None = ...,
+    sha256: Literal[False] = ...,
+    prefix: str = ...,
+    replaces: Replaces = ...,
+) -> None: ...
+@overload
+def write_bytes(
+    target: Path,
+    data: bytes,
+    *,
+    mode: int = ...,
+    owner: Owner | None = ...,
+    sha256: Literal[True],
+    prefix: str = ...,
+    replaces: Replaces = ...,
+) -> str: ...
+def write_bytes(  # noqa: PLR0913 - the options of one write, all keyword-only
+    target: Path,
+    data: bytes,
+    *,
+    mode: int = PRIVATE,
+    owner: Owner | None = None,
+    sha256: bool = False,
+    prefix: str = ".csm-",
+    replaces: Replaces = "any",
+) -> str | None:
+    """Put ``data`` at ``target`` whole (see :func:`replacing`); its sha256 (hex) when asked."""
+    with replacing(target, prefix, replaces=replaces, mode=mode, owner=owner) as stream:
+        stream.write(data)
+    return hashlib.sha256(data).hexdigest() if sha256 else None
 
 
 @contextmanager
@@ -142,6 +191,13 @@ def sync_directory(directory: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _settle(descriptor: int, mode: int, owner: Owner | None) -> None:
+    """The owner first (a chown may clear set-id bits), then the mode."""
+    if owner is not None:
+        os.fchown(descriptor, *owner)
+    os.fchmod(descriptor, mode)
 
 
 def _install(temporary: Path, target: Path, replaces: Replaces) -> None:

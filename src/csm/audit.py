@@ -6,7 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 
 from csm.clock import Clock, isoformat
 from csm.store.db import Store
+from csm.store.times import parse_ts, ts
 
 AUDIT_FILE = "audit.jsonl"
 LOG_DIR_MODE = 0o700
@@ -62,7 +63,7 @@ class AuditLog:
         with self.store.transaction() as conn:
             conn.executemany(
                 "INSERT INTO audit_log (at, who, action, target, details) VALUES (?, ?, ?, ?, ?)",
-                [(isoformat(at), who, action, e.target, _json(e.details)) for e in entries],
+                [(ts(at), who, action, e.target, _json(e.details)) for e in entries],
             )
             _append_lines(self.path, [_line(e) for e in entries])
         return entries
@@ -74,7 +75,7 @@ class AuditLog:
             (target,) if target else (),
         ).fetchall()
         return [
-            AuditEntry(datetime.fromisoformat(at), who, action, tgt, json.loads(details))
+            AuditEntry(parse_ts(at), who, action, tgt, json.loads(details))
             for at, who, action, tgt, details in rows
         ]
 
@@ -106,3 +107,25 @@ def current_operator(env: Mapping[str, str]) -> str:
         except (OSError, KeyError):
             user = f"uid{os.getuid()}"
     return f"cli:{user}"
+
+
+class OnDemandAudit:
+    """An audit log whose store opens when the first entry is recorded (read-only commands
+    that may record something, such as showing a queued message's body); closed by
+    :meth:`close`."""
+
+    def __init__(self, open_store: Callable[[], Store], log_dir: Path, clock: Clock) -> None:
+        self.open_store = open_store
+        self.log_dir = log_dir
+        self.clock = clock
+        self._log: AuditLog | None = None
+
+    def log(self) -> AuditLog:
+        if self._log is None:
+            self._log = AuditLog(self.open_store(), self.log_dir, self.clock)
+        return self._log
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.store.close()
+            self._log = None

@@ -7,7 +7,7 @@ from typing import Any
 
 from csm.clock import SystemClock
 from csm.drill.build import DrillHost
-from csm.incidents import repo
+from csm.scan import repo
 from csm.store.db import Store
 from tests.conftest import backed_up, dropin
 

@@ -16,6 +16,7 @@ from csm.config.loader import load
 from csm.drill.build import EXIM_SPOOL, DrillHost, build
 from csm.drill.mailqueue import QueuePlan, build_queue
 from csm.forensic.mail import MailSources
+from csm.forensic.model import SnapshotResult
 from csm.forensic.snapshot import Forensics
 from csm.host import Host
 from tests.forensic.conftest import SEED
@@ -131,9 +132,23 @@ def test_by_default_the_window_reaches_back_to_the_oldest_open_incident(
     snap.snapshot(plan.php_account, out, with_mail=True)
     assert members(out)["logs/exim_mainlog.txt"] == b""  # a week back: the attack is missed
     opened = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
-    snap.oldest_incident = lambda account: opened if account == plan.php_account else None
+    snap.evidence = OpenSince(plan.php_account, opened)
     out = tmp_path / "reaching.tar.gz"
     snap.snapshot(plan.php_account, out, with_mail=True)
     lines = members(out)["logs/exim_mainlog.txt"].splitlines()
     assert lines and all(line.startswith(b"2026-11-20 ") for line in lines)
     assert value(members(out)["manifest.txt"], "window_start") == "2026-11-19T03:00:00Z"
+
+
+class OpenSince:
+    """One account with an incident open since ``opened``; snapshots recorded in a list."""
+
+    def __init__(self, account: str, opened: datetime) -> None:
+        self.account, self.opened = account, opened
+        self.snapshots: list[SnapshotResult] = []
+
+    def recorded(self, result: SnapshotResult, who: str) -> None:
+        self.snapshots.append(result)
+
+    def oldest_active(self, account: str) -> datetime | None:
+        return self.opened if account == self.account else None

@@ -14,6 +14,7 @@ from csm.errors import NotFoundError, RefusedError, UsageError
 from csm.incidents import repo
 from csm.incidents.bulk import BulkRequest
 from csm.incidents.model import ClosedBy, Status
+from csm.scan import repo as scans
 from csm.store import backups
 from tests.incidents.conftest import MIN, T0, Harness, finding
 
@@ -39,7 +40,7 @@ def record_scan(
 ) -> None:
     at = h.clock.now() + after
     with h.store.transaction() as conn:
-        repo.add_scan_result(conn, repo.ScanRecord(account, at, at, complete, clean))
+        scans.add_scan_result(conn, scans.ScanRecord(account, at, at, complete, clean))
 
 
 def unmet(h: Harness, incident_id: str) -> list[str]:

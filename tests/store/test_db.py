@@ -21,7 +21,7 @@ def test_open_creates_a_private_state_dir_and_applies_every_migration(tmp_path: 
         assert state.stat().st_mode & 0o777 == 0o700
         assert store.migrated == tuple(m.name for m in MIGRATIONS)
         rows = store.conn.execute("SELECT name, applied_at FROM schema_migrations").fetchall()
-        assert rows == [(m.name, "2026-11-22T12:00:00Z") for m in MIGRATIONS]
+        assert rows == [(m.name, "2026-11-22T12:00:00.000000Z") for m in MIGRATIONS]
     finally:
         store.close()
 

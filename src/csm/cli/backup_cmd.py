@@ -11,7 +11,7 @@ from csm.cli.output import emit_json, json_option
 from csm.cli.terminal import printable
 
 
-@click.command("backup")
+@click.command("backup", short_help="Back up config and state; verify an archive.")
 @click.argument("args", nargs=-1, required=True, metavar="OUT.tar.gz | verify ARCHIVE")
 @click.option(
     "--force",
@@ -57,7 +57,7 @@ def _verify(obj: CliContext, archive: Path, as_json: bool) -> None:
         click.get_current_context().exit(1)
 
 
-@click.command("restore")
+@click.command("restore", short_help="Restore a backup (the daemon stopped).")
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.option(
     "--accept-unsummed",

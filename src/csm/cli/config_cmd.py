@@ -10,7 +10,7 @@ from csm.config import loader, snapshot
 from csm.config.model import to_dict
 
 
-@click.command()
+@click.command(short_help="Validate the configuration; list every error.")
 @json_option
 @click.pass_obj
 def validate(obj: CliContext, as_json: bool) -> int:
@@ -30,7 +30,7 @@ def validate(obj: CliContext, as_json: bool) -> int:
     return 0 if result.valid else 1
 
 
-@click.group()
+@click.group(short_help="Show the effective configuration.")
 def config() -> None:
     """Inspect the configuration."""
 

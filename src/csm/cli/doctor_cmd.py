@@ -13,7 +13,7 @@ INDENT = " " * 7
 LABELS = {"ok": "[OK]  ", "warn": "[WARN]", "fail": "[FAIL]"}
 
 
-@click.command()
+@click.command(short_help="Diagnose the installation; each problem with its fix.")
 @json_option
 @click.pass_obj
 def doctor(obj: CliContext, as_json: bool) -> int:

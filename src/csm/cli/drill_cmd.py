@@ -9,7 +9,7 @@ import click
 from csm.cli.output import emit_json, json_option
 
 
-@click.group()
+@click.group(short_help="Build a simulated hosting server to rehearse on.")
 def drill() -> None:
     """Simulated hosting servers for tests, demos and runbook rehearsal."""
 

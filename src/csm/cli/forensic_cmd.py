@@ -10,7 +10,9 @@ from csm.cli.output import emit_json, json_option
 from csm.cli.terminal import printable
 
 
-@click.command("forensic-snapshot")
+@click.command(
+    "forensic-snapshot", short_help="Preserve an account's evidence in a checksummed archive."
+)
 @click.argument("account")
 @click.option(
     "--out",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 import click
@@ -16,17 +14,11 @@ from csm.incidents.model import Status
 from csm.incidents.service import ListQuery
 from csm.jsonio import to_jsonable
 
-
-def view() -> ModuleType:
-    """The human renderer (rich), imported only when a human is reading."""
-    return importlib.import_module("csm.cli.incidents_view")
-
-
 STATUSES = ["all", "active", "open", "contained", "resolved", "dismissed"]
 TARGETS = [s.value for s in Status]
 
 
-@click.group()
+@click.group(short_help="List, show, review and change incidents.")
 def incidents() -> None:
     """Incidents: findings correlated per account, mailbox or attacker."""
 
@@ -51,7 +43,9 @@ def list_(obj: CliContext, /, as_json: bool, **options: Any) -> None:
             page.items, total=page.total, offset=page.offset, limit=page.limit, status=page.status
         )
     else:
-        view().page(page)
+        from csm.cli import incidents_view as view  # noqa: PLC0415
+
+        view.page(page)
 
 
 @incidents.command("show")
@@ -65,7 +59,9 @@ def show(obj: CliContext, incident_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(detail)
     else:
-        view().detail(detail)
+        from csm.cli import incidents_view as view  # noqa: PLC0415
+
+        view.detail(detail)
 
 
 @incidents.command("status")
@@ -141,7 +137,9 @@ def bulk_status(obj: CliContext, /, as_json: bool, **options: Any) -> int:
     if as_json:
         emit_json(result)
     else:
-        view().bulk(result)
+        from csm.cli import incidents_view as view  # noqa: PLC0415
+
+        view.bulk(result)
     return 0
 
 
@@ -156,7 +154,9 @@ def sweep(obj: CliContext, apply: bool, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        view().sweep(result)
+        from csm.cli import incidents_view as view  # noqa: PLC0415
+
+        view.sweep(result)
 
 
 def _bulk_request(options: dict[str, Any]) -> BulkRequest:

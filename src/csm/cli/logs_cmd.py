@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,10 +13,18 @@ from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
 from csm.errors import UnreadableInputError
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rich.table import Table
+
+    from csm.incidents.model import Finding
+    from csm.scan.logs import FileReport, LogReport
+
 SHOWN = 50
 
 
-@click.command("check-logs")
+@click.command("check-logs", short_help="Run the mail detectors over log files.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--source", type=click.Choice(["auto", "exim", "maillog"]), default="auto", show_default=True
@@ -47,19 +55,16 @@ def check_logs(  # noqa: PLR0913, PLR0917 - one parameter per command-line optio
     A file that cannot be read to its end (a truncated .gz) is reported; the lines before the
     damage and the other files are still checked, and the command exits 8 (unreadable_input),
     as it does for a file that does not exist."""
-    from csm.scan import logs  # noqa: PLC0415
-
     app = obj.app(optional_config=True)
-    check = logs.LogCheck(
-        app.mail_context(userdomains), since=times.since(since), year=app.config.mail.log_year
+    progress = _show_progress if not as_json and sys.stderr.isatty() else None
+    report = app.check_logs(
+        paths,
+        source,
+        since=times.since(since),
+        store=store,
+        userdomains=userdomains,
+        progress=progress,
     )
-    progress = _progress() if not as_json and sys.stderr.isatty() else None
-    if store:
-        with app.incidents() as service:
-            check.incidents = service
-            report = check.run(list(paths), source, progress)  # type: ignore[arg-type]
-    else:
-        report = check.run(list(paths), source, progress)  # type: ignore[arg-type]
     if progress is not None:
         click.echo("\r\033[K", nl=False, err=True)  # the progress line is cleared
     if as_json:
@@ -70,59 +75,24 @@ def check_logs(  # noqa: PLR0913, PLR0917 - one parameter per command-line optio
         click.get_current_context().exit(UnreadableInputError.kind.exit_code)
 
 
-def _progress() -> Any:
-    def show(lines: int) -> None:
-        click.echo(f"\r  {lines:,} lines…", nl=False, err=True)
-
-    return show
+def _show_progress(lines: int) -> None:
+    click.echo(f"\r  {lines:,} lines…", nl=False, err=True)
 
 
-def _render(report: Any) -> None:
+def _render(report: LogReport) -> None:
     from rich.console import Console  # noqa: PLC0415
-    from rich.table import Table  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
-    from csm.cli.incidents_view import safe, when  # noqa: PLC0415
+    from csm.cli.incidents_view import safe  # noqa: PLC0415
 
     console = Console(highlight=False, width=None if Console().is_terminal else 200)
-    files = Table(
-        "FILE", "SOURCE", "LINES", "PARSED", "SKIPPED", "FINDINGS", box=None, header_style="bold"
-    )
-    for f in report.files:
-        files.add_row(
-            safe(f.path),
-            f.source,
-            f"{f.lines:,}",
-            f"{f.parsed:,}",
-            f"{f.skipped:,}",
-            str(f.findings),
-        )
-    console.print(files)
+    console.print(_files(report.files))
     for error in report.errors:
         note = " (the lines before the damage were checked)"
         console.print(Text.assemble(("unreadable: ", "bold red"), safe(error), note))
     for check, count in report.by_check.items():
         console.print(f"  {check}: {count}")
-    found = Table(
-        "TIME",
-        "CHECK",
-        "SEVERITY",
-        "ACCOUNT",
-        "MAILBOX/IP",
-        "MESSAGE",
-        box=None,
-        header_style="bold",
-    )
-    for f in report.findings[:SHOWN]:
-        found.add_row(
-            when(f.time),
-            f.check,
-            f.severity.value,
-            safe(f.account),
-            safe(f.mailbox or f.remote_ip),
-            safe(f.message),
-        )
-    console.print(found)
+    console.print(_findings(report.findings[:SHOWN]))
     if len(report.findings) > SHOWN:
         console.print(f"… and {len(report.findings) - SHOWN} more (use --json)")
     if report.recorded is not None:
@@ -132,3 +102,36 @@ def _render(report: Any) -> None:
             f"recorded: {r.created} incident(s) created, {r.merged} merged, {r.pending} pending"
             + again
         )
+
+
+def _files(files: Sequence[FileReport]) -> Table:
+    from rich.table import Table  # noqa: PLC0415
+
+    from csm.cli.incidents_view import safe  # noqa: PLC0415
+
+    table = Table(
+        "FILE", "SOURCE", "LINES", "PARSED", "SKIPPED", "FINDINGS", box=None, header_style="bold"
+    )
+    for f in files:
+        counts = (f"{f.lines:,}", f"{f.parsed:,}", f"{f.skipped:,}", str(f.findings))
+        table.add_row(safe(f.path), f.source, *counts)
+    return table
+
+
+def _findings(findings: Sequence[Finding]) -> Table:
+    from rich.table import Table  # noqa: PLC0415
+
+    from csm.cli.incidents_view import safe, when  # noqa: PLC0415
+
+    columns = ("TIME", "CHECK", "SEVERITY", "ACCOUNT", "MAILBOX/IP", "MESSAGE")
+    table = Table(*columns, box=None, header_style="bold")
+    for f in findings:
+        table.add_row(
+            when(f.time),
+            f.check,
+            f.severity.value,
+            safe(f.account),
+            safe(f.mailbox or f.remote_ip),
+            safe(f.message),
+        )
+    return table

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,8 +11,13 @@ from csm.cli import times
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, emit_list, json_option
 
+if TYPE_CHECKING:
+    from csm.scan.timeline import MailTimeline
 
-@click.group()
+
+@click.group(
+    short_help="Hold and release an account's outgoing mail; a mailbox's day from the logs."
+)
 def mail() -> None:
     """Mail: what one mailbox or account did, from the logs; per-account holds."""
 
@@ -46,23 +51,15 @@ def timeline(
     """Failed logins, new networks, bursts, bounces, deferrals and holds, hour by hour.
 
     Works without a config file (built-in defaults; an account then needs --userdomains)."""
-    from csm.scan import timeline as service  # noqa: PLC0415
-
     app = obj.app(optional_config=True)
-    mail_config = app.config.mail
-    paths = list(logs) or service.default_logs(
-        app.host.path(mail_config.exim_mainlog), app.host.path(mail_config.maillog)
-    )
-    burst = mail_config.rules.rate_warn
-    domains = app.domains(userdomains)
-    result = service.build(subject, paths, domains, burst, times.since(since))
+    result = app.mail_timeline(subject, logs, since=times.since(since), userdomains=userdomains)
     if as_json:
         emit_json(result)
     else:
         _render(result)
 
 
-def _render(result: Any) -> None:
+def _render(result: MailTimeline) -> None:
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 

@@ -14,53 +14,32 @@ from collections.abc import Sequence
 import click
 
 from csm.cli.context import CliContext
+from csm.cli.summaries import SUMMARIES
 from csm.errors import EXIT_USAGE, CsmError, UsageError
 
-# name -> (module, attribute, one-line help); the help is shown without importing the module.
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "version": ("csm.cli.version_cmd", "version", "Print the version and build."),
-    "status": (
-        "csm.cli.status_cmd",
-        "status",
-        "Show a health snapshot (daemon, store, incidents).",
-    ),
-    "doctor": (
-        "csm.cli.doctor_cmd",
-        "doctor",
-        "Diagnose the installation; each problem with its fix.",
-    ),
-    "validate": ("csm.cli.config_cmd", "validate", "Validate the configuration; list every error."),
-    "config": ("csm.cli.config_cmd", "config", "Show the effective configuration."),
-    "store": ("csm.cli.store_cmd", "store", "Manage the state store (create, migrate)."),
-    "backup": ("csm.cli.backup_cmd", "backup", "Back up config and state; verify an archive."),
-    "restore": ("csm.cli.backup_cmd", "restore", "Restore a backup (the daemon stopped)."),
-    "forensic-snapshot": (
-        "csm.cli.forensic_cmd",
-        "forensic_snapshot",
-        "Preserve an account's evidence in a checksummed archive.",
-    ),
-    "incidents": ("csm.cli.incidents_cmd", "incidents", "List, show, review and change incidents."),
-    "check-logs": ("csm.cli.logs_cmd", "check_logs", "Run the mail detectors over log files."),
-    "accounts": ("csm.cli.accounts_cmd", "accounts", "Hosting accounts: list, show, map, review."),
-    "creds": ("csm.cli.creds_cmd", "creds", "Credentials: plan, rotate, defer, status."),
-    "scan": (
-        "csm.cli.scan_cmd",
-        "scan",
-        "Scan an account's files (webshells) and databases (triggers, rogue admins).",
-    ),
-    "db": (
-        "csm.cli.scan_cmd",
-        "db",
-        "Database objects and WordPress users: list, drop or remove (kept), restore.",
-    ),
-    "quarantine": ("csm.cli.quarantine_cmd", "quarantine", "Quarantine a file; list; restore."),
-    "mail": (
-        "csm.cli.mail_cmd",
-        "mail",
-        "Hold and release an account's outgoing mail; a mailbox's day from the logs.",
-    ),
-    "queue": ("csm.cli.queue_cmd", "queue", "Exim's queue: views, review, decisions, actions."),
-    "drill": ("csm.cli.drill_cmd", "drill", "Build a simulated hosting server to rehearse on."),
+# name -> (module, attribute).  Each command declares its own one-line help (``short_help``);
+# `csm --help` shows them from :mod:`csm.cli.summaries`, generated from the commands by
+# `make docs`, so that no command module is imported to list them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "version": ("csm.cli.version_cmd", "version"),
+    "status": ("csm.cli.status_cmd", "status"),
+    "doctor": ("csm.cli.doctor_cmd", "doctor"),
+    "validate": ("csm.cli.config_cmd", "validate"),
+    "config": ("csm.cli.config_cmd", "config"),
+    "store": ("csm.cli.store_cmd", "store"),
+    "backup": ("csm.cli.backup_cmd", "backup"),
+    "restore": ("csm.cli.backup_cmd", "restore"),
+    "forensic-snapshot": ("csm.cli.forensic_cmd", "forensic_snapshot"),
+    "incidents": ("csm.cli.incidents_cmd", "incidents"),
+    "check-logs": ("csm.cli.logs_cmd", "check_logs"),
+    "accounts": ("csm.cli.accounts_cmd", "accounts"),
+    "creds": ("csm.cli.creds_cmd", "creds"),
+    "scan": ("csm.cli.scan_cmd", "scan"),
+    "db": ("csm.cli.scan_cmd", "db"),
+    "quarantine": ("csm.cli.quarantine_cmd", "quarantine"),
+    "mail": ("csm.cli.mail_cmd", "mail"),
+    "queue": ("csm.cli.queue_cmd", "queue"),
+    "drill": ("csm.cli.drill_cmd", "drill"),
 }
 
 
@@ -77,7 +56,7 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

@@ -10,7 +10,7 @@ from csm.cli.output import emit_json, emit_list, json_option
 from csm.response.quarantine import Listed
 
 
-@click.command("quarantine")
+@click.command("quarantine", short_help="Quarantine a file; list; restore.")
 @click.argument("args", nargs=-1, required=True)
 @click.option("--reason", default="", help="Why (recorded with the file).")
 @json_option

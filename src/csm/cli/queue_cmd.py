@@ -3,7 +3,7 @@ actions on reviewed messages."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,8 +12,15 @@ from csm.cli.context import CliContext
 from csm.cli.output import emit_json, emit_list, json_option
 from csm.mailqueue import views
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
-@click.group("queue")
+    from csm.mailqueue.model import SpoolProblem
+    from csm.mailqueue.repo import Kept
+    from csm.mailqueue.review import Verdict
+
+
+@click.group("queue", short_help="Exim's queue: views, review, decisions, actions.")
 def queue() -> None:
     """Exim's queue: read-only views, review, decisions, and actions on reviewed ids."""
 
@@ -347,7 +354,7 @@ def quarantine_show(obj: CliContext, /, msgid: str, body: bool, as_json: bool) -
         click.echo(shown.body, nl=False)
 
 
-def _message_id(kept: Any) -> dict[str, Any]:
+def _message_id(kept: Kept) -> dict[str, Any]:
     """A kept message as JSON, its id named ``id`` as everywhere else."""
     from csm.jsonio import to_jsonable  # noqa: PLC0415
 
@@ -355,7 +362,7 @@ def _message_id(kept: Any) -> dict[str, Any]:
     return {"id": fields.pop("msgid"), **fields}
 
 
-def _brief(verdicts: Any) -> None:
+def _brief(verdicts: Sequence[Verdict]) -> None:
     from collections import Counter  # noqa: PLC0415
 
     for group in ("safe_to_remove", "needs_review", "do_not_touch"):
@@ -366,6 +373,6 @@ def _brief(verdicts: Any) -> None:
             click.echo(f"  {count:>5}  {reason}")
 
 
-def _problems(problems: Any) -> None:
+def _problems(problems: Iterable[SpoolProblem]) -> None:
     for line in queue_view.problem_lines(problems):
         click.echo(line, err=True)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,6 +79,26 @@ def render(path: Path, generated: str) -> str:
 DOCUMENTS = {"cli.md": cli_reference, "config.md": config_reference}
 
 
+SUMMARIES = Path(__file__).with_name("summaries.py")
+
+
+def summaries() -> str:
+    """:mod:`csm.cli.summaries`: each top-level command's own one-line help."""
+    ctx = click.Context(cli, info_name="csm")
+    lines = [
+        '"""Each top-level command\'s one-line help, for `csm --help`.  Generated from the',
+        'commands\' own ``short_help`` by `make docs` (a test checks it is current)."""',
+        "",
+        "SUMMARIES: dict[str, str] = {",
+    ]
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
+        if command is not None:
+            text = command.get_short_help_str(limit=100)
+            lines.append(f"    {json.dumps(name)}: {json.dumps(text, ensure_ascii=False)},")
+    return "\n".join([*lines, "}", ""])
+
+
 def write(docs: Path) -> list[Path]:
     changed = []
     for name, make in DOCUMENTS.items():
@@ -86,4 +107,7 @@ def write(docs: Path) -> list[Path]:
         if not path.exists() or path.read_text() != content:
             path.write_text(content)
             changed.append(path)
+    if SUMMARIES.read_text() != summaries():
+        SUMMARIES.write_text(summaries())
+        changed.append(SUMMARIES)
     return changed

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 import click
@@ -14,11 +12,9 @@ from csm.cli.output import emit_json, emit_list, json_option
 CHECKS = "files,database,wordpress"
 
 
-def view() -> ModuleType:
-    return importlib.import_module("csm.cli.scan_view")
-
-
-@click.command("scan")
+@click.command(
+    "scan", short_help="Scan an account's files (webshells) and databases (triggers, rogue admins)."
+)
 @click.argument("account", required=False)
 @click.option("--all", "all_accounts", is_flag=True, help="Every account, in turn.")
 @click.option("--checks", default=CHECKS, show_default=True, help="Comma-separated checks.")
@@ -47,14 +43,18 @@ def scan(
         else:
             emit_json(done[0])
     else:
-        view().scans(done)
+        from csm.cli import scan_view as view  # noqa: PLC0415
+
+        view.scans(done)
         if all_accounts:
-            view().summary(done)
+            view.summary(done)
     if any(not s.complete for s in done):
         click.get_current_context().exit(1)
 
 
-@click.group()
+@click.group(
+    short_help="Database objects and WordPress users: list, drop or remove (kept), restore."
+)
 def db() -> None:
     """Database objects of an account's WordPress schemas."""
 
@@ -70,7 +70,9 @@ def objects(obj: CliContext, /, account: str, as_json: bool) -> None:
     if as_json:
         emit_list(found)
     else:
-        view().objects(found)
+        from csm.cli import scan_view as view  # noqa: PLC0415
+
+        view.objects(found)
 
 
 @db.command("drop-object")

@@ -9,7 +9,7 @@ from csm.cli.output import emit_json, json_option
 from csm.health import status as status_service
 
 
-@click.command()
+@click.command(short_help="Show a health snapshot (daemon, store, incidents).")
 @json_option
 @click.pass_obj
 def status(obj: CliContext, as_json: bool) -> None:

@@ -9,7 +9,7 @@ from csm.cli.output import emit_json, json_option
 from csm.health import maintenance
 
 
-@click.group()
+@click.group(short_help="Manage the state store (create, migrate).")
 def store() -> None:
     """Manage the state store."""
 

@@ -8,7 +8,7 @@ from csm.cli.output import emit_json, json_option
 from csm.version import build_info
 
 
-@click.command()
+@click.command(short_help="Print the version and build.")
 @json_option
 def version(as_json: bool) -> None:
     """Print `csm <version> (build: <sha>, date: <UTC time>)`."""

@@ -12,10 +12,11 @@ is best effort and atomic; the file holds no secrets.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
+
+from csm import atomic
 
 # The configuration's schema: a snapshot from another CSM (another model.py) does not count.
 SCHEMA: Final = Path(__file__).with_name("model.py")
@@ -65,11 +66,7 @@ def save(main: Path, dropin_dir: Path, env: Mapping[str, str], values: Mapping[s
         path = location(main)
         if path.is_file() and path.read_text(encoding="utf-8") == content:
             return
-        temporary = path.with_name(f"{NAME}.{os.getpid()}.tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(content)
-        os.replace(temporary, path)
+        atomic.write_bytes(path, content.encode("utf-8"))
     except OSError:
         return
 

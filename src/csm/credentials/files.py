@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from csm import passwords
+from csm import atomic, passwords
 from csm.errors import CsmError, NotFoundError
 
 EPOCH = date(1970, 1, 1)
@@ -118,15 +118,8 @@ def _replace(path: Path, text: str, backups: Path) -> None:
     backup = backups / f"{secrets.token_hex(6)}-{path.name}"
     shutil.copy2(path, backup)
     os.chmod(backup, 0o600)
-    temp = path.with_name(f".{path.name}.csm-{secrets.token_hex(4)}")
+    owner = (info.st_uid, info.st_gid)
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, info.st_mode & 0o7777)
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chown(temp, info.st_uid, info.st_gid)
-        os.replace(temp, path)
+        atomic.write_bytes(path, text.encode("utf-8"), mode=info.st_mode & 0o7777, owner=owner)
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         raise CsmError(f"cannot rewrite {path}: {exc}; it is unchanged") from None

@@ -1,4 +1,5 @@
-"""The ``credential_events`` table: every rotation and deferral, newest last."""
+"""The ``credential_events`` table, its only writer: every rotation and deferral, newest last.
+(The close guard, :mod:`csm.incidents.guard`, reads it with its own queries.)"""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sqlite3
 from datetime import datetime
 
 from csm.credentials.model import Event
-from csm.incidents.repo import parse_ts, ts
+from csm.store.times import parse_ts, ts
 
 
 def add(conn: sqlite3.Connection, event: Event) -> None:

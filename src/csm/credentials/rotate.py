@@ -18,6 +18,7 @@ import pymysql
 
 from csm import identifiers, mysql
 from csm.accounts.model import Account, Mailbox
+from csm.clock import Clock
 from csm.cpanel import Cpanel
 from csm.credentials import files, wordpress
 from csm.credentials.model import Item
@@ -29,6 +30,24 @@ from csm.errors import (
     UsageError,
 )
 from csm.host import Host
+
+
+@dataclass(frozen=True, slots=True)
+class Rotators:
+    """How items rotate on this host: each account's :class:`Rotator`."""
+
+    host: Host
+    cpanel: Cpanel | None  # None: not a cPanel host
+    database: Callable[[], mysql.Credentials]  # the server's admin login, read when needed
+    backups: Path  # copies of the files a rotation changes
+    clock: Clock
+    db_timeout: float = 5.0
+
+    def for_account(self, account: Account) -> Rotator:
+        today = self.clock.now().date()
+        return Rotator(
+            self.host, account, self.cpanel, self.database, self.backups, today, self.db_timeout
+        )
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from csm import mysql, passwords
 from csm.accounts.api import CrossCheck, cross_check, merged
@@ -18,12 +19,12 @@ from csm.cpanel import Cpanel
 from csm.credentials import plan as planning
 from csm.credentials import repo, wordpress
 from csm.credentials.model import Deferral, Event, Item, Outcome, Plan, Rotation, Status
-from csm.credentials.rotate import Rotator
+from csm.credentials.rotate import Rotator, Rotators
 from csm.credentials.secrets import Collected, Keeper, SecretsFile
 from csm.errors import CsmError, NotFoundError, UsageError
 from csm.host import Host
+from csm.incidents.guard import GuardRecords
 from csm.incidents.model import Incident
-from csm.incidents.repo import GuardRecords
 from csm.incidents.service import Incidents
 
 
@@ -47,6 +48,12 @@ class RotateRequest:
     show_secrets: bool = False  # the result carries them (``--json --show-secrets``)
 
 
+class AdminCheck(Protocol):
+    def suspicious_admins(self, account: Account) -> set[tuple[str, str]]:
+        """(schema, login) of the account's WordPress administrators a scan flags."""
+        ...
+
+
 @dataclass
 class Credentials:
     host: Host
@@ -55,12 +62,12 @@ class Credentials:
     audit: AuditLog
     clock: Clock
     database: Callable[[], mysql.Credentials]  # the server's admin login, read when needed
-    rotator: Callable[[Account], Rotator]  # how items rotate on this host
+    rotators: Rotators  # how items rotate on this host
     cpanel: Cpanel | None = None  # cPanel's APIs, on a cPanel host
     db_timeout: float = 5.0
     homes: str = "/home"  # paths.home_dir: no new password is ever written below it
     # (schema, login) of the account's WordPress administrators a scan finds suspicious
-    suspects: Callable[[Account], set[tuple[str, str]]] | None = None
+    suspects: AdminCheck | None = None
 
     @property
     def gate(self) -> GuardRecords:
@@ -136,7 +143,7 @@ class Credentials:
         if request.dry_run:
             return Rotation(current.account, True, tuple(_would(i, self.cpanel) for i in chosen))
         keeper = self._keeper(account, request, shown, any(_new_secret(i) for i in chosen))
-        rotator = self.rotator(account)
+        rotator = self.rotators.for_account(account)
         try:
             outcomes: list[Outcome] = []
             for item in chosen:
@@ -215,7 +222,7 @@ class Credentials:
         if self.suspects is None or not account.sites:
             return set()
         try:
-            return self.suspects(account)
+            return self.suspects.suspicious_admins(account)
         except CsmError as exc:
             notes.append(f"suspicious WordPress administrators not checked: {exc.message}")
             return set()

@@ -19,7 +19,6 @@ spool is written here.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import TypeVar
 
+from csm import atomic
 from csm.drill.build import EXIM_CONFIG, EXIM_SPOOL, HOSTNAME, DrillHost
 from csm.drill.maillog import SPAM_NETS
 from csm.drill.plan import Account
@@ -356,15 +356,6 @@ def _replace_line2(path: Path, line: bytes) -> None:
     lines = path.read_bytes().splitlines(keepends=True)
     if len(lines) < 3 or lines[1] != b"root 0 0\n":
         raise CommandError(f"{path}: line 2 is not Exim's `root 0 0`; nothing was changed")
-    temp = path.with_name(f".{path.name}.csm")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, info.st_mode & 0o7777)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(b"".join((lines[0], line, *lines[2:])))
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chown(temp, info.st_uid, info.st_gid)
-        os.replace(temp, path)
-    except OSError:
-        temp.unlink(missing_ok=True)
-        raise
+    content = b"".join((lines[0], line, *lines[2:]))
+    owner = (info.st_uid, info.st_gid)
+    atomic.write_bytes(path, content, mode=info.st_mode & 0o7777, owner=owner)

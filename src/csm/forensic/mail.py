@@ -12,7 +12,6 @@ line.  Headers and envelope only: bodies (``-D``) are never read."""
 
 from __future__ import annotations
 
-import glob
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -131,7 +130,7 @@ def _pattern(account: str, domains: Iterable[str], home: str) -> re.Pattern[str]
 def _logs(mainlog: Path, start: int, listing: Listing) -> list[files.LogFile]:
     """The mainlog and its rotated siblings that were written to since ``start``."""
     try:
-        found = [p for p in mainlog.parent.glob(glob.escape(mainlog.name) + "*") if p.is_file()]
+        found = files.rotated_set(mainlog)
         return files.ordered([p for p in found if p.stat().st_mtime >= start])
     except OSError as exc:
         listing.errors.append(f"{mainlog.parent}: {exc.strerror or exc}")

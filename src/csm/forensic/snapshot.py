@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from csm import atomic, identifiers, mysql
 from csm.accounts.cpanel import users as cpanel_users
@@ -43,6 +44,16 @@ SCHEMA_ENTRIES = {
 Produce = Callable[[], tuple[bytes, int]]  # a capture's body, and how many rows it holds
 
 
+class Evidence(Protocol):
+    """Where snapshots are recorded, and how far back an account's trouble reaches."""
+
+    def recorded(self, result: SnapshotResult, who: str) -> None: ...
+
+    def oldest_active(self, account: str) -> datetime | None:
+        """When the account's oldest open incident began (None: it has none)."""
+        ...
+
+
 @dataclass
 class Forensics:
     """The snapshot service.  ``database`` gives the MariaDB credentials (read when needed)."""
@@ -56,10 +67,8 @@ class Forensics:
     dump_timeout: float = dump.TIMEOUT
     query_timeout: float = 30.0
     walk_timeout: float = mtimes.TIMEOUT
-    # Called with each snapshot written and who took it (the audit log, the incidents).
-    recorded: Callable[[SnapshotResult, str], None] | None = None
     owners: DatabaseOwners | None = None  # who owns a schema (default: cPanel's accounts)
-    oldest_incident: Callable[[str], datetime | None] | None = None  # an account's, still open
+    evidence: Evidence | None = None  # where snapshots are recorded (the incidents)
 
     def database_owners(self) -> DatabaseOwners:
         if self.owners is None:
@@ -87,15 +96,15 @@ class Forensics:
         path = destination.checked(out, homes, force=force)
         now = self.clock.now().replace(microsecond=0)
         if since is None:
-            oldest = self.oldest_incident(user) if self.oldest_incident else None
+            oldest = self.evidence.oldest_active(user) if self.evidence else None
             since = window(now, oldest)
         self._check(home, with_mail, since)
         atomic.sweep(path.parent, archive.TEMP_PREFIX)  # what a killed snapshot left
         with atomic.scratch(path.parent, archive.TEMP_PREFIX) as work:
             run = _Run(self, Staging(work), user, home, now, since)
             result = run.write(path, os.fspath(out), with_mail, force)
-        if self.recorded is not None:
-            self.recorded(result, who)
+        if self.evidence is not None:
+            self.evidence.recorded(result, who)
         return result
 
     def _check(self, home: str, with_mail: bool, since: timedelta) -> None:

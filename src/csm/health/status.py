@@ -73,11 +73,18 @@ def _from_store(state_dir: Path) -> tuple[dict[str, int] | None, str | None]:
     except CsmError:
         return None, None
     try:
-        return incidents_repo.active_counts(store), incidents_repo.latest_scan(store)
+        return incidents_repo.active_counts(store), _latest_scan(store)
     except sqlite3.Error:
         return None, None
     finally:
         store.close()
+
+
+def _latest_scan(store: Store) -> str | None:
+    """When the last recorded scan finished (any account), or None: a read-only query, as
+    ``scan_results`` is written by :mod:`csm.scan.repo`, which this layer may not import."""
+    found = store.conn.execute("SELECT max(finished_at) FROM scan_results").fetchone()[0]
+    return str(found) if found else None
 
 
 def _daemon_status(sock: Path) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
-"""Incident SQL: the only place incidents, timelines, actions and pending sightings are read
-and written."""
+"""Incident SQL: the only writer of the incident tables (``incidents``, ``incident_events``,
+``incident_actions``, ``incident_pending`` and ``reviews``) and of the incident id counter and
+salt in ``meta`` (through :mod:`csm.store.meta`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import secrets
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from csm.incidents.live import ActionRow, Changes, LiveIncident
@@ -22,12 +23,13 @@ from csm.incidents.model import (
     Status,
     TimelineEvent,
 )
+from csm.store import meta
 from csm.store.db import Store
+from csm.store.times import parse_ts, ts
 
 SEVERITIES = ("critical", "high", "warning")
 CREATED_KEY = "incidents.created"
 SALT_KEY = "incidents.id_salt"
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 COUNTERS = (
     "finding_count",
     "event_seq",
@@ -65,17 +67,6 @@ def _merged(incident: LiveIncident) -> tuple[Any, ...]:
         *_counters(incident),
         incident.num,
     )
-
-
-def ts(at: datetime) -> str:
-    """Stored times: fixed-width UTC text, so that text order is time order."""
-    if at.tzinfo is not UTC:
-        at = at.astimezone(UTC)
-    return at.isoformat(timespec="microseconds")[:26] + "Z"  # drop "+00:00"
-
-
-def parse_ts(text: str) -> datetime:
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def _opt_ts(text: str | None) -> datetime | None:
@@ -181,20 +172,13 @@ def load_active(store: Store) -> list[LiveIncident]:
 
 def load_created(store: Store) -> int:
     """How many incidents this store has ever created (the id counter)."""
-    row = store.conn.execute("SELECT value FROM meta WHERE key = ?", (CREATED_KEY,)).fetchone()
-    return int(row[0]) if row else 0
-
-
-def latest_scan(store: Store) -> str | None:
-    """When the last recorded scan finished (any account), or None."""
-    found = store.conn.execute("SELECT max(finished_at) FROM scan_results").fetchone()[0]
-    return str(found) if found else None
+    return int(meta.get(store.conn, CREATED_KEY) or 0)
 
 
 def load_salt(store: Store) -> int:
     """The store's incident id salt: kept with its first incident, drawn until then."""
-    row = store.conn.execute("SELECT value FROM meta WHERE key = ?", (SALT_KEY,)).fetchone()
-    return int(row[0]) if row else secrets.randbits(48)
+    salt = meta.get(store.conn, SALT_KEY)
+    return int(salt) if salt else secrets.randbits(48)
 
 
 def load_pending(store: Store) -> dict[str, list[Finding]]:
@@ -335,14 +319,9 @@ def write(
     for num in sorted(changes.truncate):
         _cap(conn, changes.dirty[num], timeline_cap, fingerprint_cap)
     _write_pending(conn, changes)
-    conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-        (CREATED_KEY, str(changes.created)),
-    )
+    meta.put(conn, CREATED_KEY, str(changes.created))
     if changes.new:
-        conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (SALT_KEY, str(changes.salt))
-        )
+        meta.put_new(conn, SALT_KEY, str(changes.salt))
 
 
 def insert_actions(conn: sqlite3.Connection, rows: Iterable[ActionRow]) -> None:
@@ -413,69 +392,7 @@ def _middle(conn: sqlite3.Connection, incident: int, cap: int, which: str, chang
     return len(middle)
 
 
-# -- close-guard records --------------------------------------------------------------------
-
-
-class GuardRecords:
-    """(a), (b) and (c) answered from the store's ``reviews``, ``credential_events`` and
-    ``scan_results`` tables (filled by ``incidents review``, the credentials and the scans).
-
-    (b), also the gate for mail queue actions: an account's credentials count as handled after
-    ``since`` when every item that matters was rotated or deferred after it: the mailboxes its
-    active incidents name, the incident's own mailbox, and the cPanel password on a cPanel
-    host.  With none of those, any record after ``since`` does."""
-
-    def __init__(self, store: Store, panel: str = "plain") -> None:
-        self.store = store
-        self.panel = panel
-
-    def reviewed(self, incident_id: str, account: str, since: datetime) -> datetime | None:
-        return self._first(
-            "SELECT min(at) FROM reviews WHERE at >= ? AND (incident_id = ?"
-            " OR (incident_id IS NULL AND account = ? AND account != ''))",
-            (ts(since), incident_id, account),
-        )
-
-    def required(self, account: str, mailbox: str = "") -> set[str]:
-        """The credential items that must be rotated or deferred for ``account``."""
-        needed = {f"mailbox:{m.lower()}" for m in active_mailboxes(self.store.conn, account)}
-        if mailbox:
-            needed.add(f"mailbox:{mailbox.lower()}")
-        if self.panel == "cpanel" and account:
-            needed.add(f"cpanel:{account}")
-        return needed
-
-    def rotated_or_deferred(self, account: str, mailbox: str, since: datetime) -> datetime | None:
-        """When the last required item was handled after ``since``; None while one is open."""
-        if not account:  # a mailbox with no known account: that mailbox's own record
-            item = f"mailbox:{mailbox.lower()}"
-            sql = "SELECT min(at) FROM credential_events WHERE item = ? AND at >= ? AND ? != ''"
-            return self._first(sql, (item, ts(since), mailbox))
-        needed = self.required(account, mailbox)
-        mailboxes = sorted(i for i in needed if i.startswith("mailbox:"))
-        marks = ", ".join("?" * len(mailboxes)) or "''"
-        rows = self.store.conn.execute(
-            "SELECT item, min(at) FROM credential_events WHERE at >= ?"  # only ? marks are joined
-            f" AND (account = ? OR item IN ({marks})) GROUP BY item",
-            (ts(since), account, *mailboxes),
-        )
-        first = {item: parse_ts(at) for item, at in rows}
-        if not needed:
-            return min(first.values(), default=None)
-        if not needed <= first.keys():
-            return None
-        return max(first[item] for item in needed)
-
-    def clean_scan(self, account: str, since: datetime) -> datetime | None:
-        return self._first(
-            "SELECT min(finished_at) FROM scan_results WHERE account = ? AND finished_at >= ?"
-            " AND complete = 1 AND clean = 1",
-            (account, ts(since)),
-        )
-
-    def _first(self, sql: str, params: tuple[str, ...]) -> datetime | None:
-        row = self.store.conn.execute(sql, params).fetchone()
-        return parse_ts(row[0]) if row and row[0] else None
+# -- mailboxes, reviews and retention ----------------------------------------------------------
 
 
 def active_mailboxes(conn: sqlite3.Connection, account: str | None) -> list[str]:
@@ -508,8 +425,8 @@ def delete_closed_before(conn: sqlite3.Connection, cutoff: datetime) -> int:
     """Retention: delete resolved and dismissed incidents last updated before ``cutoff``,
     with their timelines, fingerprints and actions."""
     doomed = "SELECT num FROM incidents WHERE active = 0 AND updated_at < ?"
-    for table in ("incident_events", "incident_actions"):
-        conn.execute(f"DELETE FROM {table} WHERE incident IN ({doomed})", (ts(cutoff),))
+    conn.execute(f"DELETE FROM incident_events WHERE incident IN ({doomed})", (ts(cutoff),))
+    conn.execute(f"DELETE FROM incident_actions WHERE incident IN ({doomed})", (ts(cutoff),))
     cursor = conn.execute(
         "DELETE FROM incidents WHERE active = 0 AND updated_at < ?", (ts(cutoff),)
     )
@@ -519,32 +436,3 @@ def delete_closed_before(conn: sqlite3.Connection, cutoff: datetime) -> int:
 def prune_pending(conn: sqlite3.Connection, cutoff: datetime) -> int:
     cursor = conn.execute("DELETE FROM incident_pending WHERE first_seen < ?", (ts(cutoff),))
     return cursor.rowcount
-
-
-@dataclass(frozen=True, slots=True)
-class ScanRecord:
-    """Input (c): one account scan; only ``complete`` and ``clean`` ones satisfy the guard."""
-
-    account: str
-    started_at: datetime
-    finished_at: datetime
-    complete: bool
-    clean: bool
-    findings: int = 0
-    checks: str = ""
-
-
-def add_scan_result(conn: sqlite3.Connection, scan: ScanRecord) -> None:
-    conn.execute(
-        "INSERT INTO scan_results (account, started_at, finished_at, complete, clean, findings,"
-        " checks) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            scan.account,
-            ts(scan.started_at),
-            ts(scan.finished_at),
-            int(scan.complete),
-            int(scan.clean),
-            scan.findings,
-            scan.checks,
-        ),
-    )

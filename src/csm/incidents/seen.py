@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from csm.incidents.model import Finding
-from csm.incidents.repo import ts
+from csm.store.times import ts
 
 CHUNK = 500  # ids per query (SQLite's default limit on parameters is far above)
 

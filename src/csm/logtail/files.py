@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import gzip
 import io
 import os
@@ -19,6 +20,7 @@ from csm.errors import UnreadableInputError
 GZIP_MAGIC = b"\x1f\x8b"
 _NUMBERED = re.compile(r"\.(\d+)(\.gz)?$")
 _DATED = re.compile(r"-(\d{8})(\.gz)?$")
+_ROTATED = re.compile(r"(?:\.\d+|-\d{8})(?:\.gz)?")  # what rotation appends to a log's name
 CHUNK = 1 << 20
 
 
@@ -42,8 +44,28 @@ def ordered(paths: list[Path]) -> list[LogFile]:
     return sorted(found, key=_age_key)
 
 
+def rotated_set(path: Path) -> list[Path]:
+    """``path`` and its rotated siblings (``x.1``, ``x.2.gz``, ``x-20261120``, ``x-20261120.gz``)
+    that are regular files, oldest first (as :func:`ordered`); the name is matched literally,
+    glob characters and all (``mail[1].log``).  Empty when there is none."""
+    found = [
+        p
+        for p in path.parent.glob(glob.escape(path.name) + "*")
+        if _rotation_of(p.name, path.name) and p.is_file()
+    ]
+    return sorted(found, key=lambda p: _name_key(p.name))
+
+
+def _rotation_of(name: str, log: str) -> bool:
+    suffix = name[len(log) :]
+    return not suffix or _ROTATED.fullmatch(suffix) is not None
+
+
 def _age_key(log: LogFile) -> tuple[str, int, str]:
-    name = log.path.name
+    return _name_key(log.path.name)
+
+
+def _name_key(name: str) -> tuple[str, int, str]:
     numbered = _NUMBERED.search(name)
     if numbered:
         return (name[: numbered.start()], -int(numbered.group(1)), "")

@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 from csm.audit import AuditLog
 from csm.clock import Clock
@@ -28,6 +28,7 @@ from csm.identifiers import exim_message_id as message_id
 from csm.mailqueue import repo
 from csm.mailqueue.decisions import ReviewedIdsOnly
 from csm.mailqueue.exim import Exim
+from csm.mailqueue.gate import Gate
 from csm.mailqueue.model import QueuedMessage
 from csm.mailqueue.quarantined import QuarantinedMessages
 from csm.mailqueue.reader import Queue
@@ -47,6 +48,18 @@ class Outcome:
     approval: str = ""
 
 
+class IncidentNotes(Protocol):
+    def note(self, account: str, action: str, details: str, who: str) -> tuple[str, ...]:
+        """Put an action on the account's active incidents; their ids."""
+        ...
+
+
+class Owners(Protocol):
+    def resolve(self, message: QueuedMessage) -> QueuedMessage:
+        """The message, its account filled in."""
+        ...
+
+
 @dataclass
 class QueueActions:
     queue: Queue
@@ -55,9 +68,9 @@ class QueueActions:
     audit: AuditLog
     clock: Clock
     quarantine: Path  # <quarantine_dir>/queue
-    handled: Callable[[str], bool]  # account -> credentials rotated or deferred
-    note: Callable[[str, str, str, str], None]  # (account, action, details, who) on incidents
-    resolve: Callable[[QueuedMessage], QueuedMessage]  # the message's account
+    gate: Gate  # whether an account's credentials were rotated or deferred
+    notes: IncidentNotes  # each action on the account's incidents
+    owners: Owners  # which account a message belongs to
 
     def remove(self, ids: Sequence[str], who: str, approve: str = "") -> Outcome:
         found, outcome = self._checked("remove", ids, approve)
@@ -130,7 +143,9 @@ class QueueActions:
             )
 
     def _gate(self, found: list[QueuedMessage]) -> None:
-        waiting = sorted(a for a in {m.account for m in found if m.account} if not self.handled(a))
+        waiting = sorted(
+            a for a in {m.account for m in found if m.account} if not self.gate.passes(a)
+        )
         if waiting:
             account = waiting[0]
             raise RefusedError(
@@ -147,7 +162,7 @@ class QueueActions:
             if message is None:
                 outcome.gone.append(msgid)
             else:
-                found.append(self.resolve(message))
+                found.append(self.owners.resolve(message))
         return found
 
     # -- the work ---------------------------------------------------------------------------
@@ -259,4 +274,4 @@ class QueueActions:
             text = f"{outcome.action} {len(ids)} queued message(s): {', '.join(ids[:10])}"
             if outcome.approval:
                 text += f" (approved: {outcome.approval})"
-            self.note(account, f"queue_{outcome.action}", text, who)
+            self.notes.note(account, f"queue_{outcome.action}", text, who)

@@ -9,11 +9,12 @@ ids are thawed)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from csm.accounts.model import Account
+from csm.accounts.service import Accounts
 from csm.audit import AuditLog
 from csm.clock import Clock
 from csm.cpanel import Cpanel
@@ -39,53 +40,59 @@ class HoldResult:
     still_frozen: int = 0  # on release: the account's messages that stay frozen until reviewed
 
 
+class Queued(Protocol):
+    def ids(self, account: str, *, frozen: bool = False) -> tuple[str, ...]:
+        """The account's queued (only its frozen: ``frozen``) message ids."""
+        ...
+
+
 @dataclass
 class Holds:
     store: Store
     audit: AuditLog
     clock: Clock
     actions: QueueActions
-    queued_ids: Callable[[str], list[str]]  # account -> its queued message ids
-    frozen_ids: Callable[[str], list[str]]  # account -> its frozen message ids
+    queued: Queued  # the account's messages in the queue
     cpanel: Cpanel | None  # on a cPanel host
     held_file: Path  # the held-senders list read by the ACL snippet (other hosts)
-    account: Callable[[str], Account]
-    defers: Callable[[str], bool]  # whether Exim defers mail from a sender (the ACL at work)
+    accounts: Accounts
     hostname: str  # the server's name: PHP's mail leaves as <user>@<hostname>
 
     def hold(self, user: str, reason: str, who: str) -> HoldResult:
-        account = self.account(user)
+        account = self.accounts.get(user)
         if any(h.account == user for h in repo.holds(self.store.conn)):
             raise RefusedError(f"{user}'s outgoing mail is already held (csm mail holds)")
         method = self._hold_new(account)
-        frozen = self.actions.freeze(self.queued_ids(user), who)
+        frozen = self.actions.freeze(self.queued.ids(user), who)
         hold = repo.Hold(user, reason, who, self.clock.now(), method, len(frozen.done))
         with self.store.transaction() as conn:
             repo.add_hold(conn, hold)
         self.audit.record(
             who, "mail.hold", user, {"reason": reason, "method": method, "frozen": len(frozen.done)}
         )
-        self.actions.note(user, "mail_hold", f"outgoing mail held ({method}): {reason}", who)
+        self.actions.notes.note(user, "mail_hold", f"outgoing mail held ({method}): {reason}", who)
         return HoldResult(user, method, frozen)
 
     def release(self, user: str, who: str, approve: str = "") -> HoldResult:
         held = [h for h in repo.holds(self.store.conn) if h.account == user]
         if not held:
             raise UsageError(f"{user}'s outgoing mail is not held (csm mail holds)")
-        if not approve.strip() and not self.actions.handled(user):
+        if not approve.strip() and not self.actions.gate.passes(user):
             raise RefusedError(
                 f"the credentials of {user} are not rotated or deferred: the hold stays",
                 fix=f'csm creds rotate {user} --all  (or: csm creds defer {user} --reason "…";'
                 ' or approve: --approve "reason")',
             )
-        account = self.account(user)
+        account = self.accounts.get(user)
         self._release_new(account, held[0].method)
         with self.store.transaction() as conn:
             repo.release_hold(conn, user, self.clock.now(), who)
         details = {"method": held[0].method, "approval": approve.strip()}
         self.audit.record(who, "mail.release", user, details)
-        self.actions.note(user, "mail_release", "outgoing mail hold released", who)
-        return HoldResult(user, held[0].method, Outcome("release"), len(self.frozen_ids(user)))
+        self.actions.notes.note(user, "mail_release", "outgoing mail hold released", who)
+        return HoldResult(
+            user, held[0].method, Outcome("release"), len(self.queued.ids(user, frozen=True))
+        )
 
     def active(self) -> list[repo.Hold]:
         return repo.holds(self.store.conn)
@@ -96,7 +103,7 @@ class Holds:
             return "cpanel"
         before = set(self._senders())
         self._write_held(before | self._patterns(account))
-        if not self.defers(f"csm-probe@{account.main_domain}"):
+        if not self.actions.exim.defers(f"csm-probe@{account.main_domain}"):
             self._write_held(before)
             raise RefusedError(
                 f"Exim does not consult CSM's held-senders list, so a hold would stop nothing;"

@@ -17,15 +17,16 @@ saving is best effort (atomic, 0600; nothing when the state directory is not wri
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
 import time
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
+from csm import atomic
 from csm.mailqueue import spoolfiles
 from csm.mailqueue.model import Brief, SpoolProblem, brief
 from csm.mailqueue.spoolfiles import HEADER_FILE
@@ -96,15 +97,9 @@ class SpoolIndex:
         owners = self.owners
         kept = (owners.config, owners.stamps, owners.users, owners.domains) if owners else None
         blob = marshal.dumps((self.dirs, kept))
-        temporary = f"{self.path}.{os.getpid()}.tmp"
         try:
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "wb") as stream:
-                stream.write(FORMAT + b" %d\n" % zlib.crc32(blob) + blob)
-            os.replace(temporary, self.path)
+            atomic.write_bytes(Path(self.path), FORMAT + b" %d\n" % zlib.crc32(blob) + blob)
         except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
             return
         self.changed = False
 

@@ -69,3 +69,7 @@ class Owners:
                 seen[clues] = account
             found.append(account)
         return found
+
+    def resolve(self, message: QueuedMessage) -> QueuedMessage:
+        """The message, its account filled in (see :func:`resolve`)."""
+        return resolve(message, self.domains, self.users)

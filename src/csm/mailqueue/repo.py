@@ -10,9 +10,9 @@ from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
-from csm.incidents.repo import parse_ts, ts
 from csm.mailqueue.review import Verdict
 from csm.mailqueue.spoolcopy import Copied
+from csm.store.times import parse_ts, ts
 
 
 @dataclass(frozen=True, slots=True)

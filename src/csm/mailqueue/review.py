@@ -13,12 +13,13 @@ says "Invoice" too)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from csm.accounts.domains import DomainMap
 from csm.config.queuerules import QueueRules
+from csm.mailqueue.gate import Gate
 from csm.mailqueue.model import QueuedMessage
 
 Group = Literal["safe_to_remove", "needs_review", "do_not_touch"]
@@ -40,7 +41,7 @@ class Verdict:
 class Context:
     rules: QueueRules
     domains: DomainMap
-    handled: Callable[[str], bool]  # account -> its credentials pass the gate
+    gate: Gate  # whether an account's credentials were rotated or deferred
     incident_mailboxes: frozenset[str]  # mailboxes open incidents name
 
 
@@ -98,7 +99,7 @@ def _mail(message: QueuedMessage, context: Context) -> tuple[Group, tuple[str, .
 
 def _suspicious(message: QueuedMessage, context: Context) -> tuple[str, ...]:
     reasons = []
-    if message.account and not context.handled(message.account):
+    if message.account and not context.gate.passes(message.account):
         reasons.append(
             f"account {message.account} has open incidents and its credentials are not"
             " rotated or deferred"

@@ -3,12 +3,11 @@ hosting account.  Reading has no side effects; showing a body is recorded (priva
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from csm.accounts.domains import DomainMap
-from csm.audit import AuditLog
+from csm.audit import OnDemandAudit
 from csm.clock import Clock
 from csm.errors import NotFoundError, UnreadableInputError, UsageError
 from csm.identifiers import exim_message_id as message_id
@@ -33,7 +32,7 @@ class MailQueue:
     domains: DomainMap
     users: frozenset[str]
     clock: Clock
-    audit: Callable[[], AuditLog]  # opened only when something is recorded
+    audit: OnDemandAudit  # the store opens only when something is recorded
     index_path: str | None = None  # the spool index (summaries); None: read every file
     owners_kept: OwnersKept | None = None  # the owners as read, saved with the index
 
@@ -70,6 +69,11 @@ class MailQueue:
         found = self.read()
         return replace(found, messages=views.listed(found.messages, where, self.now()))
 
+    def ids(self, account: str, *, frozen: bool = False) -> tuple[str, ...]:
+        """The account's queued message ids (only the frozen ones: ``frozen``)."""
+        where = views.Filter(account=account, frozen=frozen)
+        return tuple(m.id for m in self.list(where).messages)
+
     def message(self, msgid: str) -> QueuedMessage:
         found = self.queue.message(message_id(msgid))
         if found is None:
@@ -87,7 +91,7 @@ class MailQueue:
         header_file = _spool_file(path).decode("utf-8", "replace")
         if not body:
             return Shown(message, header_file)
-        self.audit().record(
+        self.audit.log().record(
             who,
             "queue.show_body",
             message.id,

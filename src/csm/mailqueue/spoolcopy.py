@@ -10,6 +10,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from csm import atomic
 from csm.errors import CsmError
 from csm.mailqueue import spoolfiles
 
@@ -76,24 +77,4 @@ def copy_back(kept_dir: Path, msgid: str, spool_input: Path, copied: Copied) -> 
 
 def write(path: Path, content: bytes, mode: int, owner: tuple[int, int] | None = None) -> str:
     """Write ``content`` atomically (temporary file, fsync, rename, directory fsync); its sha256."""
-    temporary = path.with_name(f".{path.name}.csm-tmp")
-    temporary.unlink(missing_ok=True)  # left by an interrupted earlier copy
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if owner is not None:
-            os.chown(temporary, *owner)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-    return hashlib.sha256(content).hexdigest()
+    return atomic.write_bytes(path, content, mode=mode, owner=owner, sha256=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from csm.atomic import sync_directory
+from csm import atomic
 from csm.audit import AuditLog
 from csm.clock import Clock
 from csm.errors import CsmError, NotFoundError, RefusedError
@@ -174,12 +174,8 @@ def private_directory(directory: Path) -> None:
 def _copy(descriptor: int, target: bytes) -> str:
     """Copy the open file into ``target`` (0600; a temporary name, fsync, rename, the
     directory fsynced); the sha256 of what was written."""
-    temp = target + b".part"
-    with os.fdopen(os.open(temp, hostfile.CREATE, 0o600), "wb") as writer:
+    with atomic.replacing(Path(os.fsdecode(target))) as writer:
         digest = _pour(descriptor, writer.fileno())
-        os.fsync(writer.fileno())
-    os.rename(temp, target)
-    sync_directory(Path(os.fsdecode(target)).parent)
     return digest
 
 

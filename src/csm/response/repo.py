@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from csm.incidents.repo import parse_ts, ts
+from csm.store.times import parse_ts, ts
 
 COLUMNS = (
     "id, original, size, sha256, uid, gid, mode, atime_ns, mtime_ns, reason, finding,"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from csm.detectors.mail.context import MailContext
 from csm.detectors.mail.pipeline import MailDetectors
-from csm.errors import UnreadableInputError
+from csm.errors import UnreadableInputError, UsageError
 from csm.incidents.model import Finding, RecordResult
 from csm.logtail import files
 from csm.logtail.formats import exim, text
@@ -24,11 +24,20 @@ if TYPE_CHECKING:  # the incidents engine is imported only when findings are rec
     from csm.incidents.service import Incidents
 
 Source = Literal["auto", "exim", "maillog"]
+SOURCES: tuple[Source, ...] = ("auto", "exim", "maillog")
 BATCH = 5_000
 DETECT_LINES = 50
 Progress = Callable[[int], None]  # lines read so far in the current file
 BATCH_BYTES = 4 << 20  # lines are read and handed to the detectors in batches of ~4 MB
 HEAD_BYTES = 1024  # a log file's identity: its first KiB
+
+
+def source_named(name: str) -> Source:
+    """The log source called ``name`` (``auto``: detected per file)."""
+    for source in SOURCES:
+        if source == name:
+            return source
+    raise UsageError(f"--source must be one of {', '.join(SOURCES)}, not {name!r}")
 
 
 @dataclass(frozen=True, slots=True)

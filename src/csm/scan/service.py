@@ -17,11 +17,11 @@ from csm.clock import Clock
 from csm.config.scanrules import DatabaseRules, FileRules, default_file_rules
 from csm.errors import CsmError, UsageError
 from csm.host import Host
-from csm.incidents import repo
 from csm.incidents.model import Finding, RecordResult
 from csm.incidents.service import Incidents
 from csm.scan.database import DatabaseCheck, DbObject
 from csm.scan.files import FileCheck, compile_rules, path_matches
+from csm.scan.repo import ScanRecord, add_scan_result
 
 if TYPE_CHECKING:
     from csm.response.quarantine import Quarantine
@@ -98,11 +98,11 @@ class Scans:
         complete = not errors
         clean = complete and not findings
         recorded = self.incidents.record(findings) if findings else None
-        record = repo.ScanRecord(
+        record = ScanRecord(
             account.user, started, finished, complete, clean, len(findings), ",".join(checks)
         )
         with self.incidents.store.transaction() as conn:
-            repo.add_scan_result(conn, record)
+            add_scan_result(conn, record)
         quarantined = self._respond(findings) if complete else ()
         return AccountScan(
             account.user,

@@ -183,7 +183,4 @@ def _names_domain(walk: _Walk, raw: str) -> bool:
 
 def default_logs(mainlog: Path, maillog: Path) -> list[Path]:
     """The configured logs and their rotated siblings (``x.1``, ``x.2.gz``, ``x-20261120``)."""
-    found: list[Path] = []
-    for log in (mainlog, maillog):
-        found += [p for p in log.parent.glob(f"{log.name}*") if p.is_file()]
-    return found
+    return [*files.rotated_set(mainlog), *files.rotated_set(maillog)]

@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from csm.clock import isoformat
+from csm.store.times import parse_ts, ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,7 @@ class BackupRecord:
 def record(conn: sqlite3.Connection, backup: BackupRecord) -> None:
     conn.execute(
         "INSERT INTO backups (path, size, sha256, created_at, who) VALUES (?, ?, ?, ?, ?)",
-        (backup.path, backup.size, backup.sha256, isoformat(backup.created_at), backup.who),
+        (backup.path, backup.size, backup.sha256, ts(backup.created_at), backup.who),
     )
 
 
@@ -46,4 +46,4 @@ def by_sha256(conn: sqlite3.Connection, sha256: str) -> BackupRecord | None:
 
 def _record(row: tuple[str, int, str, str, str]) -> BackupRecord:
     path, size, sha256, created_at, who = row
-    return BackupRecord(path, size, sha256, datetime.fromisoformat(created_at), who)
+    return BackupRecord(path, size, sha256, parse_ts(created_at), who)

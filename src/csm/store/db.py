@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from csm.clock import Clock, SystemClock, isoformat
+from csm.clock import Clock, SystemClock
 from csm.errors import StoreError
 from csm.store.migrations import MIGRATIONS, Migration
+from csm.store.times import ts
 
 DB_NAME = "csm.db"
 BUSY_TIMEOUT_MS = 5000
@@ -49,7 +50,8 @@ class StoreHealth:
 
 
 class Store:
-    """The one owner of the SQLite connection; all SQL lives in ``store/`` and ``*/repo.py``."""
+    """The one owner of the SQLite connection.  All SQL lives in ``store/`` and ``*/repo.py``,
+    each table written by one module (the close guard and ``status`` only read)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
@@ -159,7 +161,7 @@ class Store:
                 conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
-                (migration.name, isoformat(clock.now())),
+                (migration.name, ts(clock.now())),
             )
 
 

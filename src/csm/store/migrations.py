@@ -268,4 +268,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX finding_ids_by_time ON finding_ids (recorded_at);
         """,
     ),
+    Migration(
+        "0008_microsecond_times",
+        """
+        -- One stored time format (csm.store.times): the times once stored with whole seconds
+        -- ('2026-12-03T09:14:33Z') get the microseconds every other time has, so that text
+        -- order stays time order across old and new rows.
+        UPDATE audit_log SET at = substr(at, 1, 19) || '.000000Z'
+            WHERE length(at) = 20 AND at LIKE '%Z';
+        UPDATE backups SET created_at = substr(created_at, 1, 19) || '.000000Z'
+            WHERE length(created_at) = 20 AND created_at LIKE '%Z';
+        UPDATE schema_migrations SET applied_at = substr(applied_at, 1, 19) || '.000000Z'
+            WHERE length(applied_at) = 20 AND applied_at LIKE '%Z';
+        """,
+    ),
 )

@@ -1,0 +1,24 @@
+"""Each top-level command's one-line help, for `csm --help`.  Generated from the
+commands' own ``short_help`` by `make docs` (a test checks it is current)."""
+
+SUMMARIES: dict[str, str] = {
+    "accounts": "Hosting accounts: list, show, map, review.",
+    "backup": "Back up config and state; verify an archive.",
+    "check-logs": "Run the mail detectors over log files.",
+    "config": "Show the effective configuration.",
+    "creds": "Credentials: plan, rotate, defer, status.",
+    "db": "Database objects and WordPress users: list, drop or remove (kept), restore.",
+    "doctor": "Diagnose the installation; each problem with its fix.",
+    "drill": "Build a simulated hosting server to rehearse on.",
+    "forensic-snapshot": "Preserve an account's evidence in a checksummed archive.",
+    "incidents": "List, show, review and change incidents.",
+    "mail": "Hold and release an account's outgoing mail; a mailbox's day from the logs.",
+    "quarantine": "Quarantine a file; list; restore.",
+    "queue": "Exim's queue: views, review, decisions, actions.",
+    "restore": "Restore a backup (the daemon stopped).",
+    "scan": "Scan an account's files (webshells) and databases (triggers, rogue admins).",
+    "status": "Show a health snapshot (daemon, store, incidents).",
+    "store": "Manage the state store (create, migrate).",
+    "validate": "Validate the configuration; list every error.",
+    "version": "Print the version and build.",
+}
