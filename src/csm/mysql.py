@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,10 @@ class Credentials:
     def describe(self) -> str:
         where = self.unix_socket or f"{self.host}:{self.port}"
         return f"{self.user}@{where}"
+
+
+# The server's admin login, read when a service first needs it (``App.mysql_login``).
+Login = Callable[[], Credentials]
 
 
 def credentials(mysql: MysqlConfig, host: Host) -> Credentials:

@@ -6,7 +6,7 @@ import click
 
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
-from csm.config import loader, snapshot
+from csm.config import loader
 from csm.config.model import to_dict
 
 
@@ -15,8 +15,7 @@ from csm.config.model import to_dict
 @click.pass_obj
 def validate(obj: CliContext, as_json: bool) -> int:
     """Validate the config and its drop-ins.  Exit 0 when valid, 1 when not."""
-    main = snapshot.config_path(obj.config_path, obj.env)
-    result = loader.validate(main, snapshot.config_dir(obj.config_dir, main, obj.env), obj.env)
+    result = loader.validate(*obj.config_paths(), obj.env)
     if as_json:
         emit_json(result)
     elif result.valid:

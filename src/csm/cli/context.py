@@ -20,14 +20,21 @@ class CliContext:
     config_dir: str | None
     env: Mapping[str, str]
 
+    def config_paths(self) -> tuple[Path, Path]:
+        """The main config file and its drop-in directory: the options, else the environment,
+        else the defaults."""
+        from csm.config import snapshot  # noqa: PLC0415
+
+        main = snapshot.config_path(self.config_path, self.env)
+        return main, snapshot.config_dir(self.config_dir, main, self.env)
+
     def load_config(self, *, optional: bool = False) -> LoadedConfig:
         """The configuration.  ``optional``: for commands that work on files alone (``csm
         check-logs``), a missing default config file means the built-in defaults, said on
         stderr; a file named by ``--config`` or ``CSM_CONFIG`` must exist."""
         from csm.config import loader, snapshot  # noqa: PLC0415
 
-        main = snapshot.config_path(self.config_path, self.env)
-        dropins = snapshot.config_dir(self.config_dir, main, self.env)
+        main, dropins = self.config_paths()
         named = self.config_path is not None or bool(self.env.get("CSM_CONFIG"))
         loaded = loader.load(main, dropins, self.env, required=named or not optional)
         if loaded.builtin:

@@ -33,14 +33,13 @@ def drill() -> None:
 def build(directory: Path, seed: int, databases: bool, queue: bool, as_json: bool) -> None:
     """Build a simulated cPanel host under DIRECTORY (an earlier drill there is replaced)."""
     from csm.clock import SystemClock  # noqa: PLC0415
-    from csm.drill.build import build as build_host  # noqa: PLC0415
-    from csm.drill.mailqueue import build_queue  # noqa: PLC0415
+    from csm.drill.rehearsal import rehearsal  # noqa: PLC0415
 
-    host = build_host(directory, seed, SystemClock(), with_databases=databases)
-    queued = build_queue(host, seed) if queue else None
+    built = rehearsal(directory, seed, SystemClock(), databases=databases, queue=queue)
     if as_json:
-        emit_json({"host": host, "queue": queued})
+        emit_json(built)
         return
+    host, queued = built.host, built.queue
     if queued is not None:
         counts = ", ".join(f"{name} {len(ids)}" for name, ids in queued.ids.items())
         click.echo(f"Exim queue: {queued.total} messages ({counts})")

@@ -9,7 +9,6 @@ issued: CSM lists them and records a deferral or a rotation the operator reports
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -38,7 +37,7 @@ class Rotators:
 
     host: Host
     cpanel: Cpanel | None  # None: not a cPanel host
-    database: Callable[[], mysql.Credentials]  # the server's admin login, read when needed
+    database: mysql.Login
     backups: Path  # copies of the files a rotation changes
     clock: Clock
     db_timeout: float = 5.0
@@ -55,7 +54,7 @@ class Rotator:
     host: Host
     account: Account
     cpanel: Cpanel | None  # None: not a cPanel host
-    database: Callable[[], mysql.Credentials]
+    database: mysql.Login
     backups: Path
     today: date
     db_timeout: float = 5.0

@@ -61,7 +61,7 @@ class Credentials:
     incidents: Incidents
     audit: AuditLog
     clock: Clock
-    database: Callable[[], mysql.Credentials]  # the server's admin login, read when needed
+    database: mysql.Login
     rotators: Rotators  # how items rotate on this host
     cpanel: Cpanel | None = None  # cPanel's APIs, on a cPanel host
     db_timeout: float = 5.0

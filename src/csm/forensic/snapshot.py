@@ -59,7 +59,7 @@ class Forensics:
     """The snapshot service.  ``database`` gives the MariaDB credentials (read when needed)."""
 
     host: Host
-    database: Callable[[], mysql.Credentials]
+    database: mysql.Login
     clock: Clock
     mail: MailSources | None = None  # needed for ``with_mail``
     home_dir: str = "/home"  # ``paths.home_dir``

@@ -8,7 +8,6 @@ connection serves every schema of the snapshot (re-opened when a query broke it)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pymysql
@@ -25,7 +24,7 @@ Row = tuple[object, ...]
 class Users:
     """The queries of one snapshot, over one lazily opened connection."""
 
-    database: Callable[[], mysql.Credentials]
+    database: mysql.Login
     timeout: float = TIMEOUT
     _conn: pymysql.Connection | None = field(default=None, repr=False)
 

@@ -5,7 +5,6 @@ re-creates it exactly (``csm db restore-object``)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pymysql
@@ -30,7 +29,7 @@ class DbObjects:
     store: Store
     audit: AuditLog
     clock: Clock
-    database: Callable[[], mysql.Credentials]
+    database: mysql.Login
     timeout: float = 10.0
 
     def drop(

@@ -6,7 +6,6 @@ addresses, and a hijacked ``siteurl``/``home``.  Nothing is changed: this only r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -66,7 +65,7 @@ SUSPECT_ADMIN_CHECKS = frozenset(
 
 @dataclass
 class DatabaseCheck:
-    database: Callable[[], mysql.Credentials]
+    database: mysql.Login
     rules: DatabaseRules
     now: datetime
     timeout: float = 10.0

@@ -4,7 +4,7 @@ and a check that could not examine everything makes the scan incomplete, never c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -52,7 +52,7 @@ class Scans:
     host: Host
     accounts: Accounts
     incidents: Incidents
-    database: Callable[[], mysql.Credentials]
+    database: mysql.Login
     rules: DatabaseRules
     clock: Clock
     timeout: float = 10.0
