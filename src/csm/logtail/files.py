@@ -118,7 +118,7 @@ def opened(log: LogFile) -> io.BufferedIOBase:
 
 
 def _open(path: Path) -> io.BufferedIOBase:
-    raw = io.BufferedReader(io.FileIO(_regular(path), "rb"), CHUNK)
+    raw = io.BufferedReader(io.FileIO(regular_descriptor(path), "rb"), CHUNK)
     if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
         return _Gunzipped(raw)  # the file opened and checked, not its name opened again
@@ -126,7 +126,7 @@ def _open(path: Path) -> io.BufferedIOBase:
     return raw
 
 
-def _regular(path: Path) -> int:
+def regular_descriptor(path: Path) -> int:
     """A descriptor of ``path`` open for reading, when it is a regular file (a link to one
     is followed); anything else is an :class:`UnreadableInputError`: opening a pipe would
     wait for a writer forever (hence O_NONBLOCK, which a regular file ignores)."""
