@@ -208,6 +208,25 @@ class Reader:
             self.poll()
 
 
+def rotate(log: Writer, reader: Reader, *, copy: bool, compress: bool) -> None:
+    """A rotation the follower is expected to survive."""
+    if copy:
+        # copytruncate races any reader: lines written and cut away between two reads are
+        # in the copy, which nothing identifies as the file the reader knew.  The daemon
+        # reads many times a second; here it reads just before.
+        if reader.follower is not None:
+            reader.poll()
+            log.rotate(copy=True, compress=compress)
+        return
+    # A file empty when the reader last read it is known by its inode alone, which
+    # compressing changes (logrotate's delaycompress leaves the newest uncompressed); the
+    # daemon, running, reads the file before it is rotated and compressed.
+    if compress and reader.follower is not None:
+        reader.poll()
+    stopped_empty = reader.follower is None and not (reader.stored and reader.stored.head)
+    log.rotate(compress=compress and not stopped_empty)
+
+
 @settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -223,27 +242,10 @@ def test_nothing_lost_nothing_twice(tmp_path: Path, ops: list[tuple[str, bool, b
     for op, a, b in ops:
         if op == "lines":
             log.lines(int(a) or 1, partial=b)
-        elif op == "rotate" and a:
-            # copytruncate races any reader: lines written and cut away between two reads
-            # are in the copy, which nothing identifies as the file the reader knew.  The
-            # daemon reads many times a second; here it reads just before.
-            if reader.follower is not None:
-                reader.poll()
-                log.rotate(copy=True, compress=b)
         elif op == "rotate":
-            # a file empty when the reader stopped is known by its inode alone, which
-            # compressing it changes: logrotate's delaycompress leaves the newest uncompressed
-            # (the daemon, running, has read the file before it is rotated and compressed)
-            if b and reader.follower is not None:
-                reader.poll()
-            stopped_empty = reader.follower is None and not (reader.stored and reader.stored.head)
-            log.rotate(compress=b and not stopped_empty)
-        elif op == "poll":
-            reader.poll()
-        elif op == "stop":
-            reader.stop()
+            rotate(log, reader, copy=a, compress=b)
         else:
-            reader.start()
+            {"poll": reader.poll, "stop": reader.stop, "start": reader.start}[op]()
     log.finish_line()
     reader.start()
     for _ in range(1000):
