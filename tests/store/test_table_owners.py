@@ -23,6 +23,7 @@ OWNERS = {
     "incident_pending": "csm/incidents/repo.py",
     "reviews": "csm/incidents/repo.py",
     "finding_ids": "csm/incidents/seen.py",
+    "log_positions": "csm/store/positions.py",
     "credential_events": "csm/credentials/repo.py",
     "scan_results": "csm/scan/repo.py",
     "quarantine": "csm/response/repo.py",

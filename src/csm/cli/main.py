@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mail": ("csm.cli.mail_cmd", "mail"),
     "queue": ("csm.cli.queue_cmd", "queue"),
     "drill": ("csm.cli.drill_cmd", "drill"),
+    "daemon": ("csm.cli.daemon_cmd", "daemon"),
 }
 
 

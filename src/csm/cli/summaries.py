@@ -7,6 +7,7 @@ SUMMARIES: dict[str, str] = {
     "check-logs": "Run the mail detectors over log files.",
     "config": "Show the effective configuration.",
     "creds": "Credentials: plan, rotate, defer, status.",
+    "daemon": "Run the continuous monitor: follow the logs, schedules, control socket.",
     "db": "Database objects and WordPress users: list, drop or remove (kept), restore.",
     "doctor": "Diagnose the installation; each problem with its fix.",
     "drill": "Build a simulated hosting server to rehearse on.",

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic.fields import FieldInfo
 
 from csm import duration
-from csm.config.fields import HostPath, Listen, Port, Section
+from csm.config.fields import DurationOrOff, HostPath, Listen, Port, Section
 from csm.config.incidents import IncidentsConfig
 from csm.config.mailrules import MailRules, default_rules
 from csm.config.queuerules import QueueRules, default_queue_rules
@@ -186,6 +186,35 @@ class ApiConfig(Section):
     )
 
 
+class DaemonConfig(Section):
+    poll_interval: float = Field(
+        0.2, gt=0, le=10, description="Seconds between two reads of the followed logs."
+    )
+    line_cap: int = Field(
+        256 * 1024,
+        ge=1024,
+        description="Bytes: a longer log line is counted and skipped (`csm status` watchers).",
+    )
+    scan_critical_every: DurationOrOff = Field(
+        timedelta(minutes=10),
+        description="How often every account's databases and WordPress administrators are "
+        "scanned (`0`: never).",
+    )
+    scan_deep_every: DurationOrOff = Field(
+        timedelta(hours=1),
+        description="How often every account is scanned whole, files too (`0`: never).",
+    )
+    sweep_every: DurationOrOff = Field(
+        timedelta(hours=1),
+        description="How often the incident sweep runs: auto-close, caps, retention.",
+    )
+    backup_reminder_every: DurationOrOff = Field(
+        timedelta(hours=24),
+        description="How often the daemon logs a reminder when no CSM backup is newer than "
+        "`incidents.require_backup_within` (`0`: never).",
+    )
+
+
 class Config(Section):
     hostname: str | None = Field(
         None, description="Name reported by `status`; unset: the machine's hostname."
@@ -214,6 +243,9 @@ class Config(Section):
         default_factory=IncidentsConfig, description="Incident correlation and lifecycle."
     )
     api: ApiConfig = Field(default_factory=ApiConfig, description="The HTTP API and web UI.")
+    daemon: DaemonConfig = Field(
+        default_factory=DaemonConfig, description="`csm daemon`: log following and schedules."
+    )
 
 
 def to_dict(config: Config, *, redact: bool = True) -> dict[str, Any]:

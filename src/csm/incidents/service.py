@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from csm import duration
 from csm.audit import AuditLog
@@ -28,6 +28,12 @@ from csm.store.db import Store
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 StatusFilter = Literal["all", "active", "open", "contained", "resolved", "dismissed"]
+
+
+class Checkpoint(Protocol):
+    """Rows written in the transaction that records findings (the daemon's log positions)."""
+
+    def write(self, conn: sqlite3.Connection) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +95,11 @@ class Incidents:
             )
         return self._correlator
 
-    def record(self, findings: Iterable[Finding]) -> RecordResult:
-        """Correlate a batch of findings and persist every change in one transaction.
+    def record(
+        self, findings: Iterable[Finding], checkpoint: Checkpoint | None = None
+    ) -> RecordResult:
+        """Correlate a batch of findings and persist every change in one transaction (with
+        ``checkpoint``'s rows: how far the lines that produced them were read).
 
         The write lock is taken first: when another writer (a second ``check-logs``, the
         daemon, an operator's status change) committed since the correlator was loaded, it is
@@ -106,6 +115,8 @@ class Incidents:
                 out.created, out.salt = correlator.created, correlator.salt
                 repo.write(conn, out, self.settings.timeline_cap, self.settings.fingerprint_cap)
                 seen.mark(conn, fresh, self.clock.now())
+                if checkpoint is not None:
+                    checkpoint.write(conn)
             except BaseException:
                 self._correlator = None  # memory ran ahead of the store: reload next time
                 raise
@@ -227,23 +238,30 @@ class Incidents:
             self._correlator = None
         return result
 
-    def _require_backup(self) -> None:
-        """The runbook's rule: take a CSM backup before changing incident state."""
+    def backup_due(self) -> RefusedError | None:
+        """Why incident state may not change now for want of a recent CSM backup (the
+        runbook's rule: take one first), with the command that takes it; None when one is
+        recent enough or the rule is off."""
         window = self.settings.require_backup_within
         if not window:
-            return
+            return None
         now = self.clock.now()
         latest = backups.latest(self.store.conn)
         if latest is not None and latest.created_at >= now - window:
-            return
+            return None
         last = (
             f"the latest is from {isoformat(latest.created_at)}" if latest else "none is recorded"
         )
-        raise RefusedError(
+        return RefusedError(
             "take a CSM backup before changing incident state (incidents.require_backup_within:"
             f" {duration.render(window)}): {last}",
             fix=f"csm backup /root/csm-backups/csm-pre-change-{now:%Y%m%d%H%M%S}.tar.gz",
         )
+
+    def _require_backup(self) -> None:
+        due = self.backup_due()
+        if due is not None:
+            raise due
 
     def _get(self, incident_id: str) -> LiveIncident:
         incident = repo.get(self.store, incident_id)

@@ -26,21 +26,12 @@ from pathlib import Path
 
 from csm.errors import UnreadableInputError
 from csm.logtail import files
+from csm.store.positions import Position
 
 HEAD_BYTES = 1024
 LINE_CAP = 256 * 1024  # a longer line is counted and skipped
 READ_BUDGET = 4 << 20  # bytes read per poll at most (the rest waits for the next)
 STEPS = 8  # file switches within one poll at most
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a followed log was read to: the file (device, inode, head) and the offset."""
-
-    device: int
-    inode: int
-    head: str  # sha256 of the first line (≤ 1 KiB); "" while the file holds no complete line
-    offset: int  # the end of the last complete line read
 
 
 @dataclass(slots=True)

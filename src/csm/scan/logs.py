@@ -17,6 +17,7 @@ from csm.detectors.mail.pipeline import MailDetectors
 from csm.errors import UnreadableInputError, UsageError
 from csm.incidents.model import Finding, RecordResult
 from csm.logtail import files
+from csm.logtail.follower import HEAD_BYTES, head_hash
 from csm.logtail.formats import exim, text
 from csm.scan import logreader
 
@@ -29,7 +30,6 @@ BATCH = 5_000
 DETECT_LINES = 50
 Progress = Callable[[int], None]  # lines read so far in the current file
 BATCH_BYTES = 4 << 20  # lines are read and handed to the detectors in batches of ~4 MB
-HEAD_BYTES = 1024  # a log file's identity: its first KiB
 
 
 def source_named(name: str) -> Source:
@@ -108,10 +108,7 @@ class LogCheck:
         since = self.since.timestamp() if self.since else None
         start, origins = detectors.read, Origins(log)
         for batch, read in self._batches(log, kind):
-            if kind == "exim":
-                found = detectors.exim_lines(batch, year, read)
-            else:
-                found = detectors.maillog_lines(batch, year)
+            found = sift(detectors, kind, batch, year, read)
             found = [origins.stamp(f) for f in found]  # before --since: the same ids every run
             findings += (f for f in found if since is None or f.time.timestamp() >= since)
             if progress is not None:
@@ -123,17 +120,28 @@ class LogCheck:
         return ((batch, len(batch)) for batch in files.batches(log, BATCH_BYTES))
 
 
+def sift(
+    detectors: MailDetectors, kind: str, lines: list[bytes], year: int, read: int = -1
+) -> list[Finding]:
+    """A batch of one log's lines (without their newlines) through the mail detectors:
+    ``exim`` for Exim's mainlog, else a syslog mail log.  ``read``: the lines the batch
+    stands for (a helper process may have left out lines that cannot matter)."""
+    if kind == "exim":
+        return detectors.exim_lines(lines, year, read)
+    return detectors.maillog_lines(lines, year)
+
+
 class Origins:
     """Deterministic ids for a file's findings: the file's identity (a hash of its first KiB,
     which appending, renaming, compressing or copying the file keeps) and each finding's
     place among the identical findings it yields; the same file read again gives the same ids,
     so its findings are recorded once."""
 
-    def __init__(self, log: files.LogFile) -> None:
-        self.log, self.head, self.seen = log, "", Counter[str]()
+    def __init__(self, log: files.LogFile | None = None, head: str = "") -> None:
+        self.log, self.head, self.seen = log, head, Counter[str]()
 
     def stamp(self, finding: Finding) -> Finding:
-        if not self.head:
+        if not self.head and self.log is not None:
             self.head = _head_hash(self.log)
         mark = finding.fingerprint
         place = self.seen[mark]
@@ -143,12 +151,14 @@ class Origins:
 
 
 def _head_hash(log: files.LogFile) -> str:
+    """The file's identity as the daemon's follower knows it (its first line), so that a
+    file both read are recorded once; a file without a whole first line: its bytes."""
     head = b""
     for line in files.lines(log):
         head += line
         if len(head) >= HEAD_BYTES:
             break
-    return hashlib.sha256(head[:HEAD_BYTES]).hexdigest()
+    return head_hash(head[:HEAD_BYTES]) or hashlib.sha256(head).hexdigest()
 
 
 def _detect(log: files.LogFile) -> str:

@@ -282,4 +282,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE length(applied_at) = 20 AND applied_at LIKE '%Z';
         """,
     ),
+    Migration(
+        "0009_log_positions",
+        """
+        -- How far the daemon read each followed log (csm.store.positions), committed in the
+        -- same transaction as the findings those lines produced.  ``read_*``: the end of the
+        -- last complete line read; ``resume_*``: where a restart reads from (earlier, so the
+        -- detectors' windows fill again; what was recorded before is not recorded twice).
+        CREATE TABLE log_positions (
+            name          TEXT PRIMARY KEY,
+            path          TEXT NOT NULL,
+            read_device   INTEGER NOT NULL,
+            read_inode    INTEGER NOT NULL,
+            read_head     TEXT NOT NULL,
+            read_offset   INTEGER NOT NULL,
+            resume_device INTEGER NOT NULL,
+            resume_inode  INTEGER NOT NULL,
+            resume_head   TEXT NOT NULL,
+            resume_offset INTEGER NOT NULL,
+            updated_at    TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
 )

@@ -1,0 +1,117 @@
+"""The control socket's server side (the client is :mod:`csm.control`): one JSON request
+``{cmd, args}`` per line, one reply ``{ok, result}`` or ``{ok: false, error, code}``.
+
+The socket is 0600 in a 0750 directory; a stale socket (nobody answers) is removed at start,
+a live one means another daemon and is refused.  Each peer's credentials are checked (root,
+or the daemon's own uid); every read and write has a deadline; a malformed request gets an
+error reply, and the daemon goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import struct
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from csm import control
+from csm.daemon.journal import event
+from csm.errors import CsmError, LockHeldError, UsageError
+from csm.jsonio import to_jsonable
+
+DEADLINE = 5.0  # seconds for a request to arrive, and for its reply to leave
+MAX_REQUEST = 1 << 20
+Handler = Callable[[dict[str, Any]], Any]  # a command's arguments -> its result
+
+
+class ControlServer:
+    def __init__(self, path: Path, commands: Mapping[str, Handler]) -> None:
+        self.path = path
+        self.commands = commands
+        self.allowed = {0, os.getuid()}
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        if not self.path.parent.is_dir():  # CSM's own directory (a given one is left as is)
+            self.path.parent.mkdir(parents=True)
+            os.chmod(self.path.parent, 0o750)  # noqa: S103 - root and the csm group read it
+        if self.path.exists() or self.path.is_symlink():
+            if control.answers(self.path):
+                raise LockHeldError(f"another daemon answers on {self.path}")
+            self.path.unlink()  # stale: its daemon is gone
+        old = os.umask(0o177)
+        try:
+            self._server = await asyncio.start_unix_server(
+                self._serve, path=str(self.path), limit=MAX_REQUEST
+            )
+        finally:
+            os.umask(old)
+        os.chmod(self.path, 0o600)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        self.path.unlink(missing_ok=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            reply = await self._answer(reader, writer)
+            writer.write(json.dumps(reply, default=str).encode() + b"\n")
+            await asyncio.wait_for(writer.drain(), DEADLINE)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError):
+            pass  # the peer went away or is too slow: nothing to answer
+        finally:
+            writer.close()
+
+    async def _answer(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> dict[str, Any]:
+        uid = _peer_uid(writer.get_extra_info("socket"))
+        if uid not in self.allowed:
+            event("control.refused", "control request refused", uid=uid, level=logging.WARNING)
+            return _error(f"uid {uid} may not use the control socket", "refused")
+        try:
+            line = await asyncio.wait_for(reader.readline(), DEADLINE)
+        except ValueError:  # longer than the limit
+            return _error("request too long", "usage")
+        try:
+            cmd, args = _parse(line)
+            handler = self.commands.get(cmd)
+            if handler is None:
+                raise UsageError(f"unknown command {cmd!r}; known: {', '.join(self.commands)}")
+            return {"ok": True, "result": to_jsonable(handler(args))}
+        except CsmError as exc:
+            return _error(exc.message, exc.kind.code)
+        except Exception as exc:  # a bug: reported to the peer and the log, the daemon goes on
+            event("control.failed", "control command failed", level=logging.ERROR, error=repr(exc))
+            return _error(f"internal error: {type(exc).__name__}", "error")
+
+
+def _parse(line: bytes) -> tuple[str, dict[str, Any]]:
+    try:
+        message = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise UsageError('a request is one line of JSON: {"cmd": …, "args": {…}}') from None
+    if not isinstance(message, dict) or not isinstance(message.get("cmd"), str):
+        raise UsageError('a request is an object with a string "cmd"')
+    args = message.get("args") or {}
+    if not isinstance(args, dict):
+        raise UsageError('"args" must be an object')
+    return message["cmd"], args
+
+
+def _peer_uid(sock: socket.socket | None) -> int:
+    if sock is None:
+        return -1
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", raw)[1])
+
+
+def _error(message: str, code: str) -> dict[str, Any]:
+    return {"ok": False, "error": message, "code": code}
