@@ -8,6 +8,7 @@ are not recorded again (their ids are known)."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections import deque
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from csm.clock import Clock
+from csm.daemon.journal import event
 from csm.detectors.mail.context import MailContext
 from csm.detectors.mail.pipeline import MailDetectors
 from csm.incidents.model import Finding
@@ -102,14 +104,18 @@ class LogWatch:
     def step(self) -> Step:
         """What was appended since the last step (up to a bound), through the detectors."""
         found: list[Finding] = []
+        stats = self.follower.stats
+        seen = (stats.rotations, stats.truncations, stats.error)
         for _ in range(MAX_CHUNKS):
             chunks = self.follower.poll()
             for chunk in chunks:
                 found += self._sift(chunk)
             if not chunks and not self.follower.pending:
                 break
+        if (stats.rotations, stats.truncations, stats.error) != seen:
+            self._report(seen)
         position = self.follower.position
-        if position is None or not self._marks:
+        if position is None:  # between two files: the last checkpoint stands
             return Step(found, None)
         stored = LogPosition(self.name, str(self.path), position, self._resume(), self.clock.now())
         return Step(found, Checkpoint(stored))
@@ -131,6 +137,23 @@ class LogWatch:
 
     def close(self) -> None:
         self.follower.close()
+
+    def _report(self, seen: tuple[int, int, str]) -> None:
+        stats = self.follower.stats
+        if stats.rotations != seen[0]:
+            event("watch.rotated", "log rotated", watch=self.name, rotations=stats.rotations)
+        if stats.truncations != seen[1]:
+            event(
+                "watch.truncated", "log truncated", watch=self.name, truncations=stats.truncations
+            )
+        if stats.error != seen[2]:
+            level = logging.WARNING if stats.error else logging.INFO
+            event(
+                "watch.attached" if not stats.error else "watch.detached",
+                stats.error or "log attached",
+                level=level,
+                watch=self.name,
+            )
 
     def _sift(self, chunk: Chunk) -> list[Finding]:
         year = self.clock.now().year
@@ -160,7 +183,13 @@ class LogWatch:
             self._marks.popleft()
 
     def _resume(self) -> Position:
-        return self._marks[0][1]
+        """Where a restart reads from: the oldest mark kept; before the first line of this
+        run, where this run began (a first start at the end of a log is kept at once, so a
+        restart does not skip what was written in between)."""
+        if self._marks:
+            return self._marks[0][1]
+        assert self.follower.position is not None
+        return self.follower.position
 
 
 def _identity(chunk: Chunk) -> tuple[int, int, str]:

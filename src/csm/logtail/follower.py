@@ -134,9 +134,12 @@ class Follower:
 
     @property
     def lag(self) -> int:
-        """Bytes written to the followed file and not read yet."""
-        if self._old is not None or self.position is None:
-            return self.stats.size
+        """Bytes written to the followed files and not read yet (at least 1 while an old
+        file is being read or the next one is to be opened: what is left is not known)."""
+        if self._old is not None or (self._file is None and not self.stats.error):
+            return max(1, self.stats.size)
+        if self.position is None:
+            return 0
         return max(0, self.stats.size - self.position.offset)
 
     # -- attaching -------------------------------------------------------------------------
@@ -218,7 +221,8 @@ class Follower:
         following = self._rotated_after(old.identity)
         if following is None:
             self.position, self.from_start = None, True
-        else:
+        else:  # rotated again meanwhile: the next rotated file, before the one at the name
+            self.stats.rotations += 1
             self._old, self.position = _whole(following)
 
     def _rotated_after(self, identity: tuple[int, int, str]) -> Path | None:
