@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "queue": ("csm.cli.queue_cmd", "queue"),
     "drill": ("csm.cli.drill_cmd", "drill"),
     "daemon": ("csm.cli.daemon_cmd", "daemon"),
+    "install": ("csm.cli.install_cmd", "install"),
+    "uninstall": ("csm.cli.install_cmd", "uninstall"),
 }
 
 

@@ -13,6 +13,7 @@ SUMMARIES: dict[str, str] = {
     "drill": "Build a simulated hosting server to rehearse on.",
     "forensic-snapshot": "Preserve an account's evidence in a checksummed archive.",
     "incidents": "List, show, review and change incidents.",
+    "install": "Install the systemd unit, default config, logrotate rules.",
     "mail": "Hold and release an account's outgoing mail; a mailbox's day from the logs.",
     "quarantine": "Quarantine a file; list; restore.",
     "queue": "Exim's queue: views, review, decisions, actions.",
@@ -20,6 +21,7 @@ SUMMARIES: dict[str, str] = {
     "scan": "Scan an account's files (webshells) and databases (triggers, rogue admins).",
     "status": "Show a health snapshot (daemon, store, incidents).",
     "store": "Manage the state store (create, migrate).",
+    "uninstall": "Remove the systemd unit and logrotate rules (data kept).",
     "validate": "Validate the configuration; list every error.",
     "version": "Print the version and build.",
 }
