@@ -207,3 +207,20 @@ def test_a_malformed_request_gets_an_error_and_the_daemon_goes_on(daemon: Daemon
             reply = json.loads(sock.makefile("rb").readline())
         assert reply["ok"] is False and reply["error"]
     assert daemon.answers()
+
+
+def test_doctor_and_status_show_each_watcher_and_schedule(cli: Any, daemon: Daemon) -> None:
+    """A missing log is reported (degraded, a failed doctor row with a fix) and retried."""
+    maillog = daemon.host.root / "var/log/maillog"
+    maillog.unlink()
+    daemon.start()
+    status = cli("status", "--json").json()
+    assert status["status"] == "degraded" and not status["watchers"]["maillog"]["attached"]
+    assert status["watchers"]["mainlog"]["attached"]
+    assert status["binary_hash"] and "follow" in status["capabilities"]
+    checks = {c["name"]: c for c in cli("doctor", "--json").json()["checks"]}
+    assert checks["watch mainlog"]["status"] == "ok"
+    assert checks["watch maillog"]["status"] == "fail" and checks["watch maillog"]["fix"]
+    assert {"schedule scan_critical", "schedule sweep"} <= checks.keys()
+    maillog.write_bytes(b"")
+    wait_until(lambda: cli("status", "--json").json()["status"] == "ok", what="re-attached")

@@ -18,9 +18,7 @@ def checks(result: Any) -> dict[str, dict[str, Any]]:
     return {c["name"]: c for c in result.json()["checks"]}
 
 
-def test_a_healthy_drill_host_is_ok_and_asks_for_no_daemon_that_does_not_exist(
-    cli: Any, drill: DrillHost
-) -> None:
+def test_a_healthy_drill_host_without_a_daemon_is_ok(cli: Any, drill: DrillHost) -> None:
     result = cli("doctor", "--json")
     assert result.code == 0
     report = result.json()
@@ -29,7 +27,8 @@ def test_a_healthy_drill_host_is_ok_and_asks_for_no_daemon_that_does_not_exist(
     assert [n for n, c in by_name.items() if c["status"] != "ok"] == []
     assert by_name["MTA reachable"]["message"] == "exim -bpc: 0 queued"
     assert "MariaDB" in by_name["MariaDB reachable"]["message"]
-    assert "no daemon yet" in by_name["daemon reachable"]["message"]  # no fix it cannot follow
+    # not running is not a failure: every command works alone; the message says how to start it
+    assert "csm install" in by_name["daemon reachable"]["message"]
     assert not by_name["daemon reachable"].get("fix")
 
 
@@ -39,7 +38,6 @@ def test_human_form_has_one_line_per_check_and_the_overall(cli: Any, drill: Dril
     assert lines[0] == "=== csm doctor ==="
     assert "[OK]   config valid" in lines
     assert "[OK]   daemon reachable" in lines
-    assert not [line for line in lines if "systemctl start csm" in line]
     assert lines[-1] == "Overall: OK"
 
 

@@ -8,6 +8,7 @@ from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
 from csm.errors import ConfigError
 from csm.health import doctor as doctor_service
+from csm.health.doctor_model import CheckStatus, DoctorReport
 
 INDENT = " " * 7
 LABELS = {"ok": "[OK]  ", "warn": "[WARN]", "fail": "[FAIL]"}
@@ -31,12 +32,12 @@ def doctor(obj: CliContext, as_json: bool) -> int:
     return 1 if report.failed else 0
 
 
-def _render(report: doctor_service.DoctorReport) -> None:
+def _render(report: DoctorReport) -> None:
     click.echo("=== csm doctor ===")
     for check in report.checks:
         click.echo(f"{LABELS[check.status.value]} {check.name}")
         if check.message:
             click.echo(f"{INDENT}{check.message}")
-        if check.fix and check.status is not doctor_service.CheckStatus.OK:
+        if check.fix and check.status is not CheckStatus.OK:
             click.echo(f"{INDENT}Fix: {check.fix}")
     click.echo(f"Overall: {report.overall_status.value.upper()}")

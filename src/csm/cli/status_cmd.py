@@ -39,5 +39,17 @@ def _render(report: status_service.StatusReport) -> None:
         rows.append(("by severity", ", ".join(f"{k}={v}" for k, v in by.items())))
     if report.daemon_running:
         rows.append(("uptime", f"{report.uptime_sec}s"))
+    for name, watcher in report.watchers.items():
+        rows.append((f"watch {name}", _watcher(watcher)))
+    for name, job in report.schedules.items():
+        last = job.get("last_error") or job.get("last_result") or "not run yet"
+        rows.append((f"job {name}", f"next {job.get('next_at')}: {last}"))
     for key, value in rows:
         click.echo(f"{key + ':':<16}{value}")
+
+
+def _watcher(watcher: dict[str, object]) -> str:
+    if not watcher.get("attached"):
+        return f"DETACHED {watcher.get('error') or ''}".rstrip()
+    lag = f"lag {watcher.get('lag_bytes', 0)} B / {watcher.get('lag_seconds', 0)} s"
+    return f"{watcher.get('path', '')}: {watcher.get('lines', 0)} lines, {lag}"

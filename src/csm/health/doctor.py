@@ -6,51 +6,19 @@ the run after the config rows: the other checks need to know where things are.
 
 from __future__ import annotations
 
-import enum
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from csm import control, mysql
 from csm.config import profiles
 from csm.config.loader import LoadedConfig
 from csm.errors import CommandNotFoundError, ConfigError, CsmError
+from csm.health.daemon_checks import daemon_checks
+from csm.health.doctor_model import Check, CheckStatus, DoctorReport, report
 from csm.host import Host
 from csm.mailqueue.exim import Exim
 from csm.mailqueue.holds import HELD_MACRO, held_file
 from csm.store.db import STATE_DIR_MODE, health
-
-
-class CheckStatus(enum.StrEnum):
-    OK = "ok"
-    WARN = "warn"
-    FAIL = "fail"
-
-
-_RANK = {CheckStatus.OK: 0, CheckStatus.WARN: 1, CheckStatus.FAIL: 2}
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    status: CheckStatus
-    message: str | None = None
-    fix: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DoctorReport:
-    overall_status: CheckStatus
-    checks: tuple[Check, ...]
-
-    @property
-    def failed(self) -> bool:
-        return self.overall_status is CheckStatus.FAIL
-
-
-def report(checks: list[Check]) -> DoctorReport:
-    worst = max((c.status for c in checks), key=_RANK.__getitem__, default=CheckStatus.OK)
-    return DoctorReport(worst, tuple(checks))
 
 
 def config_failed(error: ConfigError) -> DoctorReport:
@@ -70,7 +38,7 @@ def _problem_text(message: str, source: str | None) -> str:
 def diagnose(loaded: LoadedConfig, host: Host) -> DoctorReport:
     """Run every check against a loaded configuration."""
     checks = [_config_ok(loaded)] + [_contained(probe, loaded, host) for probe in PROBES]
-    return report(checks)
+    return report(checks + daemon_checks(loaded, host))
 
 
 def _contained(probe: Probe, loaded: LoadedConfig, host: Host) -> Check:
@@ -189,7 +157,10 @@ def _daemon(loaded: LoadedConfig, host: Host) -> Check:
     path = host.path(loaded.config.paths.control_socket)
     if control.answers(path):
         return Check("daemon reachable", CheckStatus.OK, f"control socket {path} answers")
-    message = f"not running ({path}); this version has no daemon yet: every command works alone"
+    message = (
+        f"not running ({path}): start it with `systemctl start csm` (after `csm install`);"
+        " every command also works without it"
+    )
     return Check("daemon reachable", CheckStatus.OK, message)
 
 

@@ -38,7 +38,11 @@ class StatusReport:
     incidents_open: int | None
     incidents_open_by_severity: dict[str, int] | None
     config_hash: str
-    watchers: dict[str, bool] = field(default_factory=dict)
+    # name -> attached, path, error, lag_bytes, lag_seconds, lines, skipped, rotations, …
+    watchers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    binary_hash: str | None = None  # of the code the running daemon runs
+    capabilities: tuple[str, ...] = ()
 
 
 def collect(loaded: LoadedConfig, host: Host) -> StatusReport:
@@ -62,7 +66,10 @@ def collect(loaded: LoadedConfig, host: Host) -> StatusReport:
         incidents_open=sum(counts.values()) if counts is not None else None,
         incidents_open_by_severity=counts,
         config_hash=loaded.sha256,
-        watchers=dict(_get(daemon, "watchers") or {}),
+        watchers=_watchers(daemon),
+        schedules=dict(_get(daemon, "schedules") or {}),
+        binary_hash=_get(daemon, "binary_hash"),
+        capabilities=tuple(_get(daemon, "capabilities") or ()),
     )
 
 
@@ -102,9 +109,20 @@ def _get(daemon: dict[str, Any] | None, key: str) -> Any:
     return daemon.get(key) if daemon else None
 
 
+def _watchers(daemon: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Each watcher's state as the daemon reports it (a bare flag: ``{"attached": flag}``)."""
+    found = _get(daemon, "watchers") or {}
+    if not isinstance(found, dict):
+        return {}
+    return {
+        str(name): dict(value) if isinstance(value, dict) else {"attached": bool(value)}
+        for name, value in found.items()
+    }
+
+
 def _overall(running: bool, store_healthy: bool, daemon: dict[str, Any] | None) -> str:
     """``down`` without a daemon; ``degraded`` on an unhealthy store or a detached watcher."""
     if not running:
         return "down"
-    watchers = _get(daemon, "watchers") or {}
-    return "ok" if store_healthy and all(watchers.values()) else "degraded"
+    attached = all(w.get("attached") for w in _watchers(daemon).values())
+    return "ok" if store_healthy and attached else "degraded"
