@@ -17,7 +17,10 @@ def request(path: Path, cmd: str, args: dict[str, Any] | None = None, timeout: f
     """Send one command to the daemon and return its result; raise when it does not answer."""
     with _dial(path) as sock:
         sock.settimeout(timeout)
-        sock.sendall(json.dumps({"cmd": cmd, "args": args or {}}).encode() + b"\n")
+        try:
+            sock.sendall(json.dumps({"cmd": cmd, "args": args or {}}).encode() + b"\n")
+        except OSError as exc:  # it hung up (EPIPE) or stalled: it does not answer
+            raise ServiceUnavailableError(f"daemon stopped answering: {exc}") from None
         reply = _read_line(sock)
     try:
         message = json.loads(reply)
