@@ -44,8 +44,9 @@ def _render(report: status_service.StatusReport) -> None:
     for name, job in report.schedules.items():
         last = job.get("last_error") or job.get("last_result") or "not run yet"
         rows.append((f"job {name}", f"next {job.get('next_at')}: {last}"))
+    width = max(16, *(len(key) + 2 for key, _ in rows))
     for key, value in rows:
-        click.echo(f"{key + ':':<16}{value}")
+        click.echo(f"{key + ':':<{width}}{value}")
 
 
 def _watcher(watcher: dict[str, object]) -> str:
