@@ -58,6 +58,8 @@ bench: host venv compile
 	@command -v clamscan >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clamav >/dev/null
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/queue.py
+	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/follow.py
 
 docs: venv
 	$(BIN)/python scripts/gen_docs.py
