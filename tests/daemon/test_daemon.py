@@ -224,3 +224,42 @@ def test_doctor_and_status_show_each_watcher_and_schedule(cli: Any, daemon: Daem
     assert {"schedule scan_critical", "schedule sweep"} <= checks.keys()
     maillog.write_bytes(b"")
     wait_until(lambda: cli("status", "--json").json()["status"] == "ok", what="re-attached")
+
+
+def test_the_queue_index_follows_the_spool(host: DrillHost, daemon: Daemon) -> None:
+    """Exim queues mail while the daemon runs: the spool index is refreshed without any
+    command asking, so `csm queue summary` stays on its fast path."""
+    from csm.drill.mailqueue import build_queue
+
+    first = build_queue(host, 1)
+    daemon.start()
+    wait_until(lambda: daemon.status()["spool"]["messages"] == first.total, what="the queue")
+    assert daemon.status()["spool"]["mode"] == "inotify"
+    index = host.root / "var/lib/csm/state/queue-index"
+    assert index.is_file()
+    refreshes = daemon.status()["spool"]["refreshes"]
+    more = build_queue(host, 2)
+    total = first.total + more.total
+    wait_until(lambda: daemon.status()["spool"]["messages"] == total, what="the new messages")
+    assert daemon.status()["spool"]["refreshes"] > refreshes
+
+
+def test_replay_from_reads_what_was_written_before(
+    cli: Any, host: DrillHost, daemon: Daemon, tmp_path: Path
+) -> None:
+    """A first start begins at the end of the logs; --replay-from reads them from the start,
+    recording findings from that time on."""
+    before = finding_ids(host)
+    append(host, day_lines(tmp_path))
+    daemon.start()
+    wait_until(lambda: daemon.status()["watchers"]["mainlog"]["lag_bytes"] == 0)
+    assert daemon.status()["watchers"]["mainlog"]["lines"] == 0  # began at the end
+    assert daemon.stop() == 0
+    daemon.start("--replay-from", "2026-11-20T14:00:00Z")  # the stolen mailbox's afternoon
+    size = (host.root / "var/log/exim_mainlog").stat().st_size
+    wait_until(lambda: _read_to(host, size), what="the replay")
+    assert daemon.stop() == 0
+    recorded = finding_ids(host) - before
+    done = cli("check-logs", str(host.root / "var/log/exim_mainlog"), "--json")
+    afternoon = {f["origin"] for f in done.json()["findings"] if f["time"] >= "2026-11-20T14:00:00"}
+    assert afternoon and recorded == afternoon

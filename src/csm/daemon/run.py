@@ -30,6 +30,7 @@ from csm.daemon import jobs, notify
 from csm.daemon.control import ControlServer
 from csm.daemon.journal import event
 from csm.daemon.schedule import Planned, Schedule
+from csm.daemon.spool import SpoolWatch
 from csm.daemon.watch import LogWatch, Step
 from csm.errors import ConfigError, CsmError
 from csm.incidents.service import Incidents
@@ -70,6 +71,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._binary = _package_hash()
+        self.spool = SpoolWatch(app)
 
     def run(self) -> dict[str, Any]:
         """Until SIGTERM; what the watchers and schedules did."""
@@ -97,7 +99,7 @@ class Daemon:
         notify.notify("READY=1", self.env)
         event("daemon.started", "daemon started", pid=os.getpid(), socket=str(socket_path))
         try:
-            await asyncio.gather(self._follow(), self._scheduled())
+            await asyncio.gather(self._follow(), self._scheduled(), self.spool.run(self._stop))
         finally:
             notify.notify("STOPPING=1", self.env)
             self._step_all()  # what was read up to the signal is recorded
@@ -210,7 +212,7 @@ class Daemon:
             return
         self._step_all()
         self._close()
-        self.app = composition.build(
+        self.spool.app = self.app = composition.build(
             loaded, self.env, clock=self.app.clock, runner=self.app.host.runner
         )
         self.replay_from = None
@@ -259,6 +261,7 @@ class Daemon:
             "uptime_sec": int((now - self.started_at).total_seconds()),
             "watchers": {w.name: asdict(w.status()) for w in self.watches},
             "schedules": self.schedule.status(),
+            "spool": asdict(self.spool.status),
             "config_hash": self.app.loaded.sha256,
             "binary_hash": self._binary,
             "capabilities": ["follow", "schedules", "status", "reload"],
