@@ -263,3 +263,25 @@ def test_replay_from_reads_what_was_written_before(
     done = cli("check-logs", str(host.root / "var/log/exim_mainlog"), "--json")
     afternoon = {f["origin"] for f in done.json()["findings"] if f["time"] >= "2026-11-20T14:00:00"}
     assert afternoon and recorded == afternoon
+
+
+def test_a_rotation_while_stopped_loses_nothing(host: DrillHost, daemon: Daemon) -> None:
+    """Stopped, the log is rotated twice (the older copy compressed) and written to: the
+    restarted daemon reads the rest of the file it knew, the file after it, then the new one."""
+    log = host.root / "var/log/exim_mainlog"
+    daemon.start()
+    lines = [f"2026-12-03 03:00:00 line {n} while stopped\n".encode() for n in range(300)]
+    append(host, lines[:100])
+    wait_until(partial(daemon.caught_up, "mainlog", 100), what="the first lines")
+    assert daemon.stop() == 0
+    append(host, lines[100:150])
+    os.rename(log, log.with_name("exim_mainlog.1"))
+    append(host, lines[150:200])
+    _shift(log)
+    os.rename(log, log.with_name("exim_mainlog.1"))
+    first = log.with_name("exim_mainlog.2")
+    subprocess.run(["gzip", str(first)], check=True)
+    append(host, lines[200:])
+    daemon.start()
+    wait_until(partial(daemon.caught_up, "mainlog", 200), what="the rest")
+    assert daemon.status()["watchers"]["mainlog"]["lines"] == 200  # 100 before, none twice

@@ -36,7 +36,8 @@ class WatchStatus:
     error: str
     lag_bytes: int
     lag_seconds: float  # how far the last line read is behind the clock
-    lines: int
+    lines: int  # read for the first time by this process
+    replayed: int  # read again after a restart, to fill the detectors' windows
     skipped: int
     rotations: int
     truncations: int
@@ -67,6 +68,8 @@ class LogWatch:
     clock: Clock
     follower: Follower
     since: datetime | None = None  # findings before this are not recorded (--replay-from)
+    replay_until: Position | None = None  # where the last run stopped reading (a restart)
+    replayed: int = 0
     detectors: MailDetectors = field(init=False)
     _origins: tuple[str, Origins] = field(init=False)
     _marks: deque[tuple[int, Position]] = field(init=False)  # (log time, where it began)
@@ -97,6 +100,7 @@ class LogWatch:
             follower = Follower(path, from_start=True)
         elif stored is not None and stored.path == str(path):
             follower = Follower(path, stored.resume)
+            return cls(name, path, kind, context, clock, follower, None, stored.read)
         else:
             follower = Follower(path)
         return cls(name, path, kind, context, clock, follower, replay_from)
@@ -129,7 +133,8 @@ class LogWatch:
             stats.error,
             self.follower.lag,
             round(behind if self.follower.lag else 0.0, 3),
-            stats.lines,
+            stats.lines - self.replayed,
+            self.replayed,
             stats.skipped,
             stats.rotations,
             stats.truncations,
@@ -156,6 +161,7 @@ class LogWatch:
             )
 
     def _sift(self, chunk: Chunk) -> list[Finding]:
+        self._count_replayed(chunk)
         year = self.clock.now().year
         found = sift(self.detectors, self.kind, chunk.lines, year, len(chunk.lines))
         origins = self._origins_for(chunk.position.head)
@@ -166,6 +172,25 @@ class LogWatch:
         if self.since is not None:
             found = [f for f in found if f.time >= self.since]
         return found
+
+    def _count_replayed(self, chunk: Chunk) -> None:
+        """Lines of ``chunk`` the last run had read already (before ``replay_until``)."""
+        until = self.replay_until
+        if until is None:
+            return
+        if not _same_file(chunk.position, until):
+            if chunk.source != str(self.path):  # a rotated file before the last run's
+                self.replayed += len(chunk.lines)
+            else:  # the file at the name, and not the last run's: past it
+                self.replay_until = None
+            return
+        offset, again = chunk.start, 0
+        for line in chunk.lines:
+            if offset >= until.offset:
+                self.replay_until = None  # past where the last run stopped: new lines
+                break
+            offset, again = offset + len(line) + 1, again + 1
+        self.replayed += again
 
     def _origins_for(self, head: str) -> Origins:
         """Finding ids as ``check-logs`` gives them: per file (its head)."""
@@ -190,6 +215,14 @@ class LogWatch:
             return self._marks[0][1]
         assert self.follower.position is not None
         return self.follower.position
+
+
+def _same_file(here: Position, there: Position) -> bool:
+    """By head, which survives a file's compression (its inode does not); by inode while the
+    file held no complete line."""
+    if there.head:
+        return here.head == there.head
+    return (here.device, here.inode) == (there.device, there.inode)
 
 
 def _identity(chunk: Chunk) -> tuple[int, int, str]:
