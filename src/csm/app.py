@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from csm.cpanel import Cpanel
     from csm.credentials.service import Credentials
     from csm.forensic.snapshot import Forensics
-    from csm.incidents.service import Incidents
+    from csm.incidents.service import IncidentChanges, Incidents
     from csm.mailqueue.actions import QueueActions
     from csm.mailqueue.decisions import QueueDecisions
     from csm.mailqueue.holds import Holds
@@ -193,6 +193,21 @@ class App:
             yield Incidents(store, self.config.incidents, self.clock, audit, close_guard)
         finally:
             store.close()
+
+    @contextmanager
+    def incident_changes(self) -> Iterator[IncidentChanges]:
+        """Incident state changes: through the daemon when it runs (so the store has one
+        writer), else on the store here."""
+        from csm import control  # noqa: PLC0415
+
+        socket = self.host.path(self.config.paths.control_socket)
+        if control.answers(socket):
+            from csm.remote.incidents import DaemonIncidents  # noqa: PLC0415
+
+            yield DaemonIncidents(socket)
+            return
+        with self.incidents() as incidents:
+            yield incidents
 
     @contextmanager
     def credentials(self) -> Iterator[Credentials]:

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from csm.errors import CsmError, ServiceUnavailableError
+from csm.errors import CsmError, ServiceUnavailableError, from_reply
 
 DIAL_TIMEOUT = 2.0
 MAX_REPLY = 64 * 1024 * 1024
@@ -27,9 +27,23 @@ def request(path: Path, cmd: str, args: dict[str, Any] | None = None, timeout: f
     except json.JSONDecodeError as exc:
         raise ServiceUnavailableError(f"daemon sent an invalid reply: {exc}") from None
     if not isinstance(message, dict) or not message.get("ok"):
-        error = message.get("error") if isinstance(message, dict) else None
-        raise CsmError(f"daemon refused {cmd}: {error or 'no reason given'}")
+        raise _refusal(cmd, message)
     return message.get("result")
+
+
+def _refusal(cmd: str, message: Any) -> CsmError:
+    """The daemon's error as the same kind of error here (exit code, JSON code, fix)."""
+    if not isinstance(message, dict):
+        return CsmError(f"daemon refused {cmd}: no reason given")
+    text = str(message.get("error") or f"daemon refused {cmd}: no reason given")
+    fix = message.get("fix")
+    details = message.get("details")
+    return from_reply(
+        str(message.get("code") or "error"),
+        text,
+        fix if isinstance(fix, str) else None,
+        details if isinstance(details, dict) else None,
+    )
 
 
 def answers(path: Path) -> bool:

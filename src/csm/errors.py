@@ -175,3 +175,16 @@ def exit_code_table() -> list[tuple[int, str, str]]:
     rows = [(EXIT_OK, "-", "Success.")]
     rows += [(e.kind.exit_code, e.kind.code, e.kind.meaning) for e in ALL_ERRORS]
     return sorted(rows, key=lambda row: (row[0], row[1]))
+
+
+KINDS: dict[str, ErrorKind] = {error.kind.code: error.kind for error in ALL_ERRORS}
+
+
+def from_reply(
+    code: str, message: str, fix: str | None = None, details: Mapping[str, Any] | None = None
+) -> CsmError:
+    """An error the daemon reported (its JSON ``code``), raised again on this side with the
+    same kind: the same exit code, JSON code and HTTP status as if it had happened here."""
+    error = CsmError(message, fix=fix, details=details)
+    error.kind = KINDS.get(code, CsmError.kind)
+    return error

@@ -19,6 +19,8 @@ from typing import Any
 from csm.drill.build import DrillHost
 from tests.daemon.conftest import Daemon, finding_ids, store, wait_until
 
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's (python3-venv, which make test installs)
+
 
 def day_lines(tmp_path: Path, name: str = "mainlog.day") -> list[bytes]:
     return (tmp_path / name).read_bytes().splitlines(keepends=True)
@@ -187,6 +189,7 @@ def test_the_control_socket_refuses_other_users(host: DrillHost, daemon: Daemon)
         timeout=60,
         check=False,
     )
+    assert done.stdout.strip(), done.stderr
     reply = json.loads(done.stdout)
     assert reply["ok"] is False and reply["code"] == "refused", done.stderr
     assert daemon.answers()
@@ -285,3 +288,22 @@ def test_a_rotation_while_stopped_loses_nothing(host: DrillHost, daemon: Daemon)
     daemon.start()
     wait_until(partial(daemon.caught_up, "mainlog", 200), what="the rest")
     assert daemon.status()["watchers"]["mainlog"]["lines"] == 200  # 100 before, none twice
+
+
+def test_incident_changes_go_through_the_running_daemon(cli: Any, daemon: Daemon) -> None:
+    """With the daemon running the store has one writer: `incidents review` and `status`
+    are its commands, and its refusals come back as the same errors (exit code, fix)."""
+    daemon.start()
+    listed = cli("incidents", "list", "--status", "open", "--json").json()["items"]
+    incident = next(i for i in listed if i["kind"] == "mailbox_takeover")
+    reviewed = cli("incidents", "review", incident["id"], "--note", "looked at the logs", "--json")
+    assert reviewed.code == 0, reviewed.err
+    assert reviewed.json()["incident_id"] == incident["id"]
+    refused = cli("incidents", "status", incident["id"], "resolved", "--json")
+    local = refused.json()
+    assert refused.code != 0 and local["ok"] is False and local["fix"]
+    log = daemon.log.read_text()
+    assert '"msgid": "incidents.review"' in log
+    assert daemon.stop() == 0
+    again = cli("incidents", "status", incident["id"], "resolved", "--json")  # alone now
+    assert again.code == refused.code and again.json()["code"] == local["code"]

@@ -73,7 +73,7 @@ def show(obj: CliContext, incident_id: str, as_json: bool) -> None:
 def status(obj: CliContext, incident_id: str, to: str, details: str, as_json: bool) -> None:
     """Change an incident's status (resolved passes the close guard)."""
     app = obj.app()
-    with app.incidents() as service:
+    with app.incident_changes() as service:
         change = service.set_status(incident_id, Status(to), details, app.operator)
     if as_json:
         emit_json({"ok": True, **to_jsonable(change)})
@@ -91,7 +91,7 @@ def status(obj: CliContext, incident_id: str, to: str, details: str, as_json: bo
 def review(obj: CliContext, incident_id: str, note: str, as_json: bool) -> None:
     """Record your review of an incident (the close guard's first condition)."""
     app = obj.app()
-    with app.incidents() as service:
+    with app.incident_changes() as service:
         done = service.review(incident_id, note, app.operator)
     if as_json:
         emit_json(done)
@@ -132,7 +132,7 @@ def bulk_status(obj: CliContext, /, as_json: bool, **options: Any) -> int:
     request = _bulk_request(options)
     request.validate()
     app = obj.app()
-    with app.incidents() as service:
+    with app.incident_changes() as service:
         result = service.bulk_status(request, app.operator)
     if as_json:
         emit_json(result)
@@ -149,7 +149,7 @@ def bulk_status(obj: CliContext, /, as_json: bool, **options: Any) -> int:
 @click.pass_obj
 def sweep(obj: CliContext, apply: bool, as_json: bool) -> None:
     """Auto-close idle incidents, apply the age/active caps and retention (what the daemon runs)."""
-    with obj.app().incidents() as service:
+    with obj.app().incident_changes() as service:
         result = service.sweep(apply=apply)
     if as_json:
         emit_json(result)

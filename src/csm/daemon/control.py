@@ -72,14 +72,14 @@ class ControlServer:
     async def _answer(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> dict[str, Any]:
+        try:  # read first, so the peer hears the answer instead of a broken pipe
+            line = await asyncio.wait_for(reader.readline(), DEADLINE)
+        except ValueError:  # longer than the limit
+            return _error("request too long", "usage")
         uid = _peer_uid(writer.get_extra_info("socket"))
         if uid not in self.allowed:
             event("control.refused", "control request refused", uid=uid, level=logging.WARNING)
             return _error(f"uid {uid} may not use the control socket", "refused")
-        try:
-            line = await asyncio.wait_for(reader.readline(), DEADLINE)
-        except ValueError:  # longer than the limit
-            return _error("request too long", "usage")
         try:
             cmd, args = _parse(line)
             handler = self.commands.get(cmd)
@@ -87,7 +87,7 @@ class ControlServer:
                 raise UsageError(f"unknown command {cmd!r}; known: {', '.join(self.commands)}")
             return {"ok": True, "result": to_jsonable(handler(args))}
         except CsmError as exc:
-            return _error(exc.message, exc.kind.code)
+            return _error(exc.message, exc.kind.code, exc.fix, exc.details)
         except Exception as exc:  # a bug: reported to the peer and the log, the daemon goes on
             event("control.failed", "control command failed", level=logging.ERROR, error=repr(exc))
             return _error(f"internal error: {type(exc).__name__}", "error")
@@ -113,5 +113,10 @@ def _peer_uid(sock: socket.socket | None) -> int:
     return int(struct.unpack("3i", raw)[1])
 
 
-def _error(message: str, code: str) -> dict[str, Any]:
-    return {"ok": False, "error": message, "code": code}
+def _error(message: str, code: str, fix: str | None = None, details: Any = None) -> dict[str, Any]:
+    reply: dict[str, Any] = {"ok": False, "error": message, "code": code}
+    if fix:
+        reply["fix"] = fix
+    if details:
+        reply["details"] = to_jsonable(details)
+    return reply

@@ -27,7 +27,8 @@ from csm.app import App
 from csm.clock import isoformat
 from csm.config.loader import LoadedConfig
 from csm.daemon import jobs, notify
-from csm.daemon.control import ControlServer
+from csm.daemon.commands import IncidentCommands
+from csm.daemon.control import ControlServer, Handler
 from csm.daemon.journal import event
 from csm.daemon.schedule import Planned, Schedule
 from csm.daemon.spool import SpoolWatch
@@ -90,7 +91,7 @@ class Daemon:
 
     async def _serve(self) -> None:
         socket_path = self.app.host.path(self.app.config.paths.control_socket)
-        server = ControlServer(socket_path, {"ping": self._ping, "status": self._status})
+        server = ControlServer(socket_path, self._commands())
         await server.start()
         loop = asyncio.get_running_loop()
         for stop in (signal.SIGTERM, signal.SIGINT):
@@ -123,11 +124,10 @@ class Daemon:
                 self.app.clock,
                 stored.get(name),
                 replay_from=self.replay_from,
+                cap=self.app.config.daemon.line_cap,
             )
             for name, path, kind in logs
         ]
-        for watch in self.watches:
-            watch.follower.cap = self.app.config.daemon.line_cap
         self._plan()
 
     def _close(self) -> None:
@@ -247,6 +247,21 @@ class Daemon:
         event(f"job.{planned.job.name}", error or result, level=level, job=planned.job.name)
 
     # -- control commands ------------------------------------------------------------------
+
+    def _commands(self) -> dict[str, Handler]:
+        commands = IncidentCommands(self._changes)
+        return {
+            "ping": self._ping,
+            "status": self._status,
+            "incidents.set_status": commands.set_status,
+            "incidents.review": commands.review,
+            "incidents.bulk_status": commands.bulk_status,
+            "incidents.sweep": commands.sweep,
+        }
+
+    def _changes(self) -> Incidents:
+        assert self._incidents is not None
+        return self._incidents
 
     def _ping(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"pong": True, "pid": os.getpid()}

@@ -20,7 +20,7 @@ from csm.daemon.journal import event
 from csm.detectors.mail.context import MailContext
 from csm.detectors.mail.pipeline import MailDetectors
 from csm.incidents.model import Finding
-from csm.logtail.follower import Chunk, Follower
+from csm.logtail.follower import LINE_CAP, Chunk, Follower
 from csm.scan.logs import Origins, sift
 from csm.store import positions
 from csm.store.positions import LogPosition, Position
@@ -93,16 +93,17 @@ class LogWatch:
         stored: LogPosition | None,
         *,
         replay_from: datetime | None = None,
+        cap: int = LINE_CAP,
     ) -> LogWatch:
         """From the stored position (its resume point); a first start reads from the end of
         the log, or with ``replay_from`` from its beginning (findings before it left out)."""
         if replay_from is not None:
-            follower = Follower(path, from_start=True)
+            follower = Follower(path, from_start=True, cap=cap)
         elif stored is not None and stored.path == str(path):
-            follower = Follower(path, stored.resume)
+            follower = Follower(path, stored.resume, cap=cap)
             return cls(name, path, kind, context, clock, follower, None, stored.read)
         else:
-            follower = Follower(path)
+            follower = Follower(path, cap=cap)
         return cls(name, path, kind, context, clock, follower, replay_from)
 
     def step(self) -> Step:
