@@ -60,6 +60,8 @@ bench: host venv compile
 	$(BIN)/python bench/queue.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/follow.py
+	$(BIN)/python bench/day.py
+	BENCH_ATTACK=1 $(BIN)/python bench/day.py
 
 docs: venv
 	$(BIN)/python scripts/gen_docs.py
