@@ -67,8 +67,7 @@ class Daemon:
         self._incidents: Incidents | None = None
         self._services = ExitStack()
         self._pending: dict[str, Step] = {}  # read, not recorded yet (the store was busy)
-        self._saved: dict[str, tuple[object, ...]] = {}
-        self._last: dict[str, LogPosition] = {}
+        self._last: dict[str, LogPosition] = {}  # the last checkpoint of each watch
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._binary = _package_hash()
@@ -191,11 +190,12 @@ class Daemon:
                     merged=done.merged,
                     incidents=list(done.incidents),
                 )
-        elif checkpoint is not None and _key(checkpoint.position) != self._saved.get(watch.name):
+        elif checkpoint is not None and not _unchanged(
+            checkpoint.position, self._last.get(watch.name)
+        ):
             with self._incidents.store.transaction() as conn:
                 checkpoint.write(conn)
         if checkpoint is not None:
-            self._saved[watch.name] = _key(checkpoint.position)
             self._last[watch.name] = checkpoint.position
 
     def _reload_config(self) -> None:
@@ -283,8 +283,13 @@ class Daemon:
         }
 
 
-def _key(position: LogPosition) -> tuple[object, ...]:
-    return (position.path, position.read, position.resume)
+def _unchanged(position: LogPosition, last: LogPosition | None) -> bool:
+    """Whether ``last`` stored the same places (only its time differs)."""
+    return last is not None and (position.path, position.read, position.resume) == (
+        last.path,
+        last.read,
+        last.resume,
+    )
 
 
 def _package_hash() -> str:

@@ -20,7 +20,7 @@ from csm.daemon.journal import event
 from csm.detectors.mail.context import MailContext
 from csm.detectors.mail.pipeline import MailDetectors
 from csm.incidents.model import Finding
-from csm.logtail.follower import LINE_CAP, Chunk, Follower
+from csm.logtail.follower import LINE_CAP, Chunk, Follower, same_file
 from csm.scan.logs import Origins, sift
 from csm.store import positions
 from csm.store.positions import LogPosition, Position
@@ -179,7 +179,7 @@ class LogWatch:
         until = self.replay_until
         if until is None:
             return
-        if not _same_file(chunk.position, until):
+        if not same_file(chunk.position, until):
             if chunk.source != str(self.path):  # a rotated file before the last run's
                 self.replayed += len(chunk.lines)
             else:  # the file at the name, and not the last run's: past it
@@ -216,14 +216,6 @@ class LogWatch:
             return self._marks[0][1]
         assert self.follower.position is not None
         return self.follower.position
-
-
-def _same_file(here: Position, there: Position) -> bool:
-    """By head, which survives a file's compression (its inode does not); by inode while the
-    file held no complete line."""
-    if there.head:
-        return here.head == there.head
-    return (here.device, here.inode) == (there.device, there.inode)
 
 
 def _identity(chunk: Chunk) -> tuple[int, int, str]:

@@ -354,17 +354,21 @@ def _same(stored: Position, here: Position) -> bool:
     return not stored.head or stored.head == here.head
 
 
+def same_file(here: Position, known: Position) -> bool:
+    """Whether ``here`` is in the file ``known`` names: by head, which survives the file's
+    compression (its inode does not); by inode while the file held no complete line."""
+    if known.head:
+        return here.head == known.head
+    return (here.device, here.inode) == (known.device, known.inode)
+
+
 def _skip_to(stream: io.BufferedIOBase, old: Position, path: Path) -> bool:
-    """Whether ``stream`` (``path``) is ``old``'s file, by its head (by its inode while it
-    held no complete line); if so it is left at ``old``'s offset."""
+    """Whether ``stream`` (``path``) is ``old``'s file (:func:`same_file`); if so it is left
+    at ``old``'s offset."""
     start = stream.read(HEAD_BYTES)
-    if old.head:
-        if head_hash(start) != old.head:
-            return False
-    else:
-        info = path.stat()
-        if (info.st_dev, info.st_ino) != (old.device, old.inode):
-            return False
+    info = path.stat()
+    if not same_file(Position(info.st_dev, info.st_ino, head_hash(start), 0), old):
+        return False
     if len(start) >= old.offset:
         stream.seek(old.offset)
         return True
