@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from csm.cpanel import Cpanel
     from csm.credentials.service import Credentials
     from csm.forensic.snapshot import Forensics
-    from csm.incidents.service import IncidentChanges, Incidents
+    from csm.incidents.service import Incidents
     from csm.mailqueue.actions import QueueActions
     from csm.mailqueue.decisions import QueueDecisions
     from csm.mailqueue.holds import Holds
@@ -51,6 +51,7 @@ class App:
     host: Host
     clock: Clock
     env: Mapping[str, str]
+    acting: str | None = None  # who asked, when the daemon runs an operation for a client
 
     @property
     def config(self) -> Config:
@@ -67,7 +68,7 @@ class App:
     @property
     def operator(self) -> str:
         """Who is acting, for the audit log."""
-        return current_operator(self.env)
+        return self.acting or current_operator(self.env)
 
     def open_store(self) -> Store:
         """The store for writing (created and migrated as needed)."""
@@ -193,21 +194,6 @@ class App:
             yield Incidents(store, self.config.incidents, self.clock, audit, close_guard)
         finally:
             store.close()
-
-    @contextmanager
-    def incident_changes(self) -> Iterator[IncidentChanges]:
-        """Incident state changes: through the daemon when it runs (so the store has one
-        writer), else on the store here."""
-        from csm import control  # noqa: PLC0415
-
-        socket = self.host.path(self.config.paths.control_socket)
-        if control.answers(socket):
-            from csm.remote.incidents import DaemonIncidents  # noqa: PLC0415
-
-            yield DaemonIncidents(socket)
-            return
-        with self.incidents() as incidents:
-            yield incidents
 
     @contextmanager
     def credentials(self) -> Iterator[Credentials]:

@@ -3,23 +3,23 @@ result, never an exception the server did not expect (and the daemon keeps servi
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import json
-from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from csm.audit import AuditLog
-from csm.clock import FixedClock
-from csm.config.incidents import IncidentsConfig
-from csm.daemon.commands import IncidentCommands
+from csm import app as composition
+from csm.app import App
+from csm.clock import SystemClock
+from csm.config import loader
+from csm.daemon.commands import Operations
 from csm.daemon.control import _parse
+from csm.drill.build import build
 from csm.errors import CsmError, UsageError
-from csm.incidents.service import Incidents
-from csm.store.db import Store
-from tests.incidents.conftest import T0
+from csm.operations.registry import OPERATIONS
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -51,25 +51,36 @@ def test_any_json_parses_or_is_a_usage_error(value: Any) -> None:
     assert cmd == value["cmd"] and args == (value.get("args") or {})
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.fixture(scope="module")
+def drill_app(tmp_path_factory: pytest.TempPathFactory) -> App:
+    host = build(tmp_path_factory.mktemp("fuzz") / "host", 1, SystemClock())
+    loaded = loader.load(host.config_path, host.config_path.with_suffix(".d"), {})
+    return composition.build(loaded, {})
+
+
+def _requests() -> st.SearchStrategy[dict[str, Any]]:
+    """Requests shaped like an operation's (its own field names, any JSON in them), or not."""
+    fields = sorted({f.name for kind in OPERATIONS.values() for f in dataclasses.fields(kind)})
+    return st.dictionaries(st.sampled_from(fields), JSON, max_size=6) | JSON
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    st.sampled_from(["set_status", "review", "bulk_status", "sweep"]),
-    st.dictionaries(
-        st.sampled_from(["incident_id", "to", "details", "who", "note", "request", "apply"]),
-        JSON,
-        max_size=6,
-    ),
+    st.sampled_from([*OPERATIONS, "nope", ""]) | st.text(max_size=10),
+    _requests(),
+    st.booleans(),
 )
-def test_any_arguments_are_a_result_or_a_typed_error(
-    tmp_path: Path, command: str, args: dict[str, Any]
+@example("incidents.sweep", {"apply": True}, True)  # a valid one
+@example("creds.rotate", {"account": "x", "secrets_out": 5}, True)
+def test_any_operation_request_is_checked_or_a_typed_error(
+    drill_app: App, name: str, request: Any, own_store: bool
 ) -> None:
-    clock = FixedClock(T0)
-    store = Store.open(tmp_path / "state", clock=clock)
+    """Any name, request and store: a request of the named operation's own type, or a typed
+    error (nothing runs here: the services check their arguments again)."""
+    state_dir = str(drill_app.state_dir) if own_store else "/elsewhere"
+    args = {"name": name, "request": request, "who": "cli:fuzz", "state_dir": state_dir}
     try:
-        config = IncidentsConfig.model_validate({"require_backup_within": 0})
-        incidents = Incidents(store, config, clock, AuditLog(store, tmp_path / "log", clock))
-        handler = getattr(IncidentCommands(lambda: incidents), command)
-        with contextlib.suppress(CsmError):  # anything else fails the test
-            handler(args)
-    finally:
-        store.close()
+        checked = Operations(lambda: drill_app).request(args, drill_app)
+    except CsmError:
+        return
+    assert type(checked) is OPERATIONS[name] and own_store

@@ -303,7 +303,8 @@ def test_incident_changes_go_through_the_running_daemon(cli: Any, daemon: Daemon
     local = refused.json()
     assert refused.code != 0 and local["ok"] is False and local["fix"]
     log = daemon.log.read_text()
-    assert '"msgid": "incidents.review"' in log
+    assert '"msgid": "operation.incidents.review", "msg": "incidents.review done"' in log
+    assert '"msgid": "operation.incidents.set_status", "msg": "take a' in log  # refused, logged
     assert daemon.stop() == 0
     again = cli("incidents", "status", incident["id"], "resolved", "--json")  # alone now
     assert again.code == refused.code and again.json()["code"] == local["code"]

@@ -16,9 +16,21 @@ import pytest
 from csm.clock import SystemClock
 from csm.drill.build import DrillHost, build
 from csm.drill.mailqueue import QueuePlan, build_queue
+from tests.daemon.conftest import Daemon
 
 pytestmark = pytest.mark.exim
 CSM = str(Path(sys.executable).with_name("csm"))
+DAEMON_RAN = (
+    "backup.create",
+    "forensic.snapshot",
+    "mail.hold",
+    "creds.rotate",
+    "queue.review",
+    "queue.accept",
+    "queue.act",
+    "mail.release",
+    "incidents.bulk_status",
+)
 
 
 class Operator:
@@ -53,11 +65,19 @@ def host(tmp_path: Path) -> tuple[DrillHost, QueuePlan]:
     return drill, build_queue(drill, 4)
 
 
+@pytest.mark.parametrize("with_daemon", [False, True], ids=["alone", "daemon"])
 def test_the_runbook_steps_2_to_8_on_a_fresh_drill_host(  # noqa: PLR0915 - the runbook, in order
-    host: tuple[DrillHost, QueuePlan], tmp_path: Path
+    host: tuple[DrillHost, QueuePlan],
+    tmp_path: Path,
+    with_daemon: bool,
+    request: pytest.FixtureRequest,
 ) -> None:
+    """Alone, and with `csm daemon` running: then every change is the daemon's to make."""
     drill, plan = host
     op = Operator(drill)
+    if with_daemon:
+        daemon = Daemon(drill, tmp_path / "daemon.log").start()
+        request.addfinalizer(lambda: daemon.process and daemon.kill())
     account = plan.php_account
     stamp = "20261203061500"
 
@@ -130,3 +150,8 @@ def test_the_runbook_steps_2_to_8_on_a_fresh_drill_host(  # noqa: PLR0915 - the 
     doctor = op.csm("doctor", "--json", ok=False)
     assert json.loads(doctor.stdout)["overall_status"] in ("ok", "warn"), doctor.stdout
     assert op.json("queue", "count", "--json")["count"] == plan.total - len(safe)
+    if with_daemon:
+        log = daemon.log.read_text()
+        for name in DAEMON_RAN:
+            assert f'"msgid": "operation.{name}"' in log, name
+        assert daemon.stop() == 0

@@ -66,10 +66,10 @@ def map_(obj: CliContext, /, query: str, as_json: bool) -> None:
 @click.pass_obj
 def review(obj: CliContext, /, user: str, note: str, as_json: bool) -> None:
     """Record an operator's review of the account (counts for every incident of it)."""
-    app = obj.app()
-    account = app.accounts().get(user)
-    with app.incidents() as service:
-        done = service.review_account(account.user, note, app.operator)
+    from csm.operations.base import perform  # noqa: PLC0415
+    from csm.operations.scans import ReviewAccount  # noqa: PLC0415
+
+    done = perform(obj.app(), ReviewAccount(user, note))
     if as_json:
         emit_json(done)
     else:

@@ -31,8 +31,11 @@ def backup(obj: CliContext, /, args: tuple[str, ...], force: bool, as_json: bool
         return
     if len(args) != 1:
         raise click.UsageError("csm backup OUT.tar.gz (or: csm backup verify ARCHIVE)")
-    app = obj.app()
-    written = app.backups().create(Path(args[0]), app.operator, force=force)
+    from csm.operations.backup import TakeBackup  # noqa: PLC0415
+    from csm.operations.base import perform  # noqa: PLC0415
+
+    out = Path(args[0]).absolute()  # the daemon may write it
+    written = perform(obj.app(), TakeBackup(out, force))
     if as_json:
         emit_json(written)
         return

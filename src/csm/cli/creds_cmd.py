@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from pydantic import TypeAdapter
 
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
 from csm.credentials.model import Outcome, Rotation
-from csm.credentials.service import RotateRequest
 from csm.jsonio import to_jsonable
+from csm.operations.base import perform
+from csm.operations.credentials import PROGRESS, SECRET, SETTLED, Defer, Rotate
+
+if TYPE_CHECKING:
+    from csm.cli.accounts_view import ShownSecrets
 
 
 @click.group(short_help="Credentials: plan, rotate, defer, status.")
@@ -63,9 +68,7 @@ def defer(
     obj: CliContext, /, account: str, items: tuple[str, ...], reason: str, as_json: bool
 ) -> None:
     """Defer rotation of ITEMS (every item when none is given) for a documented reason."""
-    app = obj.app()
-    with app.credentials() as service:
-        found = service.defer(account, items, reason, app.operator)
+    found = perform(obj.app(), Defer(account, items, reason))
     if as_json:
         emit_json(found)
     else:
@@ -96,23 +99,21 @@ def rotate(
 
     Every new password is kept before it is set: written and synced to --secrets-out, or
     printed here; --json needs --secrets-out or --show-secrets."""
-    app = obj.app()
-    length = app.config.credentials.password_length
-    show_secrets = options["show_secrets"]
-    request = RotateRequest(
+    from csm.cli import accounts_view as view  # noqa: PLC0415
+
+    show_secrets, secrets_out = options["show_secrets"], options["secrets_out"]
+    shown = None if as_json or secrets_out else view.ShownSecrets()
+    operation = Rotate(
+        account,
         items,
         options["all_items"],
         options["dry_run"],
-        length,
-        options["secrets_out"],
+        secrets_out.absolute() if secrets_out else None,  # the daemon may write it
         show_secrets,
+        show=shown is not None,
+        progress=not (as_json or options["dry_run"]),
     )
-    from csm.cli import accounts_view as view  # noqa: PLC0415
-
-    shown = None if as_json or request.secrets_out else view.ShownSecrets()
-    progress = None if as_json or request.dry_run else _progress
-    with app.credentials() as service:
-        done = service.rotate(account, request, app.operator, shown, progress)
+    done = perform(obj.app(), operation, RotationShown(shown))
     if as_json:
         emit_json(done if show_secrets else redacted(done))
     else:
@@ -121,10 +122,22 @@ def rotate(
         click.get_current_context().exit(1)
 
 
-def _progress(outcome: Outcome) -> None:
-    """Each item as it is done, on stderr (the table follows at the end)."""
-    state = "skipped" if outcome.skipped else "ok" if outcome.ok else "FAILED"
-    click.echo(f"  {outcome.item}: {state}", err=True)
+class RotationShown:
+    """What a rotation tells on the way: each new password (shown before it is set), how
+    each kept one settled, and each item as it is done (on stderr)."""
+
+    def __init__(self, shown: ShownSecrets | None) -> None:
+        self.shown = shown
+
+    def __call__(self, name: str, data: Any) -> None:
+        if name == SECRET and self.shown is not None:
+            self.shown.keep(str(data["item"]), str(data["secret"]))
+        elif name == SETTLED and self.shown is not None:
+            self.shown.settle(TypeAdapter(Outcome).validate_python(data))
+        elif name == PROGRESS:
+            outcome = TypeAdapter(Outcome).validate_python(data)
+            state = "skipped" if outcome.skipped else "ok" if outcome.ok else "FAILED"
+            click.echo(f"  {outcome.item}: {state}", err=True)
 
 
 def redacted(done: Rotation) -> Rotation:

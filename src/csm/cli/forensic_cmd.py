@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from csm.cli import times
@@ -53,11 +55,11 @@ def forensic_snapshot(  # noqa: PLR0913, PLR0917 - one parameter per command-lin
     triggers and events, administrators and sessions, recently modified files, and a
     manifest, in a byte-stable archive with a `sha256sum -c` sidecar."""
     window = times.length("--since", since) if since else None
-    app = obj.app()
-    with app.forensics() as service:
-        result = service.snapshot(
-            account, out, with_mail=with_mail, since=window, who=app.operator, force=force
-        )
+    from csm.operations.base import perform  # noqa: PLC0415
+    from csm.operations.scans import Snapshot  # noqa: PLC0415
+
+    where = Path(out).absolute()  # the daemon may write it
+    result = perform(obj.app(), Snapshot(account, where, with_mail, window, force))
     if as_json:
         emit_json(result)
         return

@@ -13,6 +13,8 @@ from csm.incidents.bulk import DEFAULT_LIMIT, BulkRequest
 from csm.incidents.model import Status
 from csm.incidents.service import ListQuery
 from csm.jsonio import to_jsonable
+from csm.operations import incidents as ops
+from csm.operations.base import perform
 
 STATUSES = ["all", "active", "open", "contained", "resolved", "dismissed"]
 TARGETS = [s.value for s in Status]
@@ -72,9 +74,7 @@ def show(obj: CliContext, incident_id: str, as_json: bool) -> None:
 @click.pass_obj
 def status(obj: CliContext, incident_id: str, to: str, details: str, as_json: bool) -> None:
     """Change an incident's status (resolved passes the close guard)."""
-    app = obj.app()
-    with app.incident_changes() as service:
-        change = service.set_status(incident_id, Status(to), details, app.operator)
+    change = perform(obj.app(), ops.SetStatus(incident_id, Status(to), details))
     if as_json:
         emit_json({"ok": True, **to_jsonable(change)})
     elif change.changed:
@@ -90,9 +90,7 @@ def status(obj: CliContext, incident_id: str, to: str, details: str, as_json: bo
 @click.pass_obj
 def review(obj: CliContext, incident_id: str, note: str, as_json: bool) -> None:
     """Record your review of an incident (the close guard's first condition)."""
-    app = obj.app()
-    with app.incident_changes() as service:
-        done = service.review(incident_id, note, app.operator)
+    done = perform(obj.app(), ops.ReviewIncident(incident_id, note))
     if as_json:
         emit_json(done)
     else:
@@ -130,10 +128,7 @@ def review(obj: CliContext, incident_id: str, note: str, as_json: bool) -> None:
 def bulk_status(obj: CliContext, /, as_json: bool, **options: Any) -> int:
     """Close many stale incidents: preview first, then --apply --confirm in bounded batches."""
     request = _bulk_request(options)
-    request.validate()
-    app = obj.app()
-    with app.incident_changes() as service:
-        result = service.bulk_status(request, app.operator)
+    result = perform(obj.app(), ops.BulkStatus(request))
     if as_json:
         emit_json(result)
     else:
@@ -149,8 +144,7 @@ def bulk_status(obj: CliContext, /, as_json: bool, **options: Any) -> int:
 @click.pass_obj
 def sweep(obj: CliContext, apply: bool, as_json: bool) -> None:
     """Auto-close idle incidents, apply the age/active caps and retention (what the daemon runs)."""
-    with obj.app().incident_changes() as service:
-        result = service.sweep(apply=apply)
+    result = perform(obj.app(), ops.Sweep(apply))
     if as_json:
         emit_json(result)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +12,8 @@ from csm.cli import times
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, json_option
 from csm.errors import UnreadableInputError
+from csm.operations.base import perform
+from csm.operations.scans import LINES, CheckLogs
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -56,16 +58,13 @@ def check_logs(  # noqa: PLR0913, PLR0917 - one parameter per command-line optio
     damage and the other files are still checked, and the command exits 8 (unreadable_input),
     as it does for a file that does not exist."""
     app = obj.app(optional_config=True)
-    progress = _show_progress if not as_json and sys.stderr.isatty() else None
-    report = app.check_logs(
-        paths,
-        source,
-        since=times.since(since),
-        store=store,
-        userdomains=userdomains,
-        progress=progress,
-    )
-    if progress is not None:
+    progress = not as_json and sys.stderr.isatty()
+    if store:  # the daemon may read them
+        paths = tuple(p.absolute() for p in paths)
+        userdomains = userdomains.absolute() if userdomains else None
+    operation = CheckLogs(paths, source, times.since(since), store, userdomains, progress)
+    report = perform(app, operation, _show_progress, here=not store)
+    if progress:
         click.echo("\r\033[K", nl=False, err=True)  # the progress line is cleared
     if as_json:
         emit_json(report)
@@ -75,8 +74,9 @@ def check_logs(  # noqa: PLR0913, PLR0917 - one parameter per command-line optio
         click.get_current_context().exit(UnreadableInputError.kind.exit_code)
 
 
-def _show_progress(lines: int) -> None:
-    click.echo(f"\r  {lines:,} lines…", nl=False, err=True)
+def _show_progress(name: str, lines: Any) -> None:
+    if name == LINES:
+        click.echo(f"\r  {int(lines):,} lines…", nl=False, err=True)
 
 
 def _render(report: LogReport) -> None:

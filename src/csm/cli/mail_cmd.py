@@ -10,6 +10,8 @@ import click
 from csm.cli import times
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, emit_list, json_option
+from csm.operations import mail as ops
+from csm.operations.base import perform
 
 if TYPE_CHECKING:
     from csm.scan.timeline import MailTimeline
@@ -101,9 +103,7 @@ def _render(result: MailTimeline) -> None:
 def hold(obj: CliContext, /, account: str, reason: str, as_json: bool) -> None:
     """Hold the account's outgoing mail: its queued messages frozen, new ones held (cPanel:
     whmapi1 hold_outgoing_email; other Exim hosts: CSM's held-senders list)."""
-    app = obj.app()
-    with app.holds() as holds:
-        result = holds.hold(account, reason, app.operator)
+    result = perform(obj.app(), ops.MailHold(account, reason))
     if as_json:
         emit_json(result)
     else:
@@ -125,9 +125,7 @@ def hold(obj: CliContext, /, account: str, reason: str, as_json: bool) -> None:
 def release(obj: CliContext, /, account: str, approve: str, as_json: bool) -> None:
     """Release the account's hold (through the credentials gate); frozen messages stay frozen
     until reviewed (csm queue review --account ACCOUNT)."""
-    app = obj.app()
-    with app.holds() as holds:
-        result = holds.release(account, app.operator, approve)
+    result = perform(obj.app(), ops.MailRelease(account, approve))
     if as_json:
         emit_json(result)
     else:

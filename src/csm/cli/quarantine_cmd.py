@@ -7,6 +7,8 @@ from rich.text import Text
 
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, emit_list, json_option
+from csm.operations.base import perform
+from csm.operations.response import QuarantineFile, RestoreFile
 from csm.response.quarantine import Listed
 
 
@@ -19,15 +21,15 @@ def quarantine(obj: CliContext, /, args: tuple[str, ...], reason: str, as_json: 
     """Move a file (its absolute host path) into the quarantine, keeping everything needed to
     put it back; `list` shows what is there; `restore ID` puts a file back exactly."""
     app = obj.app()
-    with app.quarantine() as service:
-        if args == ("list",):
+    if args == ("list",):
+        with app.quarantine() as service:
             files = service.list()
-        elif len(args) == 2 and args[0] == "restore":
-            files = [service.restore(args[1], app.operator)]
-        elif len(args) == 1 and args[0].startswith("/"):
-            files = [service.put(args[0], reason, app.operator)]
-        else:
-            raise click.UsageError("csm quarantine PATH | list | restore ID")
+    elif len(args) == 2 and args[0] == "restore":
+        files = [perform(app, RestoreFile(args[1]))]
+    elif len(args) == 1 and args[0].startswith("/"):
+        files = [perform(app, QuarantineFile(args[0], reason))]
+    else:
+        raise click.UsageError("csm quarantine PATH | list | restore ID")
     if as_json:
         if args == ("list",):
             emit_list(files)

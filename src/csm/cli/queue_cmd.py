@@ -11,6 +11,8 @@ from csm.cli import queue_view, times
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, emit_list, json_option
 from csm.mailqueue import views
+from csm.operations import mail
+from csm.operations.base import perform
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -126,9 +128,7 @@ def review_(
 ) -> None:
     """Group every message (or the account's): safe_to_remove, needs_review, do_not_touch,
     each with its reasons; the groups are recorded as proposals to accept with `decide`."""
-    app = obj.app()
-    with app.queue_work() as (_, decisions, _actions):
-        result = decisions.review(account, app.operator, record=not no_record)
+    result = perform(obj.app(), mail.QueueReview(account, not no_record), here=no_record)
     if as_json:
         emit_json(result)
         return
@@ -191,20 +191,16 @@ def decide(  # noqa: PLR0913, PLR0917 - one parameter per command-line option
     on the newest recorded review that covers it (or on --review's); ids in no review only
     with --approve, recorded as decided without review.  Or a review's group:
     `decide --accept-review REVIEW --group GROUP [--as DECISION]`."""
-    app = obj.app()
-    with app.queue_work() as (_, decisions, _actions):
-        if review_id:
-            if args or not group or on_review or approve:
-                raise click.UsageError(
-                    "--accept-review takes --group (no ids, --review or --approve)"
-                )
-            result = decisions.accept(review_id, group, as_, note, app.operator)
-        else:
-            if len(args) < 2:
-                raise click.UsageError("csm queue decide ID… remove|keep|release --note TEXT")
-            result = decisions.decide(
-                args[:-1], args[-1], note, app.operator, review_id=on_review, approve=approve
-            )
+    operation: mail.QueueAccept | mail.QueueDecide
+    if review_id:
+        if args or not group or on_review or approve:
+            raise click.UsageError("--accept-review takes --group (no ids, --review or --approve)")
+        operation = mail.QueueAccept(review_id, group, as_, note)
+    else:
+        if len(args) < 2:
+            raise click.UsageError("csm queue decide ID… remove|keep|release --note TEXT")
+        operation = mail.QueueDecide(args[:-1], args[-1], note, on_review, approve)
+    result = perform(obj.app(), operation)
     if as_json:
         emit_json(result)
         return
@@ -216,17 +212,10 @@ def decide(  # noqa: PLR0913, PLR0917 - one parameter per command-line option
         )
 
 
-def _act(obj: CliContext, action: str, ids: tuple[str, ...], approve: str, as_json: bool) -> None:
-    app = obj.app()
-    with app.queue_work() as (_, _decisions, actions):
-        if action == "remove":
-            outcome = actions.remove(ids, app.operator, approve)
-        elif action == "freeze":
-            outcome = actions.freeze(ids, app.operator)
-        elif action == "restore":
-            outcome = actions.restore(ids, app.operator)
-        else:
-            outcome = actions.thaw(ids, app.operator, approve, deliver=action == "release")
+def _act(
+    obj: CliContext, action: mail.Action, ids: tuple[str, ...], approve: str, as_json: bool
+) -> None:
+    outcome = perform(obj.app(), mail.QueueAction(action, ids, approve))
     if as_json:
         emit_json(outcome)
     else:

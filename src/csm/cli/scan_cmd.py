@@ -8,6 +8,10 @@ import click
 
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, emit_list, json_option
+from csm.control import Listener
+from csm.operations.base import perform
+from csm.operations.response import DropObject, RemoveUser, RestoreObject
+from csm.operations.scans import SCANNING, ScanAccounts
 
 CHECKS = "files,database,wordpress"
 
@@ -26,17 +30,11 @@ def scan(
     """Scan an account (or --all): files (YARA-X and path rules), database objects, and
     WordPress administrators and site URLs.  Findings go to the incidents; a clean, complete
     scan is what the close guard's last condition waits for."""
-    app = obj.app()
     if bool(account) == all_accounts:
         raise click.UsageError("give an ACCOUNT or --all")
-    names = app.accounts().names() if all_accounts else [str(account)]
-    wanted = [c.strip() for c in checks.split(",") if c.strip()]
-    done = []
-    with app.scans() as service:
-        for number, name in enumerate(names, start=1):
-            if not as_json:  # progress on stderr; the result stays on stdout
-                click.echo(f"scanning {name} ({number}/{len(names)}): {checks}…", err=True)
-            done.append(service.scan(name, wanted))
+    wanted = tuple(c.strip() for c in checks.split(",") if c.strip())
+    operation = ScanAccounts(() if all_accounts else (str(account),), wanted)
+    done = perform(obj.app(), operation, None if as_json else _scanning(checks))
     if as_json:
         if all_accounts:
             emit_list(done)
@@ -50,6 +48,17 @@ def scan(
             view.summary(done)
     if any(not s.complete for s in done):
         click.get_current_context().exit(1)
+
+
+def _scanning(checks: str) -> Listener:
+    """Progress on stderr (the result stays on stdout)."""
+
+    def heard(name: str, data: Any) -> None:
+        if name == SCANNING:
+            account, number, total = data["account"], data["number"], data["total"]
+            click.echo(f"scanning {account} ({number}/{total}): {checks}…", err=True)
+
+    return heard
 
 
 @click.group(
@@ -85,10 +94,8 @@ def objects(obj: CliContext, /, account: str, as_json: bool) -> None:
 @click.pass_obj
 def drop_object(obj: CliContext, /, as_json: bool, **target: Any) -> None:
     """Drop a database object after storing its definition (refused when that fails)."""
-    app = obj.app()
-    preview = target.pop("preview")
-    with app.db_objects() as service:
-        done = service.drop(**target, who=app.operator, preview=preview)
+    preview, name = target["preview"], target.pop("name")
+    done = perform(obj.app(), DropObject(**target, object=name), here=preview)
     if as_json:
         emit_json(done)
     else:
@@ -105,10 +112,8 @@ def drop_object(obj: CliContext, /, as_json: bool, **target: Any) -> None:
 @click.pass_obj
 def remove_user(obj: CliContext, /, as_json: bool, **target: Any) -> None:
     """Remove a WordPress user (a rogue administrator) after keeping its rows; restorable."""
-    app = obj.app()
-    preview = target.pop("preview")
-    with app.db_objects() as service:
-        done = service.remove_user(**target, who=app.operator, preview=preview)
+    preview = target["preview"]
+    done = perform(obj.app(), RemoveUser(**target), here=preview)
     if as_json:
         emit_json(done)
     else:
@@ -122,9 +127,7 @@ def remove_user(obj: CliContext, /, as_json: bool, **target: Any) -> None:
 @click.pass_obj
 def restore_object(obj: CliContext, /, backup_id: str, as_json: bool) -> None:
     """Re-create a dropped object, or put a removed WordPress user back, from its backup."""
-    app = obj.app()
-    with app.db_objects() as service:
-        done = service.restore(backup_id, app.operator)
+    done = perform(obj.app(), RestoreObject(backup_id))
     if as_json:
         emit_json(done)
     else:

@@ -1,50 +1,57 @@
-"""The state-changing commands the daemon runs for the CLI (``incidents.*``): the arguments
-checked, the daemon's own incidents service called, the change logged."""
+"""The ``operation`` control command: a client's state-changing command run in the daemon
+(so the store has one writer), as the operator who asked, and logged."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from logging import WARNING
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
+from csm.app import App
+from csm.daemon.control import Conversation
 from csm.daemon.journal import event
-from csm.errors import UsageError
-from csm.incidents import bulk, lifecycle
-from csm.incidents.model import Status
-from csm.incidents.service import Incidents, Review
-from csm.incidents.sweep import SweepResult
-from csm.remote.incidents import bulk_request
+from csm.errors import CsmError, RefusedError, UsageError
+from csm.operations.base import Operation
+from csm.operations.registry import OPERATIONS
 
 
-class IncidentCommands:
-    def __init__(self, incidents: Callable[[], Incidents]) -> None:
-        self.incidents = incidents  # the daemon's service (a reload replaces it)
+class Operations:
+    def __init__(self, app: Callable[[], App]) -> None:
+        self.app = app  # the daemon's (a reload replaces it)
 
-    def set_status(self, args: dict[str, Any]) -> lifecycle.StatusChange:
-        to = _text(args, "to")
-        if to not in {s.value for s in Status}:
-            raise UsageError(f"not a status: {to!r}")
-        done = self.incidents().set_status(
-            _text(args, "incident_id"), Status(to), _text(args, "details"), _text(args, "who")
-        )
-        event("incidents.status", "incident status changed", id=done.id, to=to, who=args["who"])
-        return done
+    def __call__(self, args: dict[str, Any], talk: Conversation) -> Any:
+        name, who = _text(args, "name"), _text(args, "who") or f"uid:{talk.peer}"
+        app = self.app()
+        request = self.request(args, app)
+        try:
+            result = request.run(dataclasses.replace(app, acting=who), talk)
+        except CsmError as exc:
+            event(f"operation.{name}", exc.message, level=WARNING, who=who, uid=talk.peer)
+            raise
+        event(f"operation.{name}", f"{name} done", who=who, uid=talk.peer)
+        return result
 
-    def review(self, args: dict[str, Any]) -> Review:
-        done = self.incidents().review(
-            _text(args, "incident_id"), _text(args, "note"), _text(args, "who")
-        )
-        event("incidents.review", "incident reviewed", id=done.incident_id, who=done.who)
-        return done
-
-    def bulk_status(self, args: dict[str, Any]) -> bulk.BulkResult:
-        request = bulk_request(args.get("request"))
-        done = self.incidents().bulk_status(request, _text(args, "who"))
-        if done.updated:
-            event("incidents.bulk_status", "incidents changed", updated=done.updated)
-        return done
-
-    def sweep(self, args: dict[str, Any]) -> SweepResult:
-        return self.incidents().sweep(apply=bool(args.get("apply")))
+    def request(self, args: dict[str, Any], app: App) -> Operation[Any]:
+        """The client's request, checked: a known operation, on this daemon's store, whose
+        arguments are its own (a :class:`~csm.errors.CsmError` otherwise)."""
+        name = _text(args, "name")
+        kind = OPERATIONS.get(name)
+        if kind is None:
+            raise UsageError(f"unknown operation {name!r}; known: {', '.join(OPERATIONS)}")
+        if _text(args, "state_dir") != str(app.state_dir):
+            raise RefusedError(
+                f"this daemon keeps its state in {app.state_dir},"
+                f" the command's configuration in {args.get('state_dir')!r}",
+                fix="run the command with the daemon's configuration (or stop that daemon)",
+            )
+        try:
+            request: Operation[Any] = TypeAdapter(kind).validate_python(args.get("request"))
+        except ValidationError as exc:
+            raise UsageError(f"not a {name} request: {exc.error_count()} problem(s)") from None
+        return request
 
 
 def _text(args: dict[str, Any], name: str) -> str:

@@ -4,7 +4,10 @@
 The socket is 0600 in a 0750 directory; a stale socket (nobody answers) is removed at start,
 a live one means another daemon and is refused.  Each peer's credentials are checked (root,
 or the daemon's own uid); every read and write has a deadline; a malformed request gets an
-error reply, and the daemon goes on."""
+error reply, and the daemon goes on.
+
+A command that works a while (an operation) runs in a worker thread and may talk to its
+peer through a :class:`Conversation`: events on the way, and confirmations it waits for."""
 
 from __future__ import annotations
 
@@ -14,26 +17,88 @@ import logging
 import os
 import socket
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
 from csm import control
 from csm.daemon.journal import event
-from csm.errors import CsmError, LockHeldError, UsageError
+from csm.errors import CsmError, LockHeldError, ServiceUnavailableError, UsageError
 from csm.jsonio import to_jsonable
 
 DEADLINE = 5.0  # seconds for a request to arrive, and for its reply to leave
+CONFIRM_DEADLINE = 30.0  # seconds for a peer to confirm an event it was sent
 MAX_REQUEST = 1 << 20
 Handler = Callable[[dict[str, Any]], Any]  # a command's arguments -> its result
 
 
+class Conversation:
+    """The peer of one request, seen from the worker thread that runs the command: events
+    told on the way, and events it must confirm before the command goes on."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        peer: int,
+    ) -> None:
+        self.loop, self.reader, self.writer, self.peer = loop, reader, writer, peer
+        self.gone = False
+
+    def tell(self, name: str, data: Any) -> None:
+        """Sent if the peer still listens (a peer gone does not stop the command)."""
+        try:
+            self._run(self._write({"event": name, "data": to_jsonable(data)}))
+        except (TimeoutError, OSError):
+            self.gone = True
+
+    def confirm(self, name: str, data: Any) -> None:
+        """Sent, and returns once the peer confirmed it; raises when it did not."""
+        try:
+            self._run(self._ask({"event": name, "data": to_jsonable(data), "confirm": True}))
+        except (TimeoutError, OSError, ValueError):
+            self.gone = True
+            raise ServiceUnavailableError(
+                f"the client did not confirm it received {name!r}; nothing more was changed"
+            ) from None
+
+    def _run(self, step: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(step, self.loop).result()
+
+    async def _write(self, message: dict[str, Any]) -> None:
+        if self.gone:
+            raise OSError("the peer hung up")
+        self.writer.write(json.dumps(message, default=str).encode() + b"\n")
+        await asyncio.wait_for(self.writer.drain(), DEADLINE)
+
+    async def _ask(self, message: dict[str, Any]) -> None:
+        await self._write(message)
+        line = await asyncio.wait_for(self.reader.readline(), CONFIRM_DEADLINE)
+        try:
+            answer = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            answer = None
+        if answer != {"ack": True}:
+            raise ValueError("no confirmation")
+
+
+Talker = Callable[[dict[str, Any], Conversation], Any]  # run in a worker thread
+
+
 class ControlServer:
-    def __init__(self, path: Path, commands: Mapping[str, Handler]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        commands: Mapping[str, Handler],
+        talkers: Mapping[str, Talker] | None = None,
+    ) -> None:
         self.path = path
         self.commands = commands
+        self.talkers = dict(talkers or {})
         self.allowed = {0, os.getuid()}
         self._server: asyncio.AbstractServer | None = None
+        self._serving: set[asyncio.Task[Any]] = set()  # requests being answered
 
     async def start(self) -> None:
         if not self.path.parent.is_dir():  # CSM's own directory (a given one is left as is)
@@ -53,13 +118,23 @@ class ControlServer:
         os.chmod(self.path, 0o600)
 
     async def close(self) -> None:
+        """No new request; those being answered get a deadline to finish, then are cut."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        if self._serving:
+            _, late = await asyncio.wait(self._serving, timeout=DEADLINE)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         self.path.unlink(missing_ok=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
         try:
             reply = await self._answer(reader, writer)
             writer.write(json.dumps(reply, default=str).encode() + b"\n")
@@ -82,9 +157,14 @@ class ControlServer:
             return _error(f"uid {uid} may not use the control socket", "refused")
         try:
             cmd, args = _parse(line)
+            if cmd in self.talkers:
+                talk = Conversation(asyncio.get_running_loop(), reader, writer, uid)
+                result = await asyncio.to_thread(self.talkers[cmd], args, talk)
+                return {"ok": True, "result": to_jsonable(result)}
             handler = self.commands.get(cmd)
             if handler is None:
-                raise UsageError(f"unknown command {cmd!r}; known: {', '.join(self.commands)}")
+                known = ", ".join([*self.commands, *self.talkers])
+                raise UsageError(f"unknown command {cmd!r}; known: {known}")
             return {"ok": True, "result": to_jsonable(handler(args))}
         except CsmError as exc:
             return _error(exc.message, exc.kind.code, exc.fix, exc.details)

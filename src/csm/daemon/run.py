@@ -27,14 +27,15 @@ from csm.app import App
 from csm.clock import isoformat
 from csm.config.loader import LoadedConfig
 from csm.daemon import jobs, notify
-from csm.daemon.commands import IncidentCommands
-from csm.daemon.control import ControlServer, Handler
+from csm.daemon.commands import Operations
+from csm.daemon.control import ControlServer
 from csm.daemon.journal import event
 from csm.daemon.schedule import Planned, Schedule
 from csm.daemon.spool import SpoolWatch
 from csm.daemon.watch import LogWatch, Step
 from csm.errors import ConfigError, CsmError
 from csm.incidents.service import Incidents
+from csm.operations.base import COMMAND
 from csm.store import positions
 from csm.store.lock import LOCK_NAME, StateLock
 from csm.store.positions import LogPosition
@@ -90,7 +91,8 @@ class Daemon:
 
     async def _serve(self) -> None:
         socket_path = self.app.host.path(self.app.config.paths.control_socket)
-        server = ControlServer(socket_path, self._commands())
+        commands = {"ping": self._ping, "status": self._status}
+        server = ControlServer(socket_path, commands, {COMMAND: Operations(self._app)})
         await server.start()
         loop = asyncio.get_running_loop()
         for stop in (signal.SIGTERM, signal.SIGINT):
@@ -248,20 +250,8 @@ class Daemon:
 
     # -- control commands ------------------------------------------------------------------
 
-    def _commands(self) -> dict[str, Handler]:
-        commands = IncidentCommands(self._changes)
-        return {
-            "ping": self._ping,
-            "status": self._status,
-            "incidents.set_status": commands.set_status,
-            "incidents.review": commands.review,
-            "incidents.bulk_status": commands.bulk_status,
-            "incidents.sweep": commands.sweep,
-        }
-
-    def _changes(self) -> Incidents:
-        assert self._incidents is not None
-        return self._incidents
+    def _app(self) -> App:
+        return self.app
 
     def _ping(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"pong": True, "pid": os.getpid()}
@@ -279,7 +269,7 @@ class Daemon:
             "spool": asdict(self.spool.status),
             "config_hash": self.app.loaded.sha256,
             "binary_hash": self._binary,
-            "capabilities": ["follow", "schedules", "status", "reload"],
+            "capabilities": ["follow", "schedules", "status", "reload", "operations"],
         }
 
 

@@ -30,21 +30,6 @@ MAX_LIMIT = 1000
 StatusFilter = Literal["all", "active", "open", "contained", "resolved", "dismissed"]
 
 
-class IncidentChanges(Protocol):
-    """The state-changing half of :class:`Incidents`: what the CLI sends through the daemon
-    when it runs (:class:`csm.remote.incidents.DaemonIncidents`)."""
-
-    def set_status(
-        self, incident_id: str, to: Status, details: str, who: str
-    ) -> lifecycle.StatusChange: ...
-
-    def review(self, incident_id: str, note: str, who: str) -> Review: ...
-
-    def bulk_status(self, request: bulk.BulkRequest, who: str) -> bulk.BulkResult: ...
-
-    def sweep(self, *, apply: bool) -> SweepResult: ...
-
-
 class Checkpoint(Protocol):
     """Rows written in the transaction that records findings (the daemon's log positions)."""
 
