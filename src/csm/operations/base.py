@@ -41,6 +41,16 @@ class Operation(Protocol[R_co]):
         ...
 
 
+class Told:
+    """A progress callback that tells each value it is given as one event."""
+
+    def __init__(self, talk: Talk, name: str) -> None:
+        self.talk, self.name = talk, name
+
+    def __call__(self, data: Any) -> None:
+        self.talk.tell(self.name, data)
+
+
 class Heard:
     """Events of an operation run here, given to the listener as the daemon would send them."""
 

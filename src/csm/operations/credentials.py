@@ -13,7 +13,7 @@ from typing import ClassVar
 from csm.app import App
 from csm.credentials.model import Deferral, Outcome, Rotation
 from csm.credentials.service import RotateRequest
-from csm.operations.base import Talk
+from csm.operations.base import Talk, Told
 
 SECRET, SETTLED, PROGRESS = "secret", "settled", "progress"
 
@@ -39,7 +39,7 @@ class Rotate:
             self.items, self.all, self.dry_run, length, self.secrets_out, self.show_secrets
         )
         shown = TalkedSecrets(talk) if self.show else None
-        progress = TalkedProgress(talk) if self.progress else None
+        progress = Told(talk, PROGRESS) if self.progress else None
         with app.credentials() as service:
             return service.rotate(self.account, request, app.operator, shown, progress)
 
@@ -55,16 +55,6 @@ class TalkedSecrets:
 
     def settle(self, outcome: Outcome) -> None:
         self.talk.tell(SETTLED, outcome)
-
-
-class TalkedProgress:
-    """Each rotated item told as it is done."""
-
-    def __init__(self, talk: Talk) -> None:
-        self.talk = talk
-
-    def __call__(self, outcome: Outcome) -> None:
-        self.talk.tell(PROGRESS, outcome)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import ClassVar
 from csm.app import App
 from csm.forensic.model import SnapshotResult
 from csm.incidents.service import Review
-from csm.operations.base import Talk
+from csm.operations.base import Talk, Told
 from csm.scan.logs import LogReport
 from csm.scan.service import CHECKS, AccountScan
 
@@ -49,7 +49,7 @@ class CheckLogs:
     progress: bool = False
 
     def run(self, app: App, talk: Talk) -> LogReport:
-        progress = TalkedLines(talk) if self.progress else None
+        progress = Told(talk, LINES) if self.progress else None
         return app.check_logs(
             self.paths,
             self.source,
@@ -58,14 +58,6 @@ class CheckLogs:
             userdomains=self.userdomains,
             progress=progress,
         )
-
-
-class TalkedLines:
-    def __init__(self, talk: Talk) -> None:
-        self.talk = talk
-
-    def __call__(self, lines: int) -> None:
-        self.talk.tell(LINES, lines)
 
 
 @dataclass(frozen=True, slots=True)
