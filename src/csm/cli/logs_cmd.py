@@ -29,7 +29,11 @@ SHOWN = 50
 @click.command("check-logs", short_help="Run the mail detectors over log files.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "--source", type=click.Choice(["auto", "exim", "maillog"]), default="auto", show_default=True
+    "--source",
+    type=click.Choice(["auto", "exim", "maillog", "cpanel"]),
+    default="auto",
+    show_default=True,
+    help="What the files are (auto: per file); cpanel: cpsrvd's access_log.",
 )
 @click.option("--since", help="Only findings after this: a duration (24h, 7d) or an RFC 3339 time.")
 @click.option("--store", is_flag=True, help="Record the findings as incidents in the state store.")
@@ -50,7 +54,8 @@ def check_logs(  # noqa: PLR0913, PLR0917 - one parameter per command-line optio
     userdomains: Path | None,
     as_json: bool,
 ) -> None:
-    """Run the mail detectors over Exim mainlogs and maillogs (plain or .gz, rotated sets).
+    """Run the detectors over Exim mainlogs, maillogs and cPanel's access_log (plain or .gz,
+    rotated sets).
 
     Works without a config file (a log copied off its host): the built-in defaults then
     apply, and findings name mailboxes and addresses unless --userdomains names the accounts.

@@ -121,6 +121,11 @@ class CpanelConfig(Section):
     command_timeout: float = Field(
         60.0, gt=0, description="Seconds before a cPanel API call is abandoned."
     )
+    access_log: HostPath = Field(
+        "/usr/local/cpanel/logs/access_log",
+        description="cpsrvd's access log (cPanel, WHM and Webmail logins); the daemon follows"
+        " it on cPanel hosts.",
+    )
 
 
 class ScanConfig(Section):

@@ -115,7 +115,10 @@ class Daemon:
         stored.update(self._last)  # after a reload: where this process got to
         context = self.app.mail_context()
         mail = self.app.config.mail
-        logs = (("mainlog", mail.exim_mainlog, "exim"), ("maillog", mail.maillog, "maillog"))
+        logs = [("mainlog", mail.exim_mainlog, "exim"), ("maillog", mail.maillog, "maillog")]
+        access = self.app.config.cpanel.access_log
+        if self.app.panel == "cpanel" and self.app.host.path(access).exists():  # when present
+            logs.append(("cpanel_access", access, "cpanel"))
         self.watches = [
             LogWatch.start(
                 name,

@@ -61,9 +61,9 @@ class Checkpoint:
 
 @dataclass
 class LogWatch:
-    name: str  # "mainlog", "maillog"
+    name: str  # "mainlog", "maillog", "cpanel_access"
     path: Path
-    kind: str  # "exim" or "maillog" (see csm.scan.logs.sift)
+    kind: str  # "exim", "maillog" or "cpanel" (see csm.scan.logs.sift)
     context: MailContext
     clock: Clock
     follower: Follower

@@ -27,6 +27,8 @@ WEB_ATTACK_CHECKS = frozenset({
     "admin_panel_bruteforce", "wp_login_bruteforce", "wp_user_enumeration", "xmlrpc_abuse",
     "waf_attack_blocked", "api_auth_failure", "api_auth_failure_realtime", "webmail_bruteforce",
     "webmail_login_realtime", "whm_login_realtime", "whm_unauth_scripts_realtime",
+    # cPanel, WHM and Webmail login failures (csm.detectors.mail.auth, prefix "cpanel")
+    "cpanel_bruteforce", "cpanel_subnet_spray", "cpanel_account_spray", "cpanel_slow_spray",
 })  # fmt: skip
 WEB_ATTACK_PREFIXES = ("http_", "modsec_")
 MAILBOX_TAKEOVER_CHECKS = frozenset({

@@ -18,14 +18,14 @@ from csm.errors import UnreadableInputError, UsageError
 from csm.incidents.model import Finding, RecordResult
 from csm.logtail import files
 from csm.logtail.follower import HEAD_BYTES, head_hash
-from csm.logtail.formats import exim, text
+from csm.logtail.formats import cpanel, exim, text
 from csm.scan import logreader
 
 if TYPE_CHECKING:  # the incidents engine is imported only when findings are recorded
     from csm.incidents.service import Incidents
 
-Source = Literal["auto", "exim", "maillog"]
-SOURCES: tuple[Source, ...] = ("auto", "exim", "maillog")
+Source = Literal["auto", "exim", "maillog", "cpanel"]
+SOURCES: tuple[Source, ...] = ("auto", "exim", "maillog", "cpanel")
 BATCH = 5_000
 DETECT_LINES = 50
 Progress = Callable[[int], None]  # lines read so far in the current file
@@ -123,11 +123,14 @@ class LogCheck:
 def sift(
     detectors: MailDetectors, kind: str, lines: list[bytes], year: int, read: int = -1
 ) -> list[Finding]:
-    """A batch of one log's lines (without their newlines) through the mail detectors:
-    ``exim`` for Exim's mainlog, else a syslog mail log.  ``read``: the lines the batch
-    stands for (a helper process may have left out lines that cannot matter)."""
+    """A batch of one log's lines (without their newlines) through the detectors: ``exim``
+    for Exim's mainlog, ``cpanel`` for cpsrvd's access log, else a syslog mail log.
+    ``read``: the lines the batch stands for (a helper process may have left out lines that
+    cannot matter)."""
     if kind == "exim":
         return detectors.exim_lines(lines, year, read)
+    if kind == "cpanel":
+        return detectors.cpanel_lines(lines)
     return detectors.maillog_lines(lines, year)
 
 
@@ -163,13 +166,16 @@ def _head_hash(log: files.LogFile) -> str:
 
 def _detect(log: files.LogFile) -> str:
     """``exim`` when the name says so or a line in the first few is in Exim's own shape (its
-    timestamp first); else ``maillog``, which reads syslog-wrapped Exim lines too."""
+    timestamp first); ``cpanel`` when one is a line of cpsrvd's access log; else ``maillog``,
+    which reads syslog-wrapped Exim lines too."""
     if "exim" in log.path.name:
         return "exim"
     for number, line in enumerate(files.lines(log)):
         decoded = text.line(line)
         if exim.own_shape(decoded) and exim.parse(decoded, log.year) is not None:
             return "exim"
+        if cpanel.parse(decoded) is not None:
+            return "cpanel"
         if number > DETECT_LINES:
             break
     return "maillog"

@@ -18,13 +18,19 @@ from csm.incidents.model import Finding, Severity
 GOOD_SOURCE_SECONDS: Final = 86_400
 SUSTAINED: Final = 4
 TRACKED: Final = 20_000
+SUCCESS_AFTER_FAILURES: Final = {
+    "smtp": "smtp_brute_failure_then_success",
+    "cpanel": "cpanel_login_after_failures",
+}
 
 
 class AuthFailures:
     def __init__(self, context: MailContext, prefix: str) -> None:
-        """``prefix`` is ``smtp`` (Exim SMTP AUTH) or ``mail`` (Dovecot IMAP/POP)."""
+        """``prefix`` is ``smtp`` (Exim SMTP AUTH), ``mail`` (Dovecot IMAP/POP) or ``cpanel``
+        (cPanel, WHM and Webmail logins, from cpsrvd's access log)."""
         self.context = context
         self.prefix = prefix
+        self.label = "cPanel/WHM/Webmail" if prefix == "cpanel" else prefix.upper()
         seconds = context.rules.brute_window.total_seconds()
         self.by_ip = Window(seconds)
         self.by_subnet = Distinct(seconds)
@@ -66,11 +72,7 @@ class AuthFailures:
         self.good.remember(pair, at)
         if not guessed:
             return []
-        check = (
-            "smtp_brute_failure_then_success"
-            if self.prefix == "smtp"
-            else "mail_account_compromised"
-        )
+        check = SUCCESS_AFTER_FAILURES.get(self.prefix, "mail_account_compromised")
         message = (
             f"{mailbox} logged in from {ip} after {failures} failed attempts from the same address"
         )
@@ -89,7 +91,7 @@ class AuthFailures:
             return []
         targets = sorted(set(events.recent()) - {""})
         message = (
-            f"{len(events)} failed {self.prefix.upper()} logins from {ip} in {self.by_ip.span}"
+            f"{len(events)} failed {self.label} logins from {ip} in {self.by_ip.span}"
             f" against {', '.join(targets[:SAMPLE]) or 'unnamed accounts'}"
         )
         subject = f"{ip}:{len(events)}"
@@ -107,8 +109,7 @@ class AuthFailures:
         if len(ips) != self.context.rules.brute_subnet_ips:
             return []
         message = (
-            f"{len(ips)} addresses of {subnet} failed {self.prefix.upper()} logins"
-            f" in {self.by_subnet.span}"
+            f"{len(ips)} addresses of {subnet} failed {self.label} logins in {self.by_subnet.span}"
         )
         alert = Alert(
             f"{self.prefix}_subnet_spray", Severity.HIGH, message, at, ip=ip, subject=subnet

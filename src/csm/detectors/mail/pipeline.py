@@ -1,4 +1,5 @@
-"""All mail detectors behind two calls: a batch of Exim mainlog lines, or of maillog lines.
+"""All mail detectors behind three calls: a batch of Exim mainlog lines, of maillog lines, or
+of cPanel access_log lines (logins to cPanel, WHM and Webmail).
 
 Most of a mainlog is lines no detector reads (``Completed``, deliveries of mail from outside,
 connections).  Exim writes its own lines as ``<time> <id> <flag> …``, so the flag sits at a
@@ -22,7 +23,7 @@ from csm.detectors.mail.local import LocalMail
 from csm.detectors.mail.outbound import Outbound, Sender
 from csm.detectors.mail.repeats import Repeats
 from csm.incidents.model import Finding
-from csm.logtail.formats import events, exim, eximauth, maillog, syslog, text
+from csm.logtail.formats import cpanel, events, exim, eximauth, maillog, syslog, text
 from csm.logtail.formats.stamps import MONTHS, iso_stamp
 
 DELIVERED: Final = ("=>", "->")
@@ -51,6 +52,7 @@ class MailDetectors:
         self.local = LocalMail(context)
         self.smtp = AuthFailures(context, "smtp")
         self.imap = AuthFailures(context, "mail")
+        self.panel = AuthFailures(context, "cpanel")
         self.repeats = Repeats()
         self.copies = exim.SyslogCopies()
         self.delivery = Delivery(context)
@@ -115,6 +117,26 @@ class MailDetectors:
                 found += self.imap.failure(event.time, ip, user, times)
             if event.result == events.SUCCESS:
                 found += self.imap.success(event.time, event.ip, event.user)
+        self._after_batch(found)
+        return found
+
+    def cpanel_lines(self, lines: Iterable[bytes]) -> list[Finding]:
+        """The findings of a batch of cPanel access_log lines: failed logins (401) per
+        address, and a login accepted after failures from the same address."""
+        found: list[Finding] = []
+        for raw in lines:
+            self.read += 1
+            request = cpanel.parse(text.line(raw))
+            if request is None:
+                self.skipped += 1
+                continue
+            self.now = max(self.now, request.time)
+            if request.failed:
+                self.parsed += 1
+                found += self.panel.failure(request.time, request.ip, request.user)
+            elif request.logged_in:
+                self.parsed += 1
+                found += self.panel.success(request.time, request.ip, request.user)
         self._after_batch(found)
         return found
 
@@ -253,7 +275,14 @@ class MailDetectors:
             self.findings.update(f.check for f in found)
         if self.read - self._pruned >= PRUNE_EVERY:
             self._pruned = self.read
-            for detector in (self.outbound, self.local, self.smtp, self.imap, self.delivery):
+            for detector in (
+                self.outbound,
+                self.local,
+                self.smtp,
+                self.imap,
+                self.panel,
+                self.delivery,
+            ):
                 detector.prune(self.now)
 
 
