@@ -12,6 +12,7 @@ peer through a :class:`Conversation`: events on the way, and confirmations it wa
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import os
@@ -64,7 +65,12 @@ class Conversation:
             ) from None
 
     def _run(self, step: Coroutine[Any, Any, None]) -> None:
-        asyncio.run_coroutine_threadsafe(step, self.loop).result()
+        """``step`` on the loop; its own deadlines end it (this bound covers a loop stopping)."""
+        done = asyncio.run_coroutine_threadsafe(step, self.loop)
+        try:
+            done.result(timeout=CONFIRM_DEADLINE + DEADLINE)
+        except concurrent.futures.CancelledError:
+            raise OSError("the daemon is stopping") from None
 
     async def _write(self, message: dict[str, Any]) -> None:
         if self.gone:
