@@ -15,7 +15,6 @@ from csm.daemon.control import Conversation
 from csm.daemon.journal import event
 from csm.errors import CsmError, RefusedError, UsageError
 from csm.operations.base import Operation
-from csm.operations.registry import OPERATIONS
 
 
 class Operations:
@@ -37,6 +36,8 @@ class Operations:
     def request(self, args: dict[str, Any], app: App) -> Operation[Any]:
         """The client's request, checked: a known operation, on this daemon's store, whose
         arguments are its own (a :class:`~csm.errors.CsmError` otherwise)."""
+        from csm.operations.registry import OPERATIONS  # noqa: PLC0415 - the first one loads them
+
         name = _text(args, "name")
         kind = OPERATIONS.get(name)
         if kind is None:
