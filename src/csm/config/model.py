@@ -14,7 +14,7 @@ from datetime import timedelta
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 
 from csm import duration
@@ -177,18 +177,42 @@ class HostingConfig(Section):
 
 
 class ApiToken(Section):
-    name: str = Field(description="Who the token belongs to; recorded in the audit log.")
-    token: SecretStr = Field(
-        min_length=16, description="The bearer token (secret; at least 16 characters)."
+    name: str = Field(
+        min_length=1, description="Who the token belongs to; recorded in the audit log."
+    )
+    token: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="The bearer token (secret; at least 16 characters); or give `token_sha256`.",
+    )
+    token_sha256: str | None = Field(
+        None,
+        pattern="^[0-9a-f]{64}$",
+        description="The token's sha256, hex (`printf %s TOKEN | sha256sum`): the token itself"
+        " is then kept nowhere on the host.",
     )
     scope: Literal["read", "admin"] = Field("read", description="`read` or `admin`.")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ApiToken:
+        if (self.token is None) == (self.token_sha256 is None):
+            raise ValueError("give the token or its token_sha256 (one of them)")
+        return self
 
 
 class ApiConfig(Section):
     listen: Listen = Field("127.0.0.1:9443", description="HTTP API address, HOST:PORT.")
     tokens: list[ApiToken] = Field(
-        default_factory=list, description="API tokens: `name`, `token`, `scope`."
+        default_factory=list,
+        description="API tokens: `name`, `token` or `token_sha256`, `scope`.",
     )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ApiConfig:
+        names = [t.name for t in self.tokens]
+        if len(names) != len(set(names)):
+            raise ValueError("two API tokens have the same name (the audit log tells them apart)")
+        return self
 
 
 class DaemonConfig(Section):
