@@ -128,14 +128,15 @@ class RotationShown:
 
     def __init__(self, shown: ShownSecrets | None) -> None:
         self.shown = shown
+        self.outcome = TypeAdapter(Outcome)
 
     def __call__(self, name: str, data: Any) -> None:
         if name == SECRET and self.shown is not None:
             self.shown.keep(str(data["item"]), str(data["secret"]))
         elif name == SETTLED and self.shown is not None:
-            self.shown.settle(TypeAdapter(Outcome).validate_python(data))
+            self.shown.settle(self.outcome.validate_python(data))
         elif name == PROGRESS:
-            outcome = TypeAdapter(Outcome).validate_python(data)
+            outcome = self.outcome.validate_python(data)
             state = "skipped" if outcome.skipped else "ok" if outcome.ok else "FAILED"
             click.echo(f"  {outcome.item}: {state}", err=True)
 

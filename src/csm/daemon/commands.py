@@ -22,9 +22,9 @@ class Operations:
         self.app = app  # the daemon's (a reload replaces it)
 
     def __call__(self, args: dict[str, Any], talk: Conversation) -> Any:
-        name, who = _text(args, "name"), _text(args, "who") or f"uid:{talk.peer}"
         app = self.app()
         request = self.request(args, app)
+        name, who = request.name, _text(args, "who") or f"uid:{talk.peer}"
         try:
             result = request.run(dataclasses.replace(app, acting=who), talk)
         except CsmError as exc:
