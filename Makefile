@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-host
 
-.PHONY: help host venv compile test check lint demo bench docs dist clean
+.PHONY: help host host-test venv compile test check lint demo bench docs dist clean
 
 help:
 	@echo "make demo   build a simulated cPanel host in ./$(DEMO) and run CSM against it"
@@ -17,6 +17,9 @@ help:
 
 host:
 	@scripts/bootstrap
+
+host-test:  # the tests also drive Debian's chromium
+	@scripts/bootstrap --browser
 
 # The mail hot path, compiled in place with mypyc (the same code runs as plain Python without).
 COMPILED := $(filter-out %/__init__.py,$(wildcard src/csm/logtail/formats/*.py src/csm/detectors/mail/*.py)) src/csm/mailqueue/spool.py src/csm/mailqueue/views.py
@@ -36,7 +39,7 @@ $(CSTAMP): $(STAMP) $(COMPILED)
 
 compile: $(CSTAMP)
 
-test: host venv compile
+test: host-test venv compile
 	$(BIN)/python -m pytest -q
 
 lint: venv
@@ -60,6 +63,7 @@ bench: host venv compile
 	$(BIN)/python bench/queue.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/follow.py
+	$(BIN)/python bench/api.py
 	$(BIN)/python bench/day.py
 	BENCH_ATTACK=1 $(BIN)/python bench/day.py
 

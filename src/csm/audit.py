@@ -68,6 +68,20 @@ class AuditLog:
             _append_lines(self.path, [_line(e) for e in entries])
         return entries
 
+    def page(self, limit: int, offset: int = 0) -> tuple[list[AuditEntry], int]:
+        """The newest entries first, ``limit`` of them from ``offset``; and how many there are."""
+        total = self.store.conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+        rows = self.store.conn.execute(
+            "SELECT at, who, action, target, details FROM audit_log ORDER BY id DESC"
+            " LIMIT ? OFFSET ?",
+            (limit, offset),
+        ).fetchall()
+        found = [
+            AuditEntry(parse_ts(at), who, action, tgt, json.loads(details))
+            for at, who, action, tgt, details in rows
+        ]
+        return found, int(total)
+
     def entries(self, target: str | None = None) -> list[AuditEntry]:
         sql = "SELECT at, who, action, target, details FROM audit_log"
         rows = self.store.conn.execute(

@@ -92,6 +92,27 @@ class RefusedError(CsmError):
     )
 
 
+class UnauthorizedError(CsmError):
+    """An HTTP request without a valid token or session."""
+
+    kind = ErrorKind("unauthorized", 1, 401, "No valid API token or web UI session was presented.")
+
+
+class ForbiddenError(CsmError):
+    """An HTTP request its token may not make (a read token's write, a failed CSRF or Origin
+    check)."""
+
+    kind = ErrorKind(
+        "forbidden", 3, 403, "The token's scope, the CSRF token or the Origin does not allow it."
+    )
+
+
+class RateLimitedError(CsmError):
+    kind = ErrorKind(
+        "rate_limited", 1, 429, "Too many failed logins from this address; wait a minute."
+    )
+
+
 class LockHeldError(CsmError):
     kind = ErrorKind(
         "locked", 5, 409, "The state lock is held (the daemon or another command runs)."
@@ -158,6 +179,9 @@ ALL_ERRORS: tuple[type[CsmError], ...] = (
     NotFoundError,
     InvalidIdentifierError,
     RefusedError,
+    UnauthorizedError,
+    ForbiddenError,
+    RateLimitedError,
     LockHeldError,
     CommandError,
     CommandNotFoundError,

@@ -11,7 +11,7 @@ import base64
 import dataclasses
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
@@ -50,6 +50,12 @@ def dumps(value: Any, *, pretty: bool = True) -> str:
     if pretty:
         return json.dumps(data, indent=2, ensure_ascii=False)
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def listing(items: Sequence[Any], problems: Sequence[Any] = (), **extra: Any) -> dict[str, Any]:
+    """The one shape of every list (CLI and API): ``{"items": [...], "count": n,
+    "problems": [...]}``, plus what a list adds (a page's ``total``, ``offset``, ``limit``)."""
+    return {"items": list(items), "count": len(items), "problems": list(problems), **extra}
 
 
 def error_envelope(error: CsmError) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -10,7 +11,7 @@ from csm.cli import times
 from csm.cli.context import CliContext
 from csm.cli.output import emit_json, emit_list, json_option
 from csm.incidents.bulk import DEFAULT_LIMIT, BulkRequest
-from csm.incidents.model import Status
+from csm.incidents.model import Severity, Status
 from csm.incidents.service import ListQuery
 from csm.jsonio import to_jsonable
 from csm.operations import incidents as ops
@@ -30,6 +31,11 @@ def incidents() -> None:
 @click.option("--kind", help="Only this kind (e.g. mailbox_takeover).")
 @click.option("--account", help="Only this hosting account.")
 @click.option(
+    "--severity", type=click.Choice([s.value for s in Severity]), help="Only this severity."
+)
+@click.option("--older-than", help="Last activity at least this long ago (72h, 3d).")
+@click.option("--newer-than", help="Last activity within this long (2h, 1d).")
+@click.option(
     "--limit", type=int, default=100, show_default=True, help="At most this many (max 1000)."
 )
 @click.option("--offset", type=int, default=0, show_default=True)
@@ -38,8 +44,16 @@ def incidents() -> None:
 @click.pass_obj
 def list_(obj: CliContext, /, as_json: bool, **options: Any) -> None:
     """List incidents, newest activity first."""
+    query = ListQuery(
+        **options
+        | {
+            "severity": Severity(options["severity"]) if options["severity"] else None,
+            "older_than": _age("--older-than", options["older_than"]),
+            "newer_than": _age("--newer-than", options["newer_than"]),
+        }
+    )
     with obj.app().incidents() as service:
-        page = service.list(ListQuery(**options))
+        page = service.list(query)
     if as_json:
         emit_list(
             page.items, total=page.total, offset=page.offset, limit=page.limit, status=page.status
@@ -151,6 +165,10 @@ def sweep(obj: CliContext, apply: bool, as_json: bool) -> None:
         from csm.cli import incidents_view as view  # noqa: PLC0415
 
         view.sweep(result)
+
+
+def _age(option: str, value: str | None) -> timedelta | None:
+    return times.length(option, value) if value else None
 
 
 def _bulk_request(options: dict[str, Any]) -> BulkRequest:

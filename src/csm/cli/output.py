@@ -22,9 +22,8 @@ def emit_json(result: Any) -> None:
 
 
 def emit_list(items: Sequence[Any], problems: Sequence[Any] = (), **extra: Any) -> None:
-    """The one shape of every list: ``{"items": [...], "count": n, "problems": [...]}``, plus
-    what a command adds (a page's ``total``, ``offset``, ``limit``)."""
-    emit_json({"items": list(items), "count": len(items), "problems": list(problems), **extra})
+    """The one shape of every list (:func:`csm.jsonio.listing`)."""
+    emit_json(jsonio.listing(items, problems, **extra))
 
 
 def render_error(error: CsmError, as_json: bool) -> int:

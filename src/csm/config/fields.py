@@ -27,8 +27,8 @@ def _absolute(value: str) -> str:
 
 def _listen(value: str) -> str:
     match = _LISTEN.match(value)
-    if not match or not 0 < int(match.group(2)) < 65536:
-        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9443")
+    if not match or not 0 <= int(match.group(2)) < 65536:
+        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9443 (port 0: any free port)")
     return value
 
 

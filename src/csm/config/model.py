@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 
 from csm import duration
-from csm.config.fields import DurationOrOff, HostPath, Listen, Port, Section
+from csm.config.fields import Duration, DurationOrOff, HostPath, Listen, Port, Section
 from csm.config.incidents import IncidentsConfig
 from csm.config.mailrules import MailRules, default_rules
 from csm.config.queuerules import QueueRules, default_queue_rules
@@ -201,7 +201,29 @@ class ApiToken(Section):
 
 
 class ApiConfig(Section):
-    listen: Listen = Field("127.0.0.1:9443", description="HTTP API address, HOST:PORT.")
+    enabled: bool = Field(True, description="Whether the daemon serves the HTTP API and web UI.")
+    listen: Listen = Field(
+        "127.0.0.1:9443",
+        description="HTTP API and web UI address, HOST:PORT (port 0: any free port;"
+        " `csm status` shows the address).",
+    )
+    tls_cert: HostPath | None = Field(
+        None,
+        description="PEM certificate: HTTPS when set, with `tls_key` (`csm install --tls`"
+        " makes a self-signed pair).",
+    )
+    tls_key: HostPath | None = Field(None, description="PEM private key of `tls_cert`.")
+    session_ttl: Duration = Field(
+        timedelta(hours=12),
+        description="How long a web UI login lasts (then the token is asked again).",
+    )
+    login_failures: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Failed logins (or bad tokens) allowed per client address per minute;"
+        " more are answered 429 until the minute has passed.",
+    )
     tokens: list[ApiToken] = Field(
         default_factory=list,
         description="API tokens: `name`, `token` or `token_sha256`, `scope`.",
@@ -212,6 +234,8 @@ class ApiConfig(Section):
         names = [t.name for t in self.tokens]
         if len(names) != len(set(names)):
             raise ValueError("two API tokens have the same name (the audit log tells them apart)")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together (give both or neither)")
         return self
 
 

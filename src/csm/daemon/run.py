@@ -20,7 +20,7 @@ from contextlib import ExitStack, suppress
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from csm import app as composition
 from csm.app import App
@@ -40,6 +40,9 @@ from csm.store import positions
 from csm.store.lock import LOCK_NAME, StateLock
 from csm.store.positions import LogPosition
 from csm.version import __version__
+
+if TYPE_CHECKING:
+    from csm.api.server import ApiServer
 
 SCHEDULE_TICK = 1.0  # seconds between two looks at the schedule
 FIRST_HOUSEKEEPING = timedelta(minutes=1)
@@ -73,6 +76,7 @@ class Daemon:
         self._reload = asyncio.Event()
         self._binary = _package_hash()
         self.spool = SpoolWatch(app)
+        self.api: ApiServer | None = None
 
     def run(self) -> dict[str, Any]:
         """Until SIGTERM; what the watchers and schedules did."""
@@ -94,17 +98,27 @@ class Daemon:
         commands = {"ping": self._ping, "status": self._status}
         server = ControlServer(socket_path, commands, {COMMAND: Operations(self._app)})
         await server.start()
+        if self.app.config.api.enabled:
+            from csm.api.server import ApiServer  # noqa: PLC0415 - only when it is served
+
+            self.api = ApiServer(self._app, lambda: self._status({}))
+            await self.api.start()
+            if self.api.listening.error:
+                event("api.failed", self.api.listening.error, level=logging.ERROR)
         loop = asyncio.get_running_loop()
         for stop in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._reload.set)
         notify.notify("READY=1", self.env)
-        event("daemon.started", "daemon started", pid=os.getpid(), socket=str(socket_path))
+        api = self.api.listening.url if self.api else ""
+        event("daemon.started", "daemon started", pid=os.getpid(), socket=str(socket_path), api=api)
         try:
             await asyncio.gather(self._follow(), self._scheduled(), self.spool.run(self._stop))
         finally:
             notify.notify("STOPPING=1", self.env)
             self._step_all()  # what was read up to the signal is recorded
+            if self.api is not None:
+                await self.api.close()
             await server.close()
             event("daemon.stopped", "daemon stopped")
 
@@ -186,6 +200,8 @@ class Daemon:
         checkpoint = step.checkpoint
         if step.findings:
             done = self._incidents.record(step.findings, checkpoint)
+            if self.api is not None:
+                self.api.recorded(step.findings, done)
             if done.created or done.merged:
                 event(
                     "incidents.recorded",
@@ -241,13 +257,15 @@ class Daemon:
 
     async def _run_job(self, planned: Planned) -> None:
         result = error = ""
+        began = time.monotonic()
         try:
             result = await asyncio.to_thread(planned.job.run)
         except CsmError as exc:
             error = exc.message + (f" ({exc.fix})" if exc.fix else "")
         except Exception as exc:  # a bug in a job must not stop the daemon
             error = f"{type(exc).__name__}: {exc}"
-        self.schedule.finished(planned, self.app.clock.now(), result, error)
+        seconds = time.monotonic() - began
+        self.schedule.finished(planned, self.app.clock.now(), result, error, seconds)
         level = logging.WARNING if error else logging.INFO
         event(f"job.{planned.job.name}", error or result, level=level, job=planned.job.name)
 
@@ -270,9 +288,11 @@ class Daemon:
             "watchers": {w.name: asdict(w.status()) for w in self.watches},
             "schedules": self.schedule.status(),
             "spool": asdict(self.spool.status),
+            "api": self.api.status() if self.api else {"url": "", "error": "disabled"},
             "config_hash": self.app.loaded.sha256,
             "binary_hash": self._binary,
-            "capabilities": ["follow", "schedules", "status", "reload", "operations"],
+            "capabilities": ["follow", "schedules", "status", "reload", "operations"]
+            + (["api"] if self.api and self.api.listening.url else []),
         }
 
 

@@ -30,6 +30,7 @@ class Planned:
     last_at: datetime | None = None
     last_result: str = ""
     last_error: str = ""
+    last_seconds: float | None = None  # how long the last run took
 
     def status(self) -> dict[str, object]:
         return {
@@ -38,6 +39,7 @@ class Planned:
             "last_at": isoformat(self.last_at) if self.last_at else None,
             "last_result": self.last_result,
             "last_error": self.last_error,
+            "last_seconds": self.last_seconds,
             "runs": self.runs,
             "failures": self.failures,
             "running": self.running,
@@ -60,8 +62,11 @@ class Schedule:
             planned.running = True
         return found
 
-    def finished(self, planned: Planned, now: datetime, result: str, error: str) -> None:
+    def finished(
+        self, planned: Planned, now: datetime, result: str, error: str, seconds: float = 0.0
+    ) -> None:
         planned.running, planned.last_at, planned.runs = False, now, planned.runs + 1
+        planned.last_seconds = round(seconds, 3)
         planned.last_result, planned.last_error = result, error
         planned.failures += bool(error)
         planned.due_at = now + planned.every

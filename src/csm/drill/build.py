@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -46,11 +47,13 @@ class DrillHost:
     exim_bin: str
     accounts: tuple[Account, ...]
     databases: tuple[str, ...] = ()  # the WordPress schemas created in MariaDB
+    api_tokens: dict[str, str] = field(default_factory=dict)  # scope -> the web UI's token
 
 
 def build(root: Path, seed: int, clock: Clock, *, with_databases: bool = False) -> DrillHost:
     """Build (or rebuild, when DIR holds an earlier drill) the simulated host under ``root``;
     with ``with_databases``, its WordPress databases in the configured MariaDB too."""
+    tokens = _api_tokens(root.absolute() / CONFIG.lstrip("/"))  # before an earlier drill goes
     root = _prepare(root.absolute())
     tree = Tree(Host(root))
     accounts = plan(seed, tag=host_tag(str(root)))
@@ -63,7 +66,7 @@ def build(root: Path, seed: int, clock: Clock, *, with_databases: bool = False) 
     tree.write("/root/.my.cnf", _my_cnf(), 0o600)
     for tool in standins.TOOLS:
         tree.write(f"{CPANEL_BIN}/{tool}", _standin(root, tool), 0o755)
-    tree.write(CONFIG, _csm_yaml(root, seed, exim), 0o600)
+    tree.write(CONFIG, _csm_yaml(root, seed, exim, tokens), 0o600)
     tree.mkdir("/etc/csm/conf.d", 0o700)
     _init_state(tree, clock, accounts)
     tree.write(
@@ -73,7 +76,8 @@ def build(root: Path, seed: int, clock: Clock, *, with_databases: bool = False) 
     if with_databases:
         creds = mysql.credentials(MysqlConfig(defaults_file="/root/.my.cnf"), Host(root))
         made = databases.create(creds, accounts, MysqlConfig().connect_timeout)
-    return DrillHost(root, seed, root / CONFIG.lstrip("/"), exim, accounts, tuple(made))
+    config = root / CONFIG.lstrip("/")
+    return DrillHost(root, seed, config, exim, accounts, tuple(made), tokens)
 
 
 def _prepare(root: Path) -> Path:
@@ -159,7 +163,19 @@ os.execv(sys.executable, [sys.executable, {str(script)!r}, *sys.argv[1:]])
 """
 
 
-def _csm_yaml(root: Path, seed: int, exim_bin: str) -> str:
+def _api_tokens(config: Path) -> dict[str, str]:
+    """The web UI's read and admin tokens: new ones, or the earlier drill's (a rebuild keeps
+    them, so a browser logged in stays logged in and the same seed builds the same host)."""
+    tokens = {"read": secrets.token_urlsafe(24), "admin": secrets.token_urlsafe(24)}
+    try:
+        earlier = yaml.safe_load(config.read_text())["api"]["tokens"]
+        tokens |= {str(t["scope"]): str(t["token"]) for t in earlier if t["scope"] in tokens}
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        pass  # no earlier drill here (or not one of ours): new tokens
+    return tokens
+
+
+def _csm_yaml(root: Path, seed: int, exim_bin: str, tokens: dict[str, str]) -> str:
     bins = {f"{tool}_bin": str(root / CPANEL_BIN.lstrip("/") / tool) for tool in standins.TOOLS}
     data = {
         "hostname": HOSTNAME,
@@ -167,6 +183,13 @@ def _csm_yaml(root: Path, seed: int, exim_bin: str) -> str:
         "mail": {"mta": "exim", "exim_bin": exim_bin, "exim_config": EXIM_CONFIG},
         "mysql": {"defaults_file": "/root/.my.cnf"},
         "cpanel": bins,
+        "api": {  # any free port: `csm status` shows the address
+            "listen": "127.0.0.1:0",
+            "tokens": [
+                {"name": f"drill-{scope}", "token": token, "scope": scope}
+                for scope, token in tokens.items()
+            ],
+        },
     }
     header = f"# Simulated cPanel host built by `csm drill build` (seed {seed}).\n"
     return header + yaml.safe_dump(data, sort_keys=False)

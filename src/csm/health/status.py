@@ -41,16 +41,20 @@ class StatusReport:
     # name -> attached, path, error, lag_bytes, lag_seconds, lines, skipped, rotations, …
     watchers: dict[str, dict[str, Any]] = field(default_factory=dict)
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    api: dict[str, str] = field(default_factory=dict)  # the daemon's: {url, error}
     binary_hash: str | None = None  # of the code the running daemon runs
     capabilities: tuple[str, ...] = ()
 
 
-def collect(loaded: LoadedConfig, host: Host) -> StatusReport:
+def collect(loaded: LoadedConfig, host: Host, daemon: dict[str, Any] | None = None) -> StatusReport:
+    """The snapshot; ``daemon``: the daemon's own status when the daemon itself asks (else
+    it is asked on the control socket)."""
     config = loaded.config
     state_dir = host.path(config.paths.state_dir)
     store = health(state_dir)
     counts, scanned = _from_store(state_dir) if store.healthy else (None, None)
-    daemon = _daemon_status(host.path(config.paths.control_socket))
+    if daemon is None:
+        daemon = _daemon_status(host.path(config.paths.control_socket))
     running = daemon is not None
     return StatusReport(
         version=build_info().version,
@@ -68,6 +72,7 @@ def collect(loaded: LoadedConfig, host: Host) -> StatusReport:
         config_hash=loaded.sha256,
         watchers=_watchers(daemon),
         schedules=dict(_get(daemon, "schedules") or {}),
+        api=dict(_get(daemon, "api") or {}),
         binary_hash=_get(daemon, "binary_hash"),
         capabilities=tuple(_get(daemon, "capabilities") or ()),
     )

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from csm.audit import AuditLog
 from csm.errors import UsageError
 from csm.incidents import lifecycle, repo
-from csm.incidents.guard import CloseGuard, Unmet
+from csm.incidents.guard import CloseGuard
 from csm.incidents.live import LiveIncident
-from csm.incidents.model import Kind, Severity, Status
+from csm.incidents.model import Kind, Severity, Status, Unmet
 from csm.store.db import Store
 
 DEFAULT_LIMIT = 100

@@ -20,15 +20,9 @@ from typing import Protocol
 
 from csm.incidents import repo
 from csm.incidents.live import LiveIncident
+from csm.incidents.model import Unmet
 from csm.store.db import Store
 from csm.store.times import parse_ts, ts
-
-
-@dataclass(frozen=True, slots=True)
-class Unmet:
-    condition: str  # "review", "credentials" or "scan"
-    reason: str
-    fix: str
 
 
 @dataclass(frozen=True, slots=True)

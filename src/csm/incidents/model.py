@@ -218,6 +218,25 @@ class IncidentDetail:
     findings: tuple[str, ...]
     timeline: tuple[TimelineEvent, ...]
     actions: tuple[Action, ...]
+    closing: Closing | None = None  # an active incident's: what resolving it still needs
+
+
+@dataclass(frozen=True, slots=True)
+class Unmet:
+    """One condition of the close guard that is not met: why, and the command that meets it."""
+
+    condition: str  # "review", "credentials", "scan" (or "backup": the backup rule)
+    reason: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
+class Closing:
+    """Whether an active incident may be resolved now; if not, exactly what is missing (the
+    close guard's conditions, then the backup rule's)."""
+
+    allowed: bool
+    unmet: tuple[Unmet, ...]
 
 
 @dataclass(frozen=True, slots=True)

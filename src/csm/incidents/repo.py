@@ -196,6 +196,8 @@ class Filter:
     domain: str | None = None
     mailbox: str | None = None
     updated_before: datetime | None = None
+    updated_after: datetime | None = None
+    severity: Severity | None = None
 
     def where(self) -> tuple[str, list[Any]]:
         clauses, params = [], []
@@ -215,6 +217,12 @@ class Filter:
         if self.updated_before is not None:
             clauses.append("updated_at <= ?")
             params.append(ts(self.updated_before))
+        if self.updated_after is not None:
+            clauses.append("updated_at >= ?")
+            params.append(ts(self.updated_after))
+        if self.severity is not None:
+            clauses.append("severity = ?")
+            params.append(self.severity.value)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 

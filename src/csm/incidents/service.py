@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from csm import duration
@@ -20,7 +20,16 @@ from csm.incidents import bulk, lifecycle, repo, seen
 from csm.incidents.correlator import Correlator
 from csm.incidents.guard import CloseGuard, store_guard
 from csm.incidents.live import ActionRow, Changes, LiveIncident
-from csm.incidents.model import Finding, Incident, IncidentDetail, RecordResult, Status
+from csm.incidents.model import (
+    Closing,
+    Finding,
+    Incident,
+    IncidentDetail,
+    RecordResult,
+    Severity,
+    Status,
+    Unmet,
+)
 from csm.incidents.sweep import Sweeper, SweepResult
 from csm.store import backups
 from csm.store.db import Store
@@ -44,6 +53,9 @@ class ListQuery:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
     all: bool = False
+    severity: Severity | None = None
+    older_than: timedelta | None = None  # last activity at least this long ago
+    newer_than: timedelta | None = None  # last activity within this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +153,15 @@ class Incidents:
     def list(self, query: ListQuery) -> IncidentPage:
         statuses = _statuses(query.status)
         limit = None if query.all else min(max(query.limit, 1), MAX_LIMIT)
-        where = repo.Filter(statuses=statuses, kind=query.kind, account=query.account)
+        now = self.clock.now()
+        where = repo.Filter(
+            statuses=statuses,
+            kind=query.kind,
+            account=query.account,
+            severity=query.severity,
+            updated_before=now - query.older_than if query.older_than else None,
+            updated_after=now - query.newer_than if query.newer_than else None,
+        )
         found, total = repo.page(self.store, where, limit=limit, offset=max(query.offset, 0))
         return IncidentPage(
             tuple(i.view() for i in found), total, max(query.offset, 0), limit, query.status
@@ -154,7 +174,16 @@ class Incidents:
             tuple(repo.fingerprints(self.store, incident)),
             tuple(repo.timeline(self.store, incident)),
             tuple(repo.actions(self.store, incident.num)),
+            self._closing(incident) if incident.status.active else None,
         )
+
+    def _closing(self, incident: LiveIncident) -> Closing:
+        """What resolving ``incident`` needs now: the guard's conditions, then a backup."""
+        unmet = list(self.guard.check(incident).unmet)
+        due = self.backup_due()
+        if due is not None:
+            unmet.append(Unmet("backup", due.message, due.fix or ""))
+        return Closing(not unmet, tuple(unmet))
 
     # -- operator actions -----------------------------------------------------------------------
 

@@ -48,6 +48,31 @@ class Outcome:
     approval: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    id: str
+    account: str
+    sender: str
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What an action would meet, nothing changed: the checks' refusal (decisions, reviews),
+    else the accounts whose credentials gate holds it (it then needs an approval)."""
+
+    action: str
+    messages: tuple[Planned, ...]  # still queued
+    gone: tuple[str, ...]
+    refused: str  # why it cannot be done at all ("" when it can)
+    fix: str
+    waiting: tuple[str, ...]  # accounts not rotated or deferred: needs --approve "reason"
+
+    @property
+    def needs_approval(self) -> bool:
+        return bool(self.waiting)
+
+
 class IncidentNotes(Protocol):
     def note(self, account: str, action: str, details: str, who: str) -> tuple[str, ...]:
         """Put an action on the account's active incidents; their ids."""
@@ -106,13 +131,35 @@ class QueueActions:
         self._record(outcome, [(i, kept[i].account) for i in outcome.done], who)
         return outcome
 
+    def preview(self, action: str, ids: Sequence[str]) -> Preview:
+        """What ``action`` on ``ids`` would meet (the confirmation step), changing nothing."""
+        wanted, refused, fix = [message_id(i) for i in ids], "", ""
+        if action in NEEDS:
+            try:
+                self._decided(action, wanted)
+            except RefusedError as exc:
+                refused, fix = exc.message, exc.fix or ""
+        outcome = Outcome(action)
+        found = self._present(wanted, outcome)
+        waiting = self._waiting(found) if action in NEEDS and not refused else []
+        planned = tuple(Planned(m.id, m.account, m.sender, m.header("Subject")) for m in found)
+        return Preview(action, planned, tuple(outcome.gone), refused, fix, tuple(waiting))
+
     # -- the checks -------------------------------------------------------------------------
 
     def _checked(
         self, action: str, ids: Sequence[str], approve: str
     ) -> tuple[list[QueuedMessage], Outcome]:
         """The queued messages to act on, after the decision and credentials checks."""
-        wanted = [message_id(i) for i in ids]
+        wanted = self._decided(action, [message_id(i) for i in ids])
+        outcome = Outcome(action, approval=approve.strip())
+        found = self._present(wanted, outcome)
+        if not outcome.approval:
+            self._gate(found)
+        return found, outcome
+
+    def _decided(self, action: str, wanted: list[str]) -> list[str]:
+        """``wanted``, each with a recorded decision for ``action`` that rests on a review."""
         decided = repo.decisions(self.store.conn, wanted)
         needed = NEEDS[action]
         missing = [i for i in wanted if i not in decided or decided[i].decision != needed]
@@ -125,11 +172,7 @@ class QueueActions:
                 ' --note "why"',
             )
         self._reviewed([decided[i] for i in wanted], needed)
-        outcome = Outcome(action, approval=approve.strip())
-        found = self._present(wanted, outcome)
-        if not outcome.approval:
-            self._gate(found)
-        return found, outcome
+        return wanted
 
     def _reviewed(self, decided: list[repo.Decision], needed: str) -> None:
         unfounded = ReviewedIdsOnly(self.store.conn).unfounded(decided)
@@ -142,10 +185,12 @@ class QueueActions:
                 ' "why"  (or decide it without review, recorded: --approve "reason")',
             )
 
+    def _waiting(self, found: list[QueuedMessage]) -> list[str]:
+        """The accounts of ``found`` whose credentials are not rotated or deferred."""
+        return sorted(a for a in {m.account for m in found if m.account} if not self.gate.passes(a))
+
     def _gate(self, found: list[QueuedMessage]) -> None:
-        waiting = sorted(
-            a for a in {m.account for m in found if m.account} if not self.gate.passes(a)
-        )
+        waiting = self._waiting(found)
         if waiting:
             account = waiting[0]
             raise RefusedError(

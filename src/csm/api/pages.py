@@ -1,0 +1,305 @@
+"""The web UI: server-rendered pages (Jinja2, autoescaped) over the same services and
+operations as the JSON API.  Every form posts the session's CSRF token; every write goes
+through the gatekeeper and one operation, then redirects (so a reload never repeats it)."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from csm.api.auth import CSRF_FIELD, SESSION_COOKIE, Caller
+from csm.api.context import MAX_BODY, context
+from csm.api.views import Views
+from csm.clock import isoformat
+from csm.errors import CsmError, UsageError
+from csm.incidents.model import Status
+from csm.operations import incidents as incident_ops
+from csm.operations import mail as mail_ops
+
+HERE = Path(__file__).parent
+TEMPLATES = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+MAX_FIELD = 4096
+
+
+def _when(value: datetime | None) -> str:
+    return isoformat(value).replace("T", " ") if value else "-"
+
+
+TEMPLATES.filters["when"] = _when
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/metrics"))
+
+
+def render(
+    request: Request, name: str, caller: Caller | None, status: int = 200, **data: Any
+) -> HTMLResponse:
+    page = TEMPLATES.get_template(name).render(
+        caller=caller,
+        csrf=caller.session.csrf if caller and caller.session else "",
+        path=request.url.path,
+        **data,
+    )
+    return HTMLResponse(page, status)
+
+
+async def error_page(request: Request, exc: CsmError) -> Response:
+    if exc.kind.http_status == 401:
+        target = request.url.path if request.method == "GET" else "/"
+        return RedirectResponse(f"/login?next={quote(target)}", 303)
+    return render(request, "error.html", None, exc.kind.http_status, error=exc)
+
+
+async def form(request: Request) -> FormData:
+    """The posted form (at most 64 KiB, no files)."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > MAX_BODY:
+        raise UsageError("the form is too large")
+    return await request.form(max_files=0, max_fields=64, max_part_size=MAX_FIELD)
+
+
+def field(data: FormData, name: str) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str) or len(value) > MAX_FIELD:
+        raise UsageError(f"{name}: not a text field of at most {MAX_FIELD} characters")
+    return value
+
+
+# -- login ----------------------------------------------------------------------------------
+
+
+async def login(request: Request) -> Response:
+    ctx = context(request)
+    nxt = _local(request.query_params.get("next", "/"))
+    if request.method == "GET":
+        return render(request, "login.html", None, next=nxt, error="")
+    data = await form(request)
+    try:
+        session = ctx.gate.login(request, field(data, "token"))
+    except CsmError as exc:
+        status = exc.kind.http_status
+        return render(request, "login.html", None, status, next=nxt, error=exc.message)
+    response = RedirectResponse(_local(field(data, "next") or "/"), 303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.id,
+        max_age=int(ctx.gate.sessions.ttl),
+        httponly=True,
+        samesite="strict",
+        secure=ctx.secure,
+        path="/",
+    )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    ctx = context(request)
+    data = await form(request)
+    caller = ctx.gate.caller(request)
+    ctx.gate.check_csrf(caller, request, field(data, CSRF_FIELD))
+    if caller.session is not None:
+        ctx.gate.sessions.close(caller.session.id)
+    response = RedirectResponse("/login", 303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- pages ----------------------------------------------------------------------------------
+
+
+async def dashboard(request: Request) -> Response:
+    ctx = context(request)
+    caller = ctx.gate.caller(request)
+    daemon = ctx.daemon_status()
+    shown = await ctx.read(lambda app: Views(app).dashboard(daemon))
+    return render(request, "dashboard.html", caller, **shown)
+
+
+async def incidents(request: Request) -> Response:
+    ctx = context(request)
+    caller = ctx.gate.caller(request)
+    params = dict(request.query_params)
+    shown = await ctx.read(lambda app: Views(app).incidents(params))
+    return render(request, "incidents.html", caller, **shown)
+
+
+async def incident(request: Request) -> Response:
+    ctx = context(request)
+    caller = ctx.gate.caller(request)
+    wanted = request.path_params["id"]
+    shown = await ctx.read(lambda app: Views(app).incident(wanted))
+    return render(request, "incident.html", caller, **shown, notice=_notice(request))
+
+
+async def incident_review(request: Request) -> Response:
+    ctx, data = context(request), await form(request)
+    caller = ctx.gate.writer(request, field(data, CSRF_FIELD))
+    incident_id = request.path_params["id"]
+    await ctx.perform(caller, incident_ops.ReviewIncident(incident_id, field(data, "note")))
+    return _back(f"/incidents/{quote(incident_id)}", "review recorded")
+
+
+async def incident_status(request: Request) -> Response:
+    ctx, data = context(request), await form(request)
+    caller = ctx.gate.writer(request, field(data, CSRF_FIELD))
+    incident_id = request.path_params["id"]
+    try:
+        to = Status(field(data, "status"))
+    except ValueError:
+        raise UsageError("status: open, contained, resolved or dismissed") from None
+    change = incident_ops.SetStatus(incident_id, to, field(data, "details"))
+    try:
+        done = await ctx.perform(caller, change)
+    except CsmError as exc:  # the guard's refusal is shown on the page, with what is missing
+        shown = await ctx.read(lambda app: Views(app).incident(incident_id))
+        status = exc.kind.http_status
+        shown["refused"] = exc
+        return render(request, "incident.html", caller, status, **shown)
+    return _back(f"/incidents/{quote(incident_id)}", f"status {done.to_status}")
+
+
+async def queue(request: Request) -> Response:
+    ctx = context(request)
+    caller = ctx.gate.caller(request)
+    account = request.query_params.get("account") or None
+    shown = await ctx.read(lambda app: Views(app).queue(account))
+    return render(request, "queue.html", caller, **shown, notice=_notice(request))
+
+
+async def queue_message(request: Request) -> Response:
+    ctx = context(request)
+    caller = ctx.gate.caller(request)
+    msgid, body = request.path_params["id"], request.query_params.get("body") == "1"
+    if body and not caller.identity.may_write:
+        raise UsageError("a message's body is shown to admin tokens only (it is audited)")
+    shown = await ctx.read(lambda app: Views(app).message(msgid, body=body, who=caller.who))
+    return render(request, "message.html", caller, **shown)
+
+
+async def queue_review(request: Request) -> Response:
+    ctx, data = context(request), await form(request)
+    caller = ctx.gate.writer(request, field(data, CSRF_FIELD))
+    account = field(data, "account") or None
+    reviewed = await ctx.perform(caller, mail_ops.QueueReview(account, record=True))
+    return _back("/queue" + (f"?account={quote(account)}" if account else ""), _counts(reviewed))
+
+
+async def queue_decide(request: Request) -> Response:
+    ctx, data = context(request), await form(request)
+    caller = ctx.gate.writer(request, field(data, CSRF_FIELD))
+    ids = tuple(str(v) for v in data.getlist("ids") if isinstance(v, str))
+    decision, note = field(data, "decision"), field(data, "note")
+    if field(data, "group"):
+        accept = mail_ops.QueueAccept(field(data, "review_id"), field(data, "group"), None, note)
+        done = await ctx.perform(caller, accept)
+    else:
+        done = await ctx.perform(caller, mail_ops.QueueDecide(ids, decision, note))
+    return _back("/queue", f"{done.decision}: {len(done.ids)} message(s) recorded")
+
+
+async def queue_confirm(request: Request) -> Response:
+    """The confirmation step: what the action would meet, before anything changes."""
+    ctx, data = context(request), await form(request)
+    caller = ctx.gate.caller(request)
+    ctx.gate.check_csrf(caller, request, field(data, CSRF_FIELD))
+    action = field(data, "action")
+    ids = [i for i in data.getlist("ids") if isinstance(i, str) and i]
+    shown = await ctx.read(lambda app: Views(app).preview(action, ids))
+    return render(request, "confirm.html", caller, **shown)
+
+
+async def queue_act(request: Request) -> Response:
+    ctx, data = context(request), await form(request)
+    caller = ctx.gate.writer(request, field(data, CSRF_FIELD))
+    ids = tuple(str(v) for v in data.getlist("ids") if isinstance(v, str))
+    action = _action(field(data, "action"))
+    done = await ctx.perform(caller, mail_ops.QueueAction(action, ids, field(data, "approve")))
+    failed = f", {len(done.failed)} failed" if done.failed else ""
+    return _back("/queue", f"{action}: {len(done.done)} done, {len(done.gone)} gone{failed}")
+
+
+async def accounts(request: Request) -> Response:
+    ctx = context(request)
+    caller = ctx.gate.caller(request)
+    shown = await ctx.read(lambda app: Views(app).accounts())
+    return render(request, "accounts.html", caller, **shown)
+
+
+async def account(request: Request) -> Response:
+    ctx = context(request)
+    caller = ctx.gate.caller(request)
+    user = request.path_params["user"]
+    shown = await ctx.read(lambda app: Views(app).account(user))
+    return render(request, "account.html", caller, **shown)
+
+
+async def audit(request: Request) -> Response:
+    ctx = context(request)
+    caller = ctx.gate.caller(request)
+    offset = request.query_params.get("offset", "0")
+    shown = await ctx.read(lambda app: Views(app).audit(int(offset) if offset.isdigit() else 0))
+    return render(request, "audit.html", caller, **shown)
+
+
+def _action(value: str) -> mail_ops.Action:
+    for action in typing.get_args(mail_ops.Action):
+        if value == action:
+            return cast(mail_ops.Action, action)
+    raise UsageError("action: remove, freeze, restore, thaw or release")
+
+
+def _local(target: str) -> str:
+    """Only a path on this server (never ``//elsewhere`` or ``https://…``)."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+def _back(path: str, notice: str) -> Response:
+    glue = "&" if "?" in path else "?"
+    return RedirectResponse(f"{path}{glue}{urlencode({'done': notice})}", 303)
+
+
+def _notice(request: Request) -> str:
+    return request.query_params.get("done", "")[:200]
+
+
+def _counts(reviewed: Any) -> str:
+    groups: Mapping[str, int] = reviewed.groups
+    return f"review {reviewed.id}: " + ", ".join(f"{g} {n}" for g, n in groups.items())
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/login", login, methods=["GET", "POST"], include_in_schema=False),
+    Route("/logout", logout, methods=["POST"], include_in_schema=False),
+    Route("/", dashboard, include_in_schema=False),
+    Route("/incidents", incidents, include_in_schema=False),
+    Route("/incidents/{id}", incident, include_in_schema=False),
+    Route("/incidents/{id}/review", incident_review, methods=["POST"], include_in_schema=False),
+    Route("/incidents/{id}/status", incident_status, methods=["POST"], include_in_schema=False),
+    Route("/queue", queue, include_in_schema=False),
+    Route("/queue/messages/{id}", queue_message, include_in_schema=False),
+    Route("/queue/review", queue_review, methods=["POST"], include_in_schema=False),
+    Route("/queue/decide", queue_decide, methods=["POST"], include_in_schema=False),
+    Route("/queue/confirm", queue_confirm, methods=["POST"], include_in_schema=False),
+    Route("/queue/act", queue_act, methods=["POST"], include_in_schema=False),
+    Route("/accounts", accounts, include_in_schema=False),
+    Route("/accounts/{user}", account, include_in_schema=False),
+    Route("/audit", audit, include_in_schema=False),
+    Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+]

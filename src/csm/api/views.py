@@ -1,0 +1,122 @@
+"""What each web UI page shows, read from the services (in a worker thread): plain data for
+the templates, which escape every string."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from markupsafe import Markup
+from pydantic import TypeAdapter, ValidationError
+
+from csm.api.chart import activity_chart
+from csm.api.context import Unattended
+from csm.app import App
+from csm.config.fields import Duration
+from csm.errors import UsageError
+from csm.health import status as health
+from csm.incidents.model import Severity
+from csm.incidents.service import ListQuery
+from csm.mailqueue import repo as queue_repo
+from csm.operations.mail import QueueReview
+
+PAGE = 50
+LENGTH: TypeAdapter[timedelta] = TypeAdapter(Duration)
+STATUSES = ("active", "open", "contained", "resolved", "dismissed", "all")
+
+
+@dataclass
+class Views:
+    app: App
+
+    def dashboard(self, daemon: dict[str, Any]) -> dict[str, Any]:
+        report = health.collect(self.app.loaded, self.app.host, daemon)
+        with self.app.incidents() as service:
+            active = service.list(ListQuery(status="active", limit=20))
+        with self.app.holds() as holds:
+            held = holds.active()
+        spool = daemon.get("spool", {})
+        return {
+            "report": report,
+            "active": active,
+            "queue_depth": spool.get("messages"),
+            "holds": held,
+        }
+
+    def incidents(self, params: dict[str, str]) -> dict[str, Any]:
+        filters = {k: v for k, v in params.items() if v and k != "offset"}
+        status = filters.get("status", "active")
+        if status not in STATUSES:
+            raise UsageError(f"status: one of {', '.join(STATUSES)}")
+        offset = params.get("offset", "0")
+        query = ListQuery(
+            status=status,  # type: ignore[arg-type]  # checked above
+            kind=filters.get("kind"),
+            account=filters.get("account"),
+            severity=_severity(filters.get("severity")),
+            older_than=_age("older_than", filters.get("older_than")),
+            newer_than=_age("newer_than", filters.get("newer_than")),
+            limit=PAGE,
+            offset=int(offset) if offset.isdigit() else 0,
+        )
+        with self.app.incidents() as service:
+            page = service.list(query)
+        return {"page": page, "filters": filters, "statuses": STATUSES, "severities": Severity}
+
+    def incident(self, incident_id: str) -> dict[str, Any]:
+        with self.app.incidents() as service:
+            detail = service.show(incident_id)
+        return {"detail": detail, "refused": None}
+
+    def queue(self, account: str | None) -> dict[str, Any]:
+        reviewed = QueueReview(account, record=False).run(self.app, Unattended())
+        with self.app.incidents() as service:
+            decided = queue_repo.decisions(service.store.conn, [v.id for v in reviewed.verdicts])
+        return {"reviewed": reviewed, "decided": decided, "account": account or ""}
+
+    def message(self, msgid: str, *, body: bool, who: str) -> dict[str, Any]:
+        with self.app.mail_queue() as service:
+            shown = service.show(msgid, body=body, who=who)
+        return {"shown": shown}
+
+    def preview(self, action: str, ids: list[str]) -> dict[str, Any]:
+        if action not in ("remove", "freeze", "restore", "thaw", "release"):
+            raise UsageError("action: remove, freeze, restore, thaw or release")
+        if not ids:
+            raise UsageError("choose at least one message")
+        with self.app.queue_work() as (_, _decisions, actions):
+            return {"preview": actions.preview(action, ids)}
+
+    def accounts(self) -> dict[str, Any]:
+        return {"accounts": self.app.accounts().all()}
+
+    def account(self, user: str) -> dict[str, Any]:
+        with self.app.credentials() as service:
+            detail = service.detail(user)
+        chart = Markup(activity_chart(self.app, detail.account))  # noqa: S704 - escaped when drawn
+        return {"detail": detail, "chart": chart}
+
+    def audit(self, offset: int) -> dict[str, Any]:
+        with self.app.incidents() as service:
+            entries, total = service.audit.page(PAGE, offset)
+        return {"entries": entries, "total": total, "offset": offset, "page": PAGE}
+
+
+def _severity(value: str | None) -> Severity | None:
+    if not value:
+        return None
+    try:
+        return Severity(value)
+    except ValueError:
+        raise UsageError("severity: WARNING, HIGH or CRITICAL") from None
+
+
+def _age(name: str, value: str | None) -> timedelta | None:
+    if not value:
+        return None
+    try:
+        found: timedelta = LENGTH.validate_python(value)
+    except ValidationError:
+        raise UsageError(f"{name}: a length of time such as 72h or 3d") from None
+    return found

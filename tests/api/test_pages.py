@@ -1,0 +1,106 @@
+"""The web UI's pages, server-side: each renders for a session, sends its security headers,
+escapes what came from logs and headers, and every form carries the CSRF token."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from csm.incidents.service import ListQuery
+from csm.mailqueue import views
+from tests.api.conftest import BASE, Api
+
+
+def pages(api: Api) -> list[str]:
+    with api.app.incidents() as service:
+        incident = service.list(ListQuery(status="active", all=True)).items[0].id
+    with api.app.mail_queue() as queue:
+        message = queue.list(views.Filter()).messages[0].id
+    return [
+        "/",
+        "/incidents",
+        "/incidents?status=all&severity=CRITICAL&older_than=1h",
+        f"/incidents/{incident}",
+        "/queue",
+        f"/queue/messages/{message}",
+        "/accounts",
+        f"/accounts/{api.host.accounts[0].user}",
+        "/audit",
+    ]
+
+
+def test_every_page_renders_with_its_headers(api: Api) -> None:
+    csrf = api.login("admin")
+    for path in pages(api):
+        page = api.client.get(path)
+        assert page.status_code == 200, (path, page.text[:500])
+        assert page.headers["content-security-policy"].startswith("default-src 'self'")
+        assert page.headers["x-frame-options"] == "DENY"
+        assert "<script>" not in page.text  # only <script src=...>
+        assert not re.search(r"\son[a-z]+=", page.text)  # no inline handlers
+        assert ' style="' not in page.text
+        for form in re.findall(r'<form method="post".*?</form>', page.text, re.S):
+            assert f'name="csrf_token" value="{csrf}"' in form, (path, form)
+
+
+def test_pages_send_a_stranger_to_the_login(api: Api) -> None:
+    answer = api.client.get("/incidents", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/incidents"
+
+
+def test_login_refuses_a_bad_token_and_keeps_next_local(api: Api) -> None:
+    form = {"token": "wrong", "next": "/"}
+    page = api.client.post("/login", data=form, headers={"origin": BASE})
+    assert page.status_code == 401 and "not valid" in page.text
+    good = {"token": api.host.api_tokens["read"], "next": "//evil.example/x"}
+    answer = api.client.post("/login", data=good, headers={"origin": BASE}, follow_redirects=False)
+    assert answer.headers["location"] == "/"
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_a_read_session_sees_no_write_forms(api: Api) -> None:
+    api.login("read")
+    with api.app.incidents() as service:
+        incident = service.list(ListQuery(status="active", all=True)).items[0].id
+    page = api.client.get(f"/incidents/{incident}").text
+    assert "Record review" not in page
+    posted = api.client.post(
+        f"/incidents/{incident}/review", data={"note": "x"}, headers={"origin": BASE}
+    )
+    assert posted.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'],
+)
+def test_a_review_note_is_shown_escaped(api: Api, hostile: str) -> None:
+    csrf = api.login("admin")
+    with api.app.incidents() as service:
+        incident = service.list(ListQuery(status="active", all=True)).items[0].id
+    posted = api.client.post(
+        f"/incidents/{incident}/review",
+        data={"note": hostile, "csrf_token": csrf},
+        headers={"origin": BASE},
+    )
+    assert posted.status_code == 200  # redirected to the incident
+    assert hostile not in posted.text
+    assert "&lt;" in posted.text and ("&lt;script&gt;" in posted.text or "&#34;&gt;" in posted.text)
+
+
+def test_the_guard_refusal_names_what_is_missing(api: Api) -> None:
+    csrf = api.login("admin")
+    with api.app.incidents() as service:
+        found = service.list(ListQuery(status="active", kind="mailbox_takeover", all=True))
+    incident = found.items[0].id
+    page = api.client.post(
+        f"/incidents/{incident}/status",
+        data={"status": "resolved", "details": "", "csrf_token": csrf},
+        headers={"origin": BASE},
+    )
+    assert page.status_code == 409
+    assert 'id="refused"' in page.text
+    assert "csm incidents review" in page.text or "csm backup" in page.text
