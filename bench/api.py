@@ -12,6 +12,7 @@ at the same time budget: the ratio of the two p99s.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -24,12 +25,21 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx2 as httpx
-from latency import Traffic
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/queue.py shadows
 
-from csm import control
-from csm.clock import SystemClock
-from csm.drill.build import build
+import httpx2 as httpx  # noqa: E402
+
+from csm import control  # noqa: E402
+from csm.clock import SystemClock  # noqa: E402
+from csm.drill.build import build  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("latency", HERE / "latency.py")
+assert _spec is not None
+assert _spec.loader is not None
+latency = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(latency)
+Traffic = latency.Traffic
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "200"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
@@ -89,6 +99,11 @@ def summary(name: str, latencies: list[float], statuses: Counter[int]) -> float:
     return p99
 
 
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
 def static_peer(root: Path, base: str, paths: list[str], headers: dict[str, str]) -> float:
     """The same answers as files, served by Python's threading http.server: the peer's p99."""
     for path in paths:
@@ -96,9 +111,7 @@ def static_peer(root: Path, base: str, paths: list[str], headers: dict[str, str]
         target = root / path.lstrip("/").replace("?", "_")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(answer.content)
-    handler = partial(SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *_: None  # type: ignore[method-assign]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     peer = f"http://127.0.0.1:{server.server_address[1]}/"

@@ -24,16 +24,23 @@ ROOT = click.option(
 
 
 @click.command("install", short_help="Install the systemd unit, default config, logrotate rules.")
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Also make a self-signed certificate (/etc/csm/tls) and serve the web UI and API"
+    " over HTTPS (conf.d/50-tls.yaml).",
+)
 @ROOT
 @json_option
 @click.pass_obj
-def install(obj: CliContext, /, root: Path | None, as_json: bool) -> None:
+def install(obj: CliContext, /, tls: bool, root: Path | None, as_json: bool) -> None:
     """Install CSM on this host: the systemd unit (csm.service, Type=notify with a
     watchdog), /etc/csm/csm.yaml (0600, never overwritten), logrotate rules for CSM's own
     logs, and the state, log and quarantine directories (0700).  Running it again changes
-    only what differs."""
-    result = _installer(obj, root).install()
-    _render(result, as_json)
+    only what differs; an existing certificate is kept."""
+    installer = _installer(obj, root)
+    installer.tls = tls
+    _render(installer.install(), as_json)
 
 
 @click.command("uninstall", short_help="Remove the systemd unit and logrotate rules (data kept).")

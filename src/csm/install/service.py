@@ -5,7 +5,9 @@ state, logs) unless ``purge``; the quarantine is never removed (customer files).
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +15,9 @@ from csm import atomic
 from csm.config.model import Config
 from csm.errors import RefusedError
 from csm.host import Host, Runner
-from csm.install import files
+from csm.install import files, tls
+
+HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,7 @@ class Installer:
     config: Config
     executable: str  # what the unit runs
     systemctl: str = "/bin/systemctl"
+    tls: bool = False  # also a self-signed certificate for the web UI and API
     changes: list[Change] = field(default_factory=list)
 
     def install(self) -> InstallResult:
@@ -50,6 +55,9 @@ class Installer:
         self._file(files.UNIT_PATH, files.unit(self.executable), 0o644)
         self._file(files.LOGROTATE_PATH, files.logrotate(paths.log_dir), 0o644)
         steps = ["systemctl enable --now csm", "csm status"]
+        if self.tls:
+            self._certificate()
+            steps.insert(1, "systemctl restart csm   # when it ran already: HTTPS on api.listen")
         if self._on_this_machine():
             self._reload_systemd()
         return InstallResult(str(self.host.root), tuple(self.changes), tuple(steps))
@@ -98,6 +106,23 @@ class Installer:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_bytes(path, data, mode=mode)
         self.changes.append(Change(host_path, action))
+
+    def _certificate(self) -> None:
+        """A self-signed pair (an existing one is kept) and the drop-in that uses it."""
+        cert, key = self.host.path(tls.CERT), self.host.path(tls.KEY)
+        if cert.is_file() and key.is_file():
+            self.changes += [Change(tls.CERT, "unchanged"), Change(tls.KEY, "unchanged")]
+        else:
+            pair = tls.self_signed(self.host.runner, self._hostname())
+            self._directory(tls.TLS_DIR, 0o700)
+            atomic.write_bytes(key, pair.key, mode=0o600)
+            atomic.write_bytes(cert, pair.certificate, mode=0o644)
+            self.changes += [Change(tls.CERT, "created"), Change(tls.KEY, "created")]
+        self._file(tls.DROPIN, tls.DROPIN_TEXT, 0o600, replace=False)
+
+    def _hostname(self) -> str:
+        name = self.config.hostname or socket.gethostname()
+        return name if HOSTNAME.fullmatch(name) else "localhost"
 
     def _remove_ours(self, host_path: str) -> None:
         path = self.host.path(host_path)
