@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.api.conftest import Api
 
-EXAMPLES = int(os.environ.get("CSM_TEST_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("CSM_TEST_EXAMPLES", "30"))
 SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -4,6 +4,8 @@ escapes what came from logs and headers, and every form carries the CSRF token."
 from __future__ import annotations
 
 import re
+import sqlite3
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -104,3 +106,88 @@ def test_the_guard_refusal_names_what_is_missing(api: Api) -> None:
     assert page.status_code == 409
     assert 'id="refused"' in page.text
     assert "csm incidents review" in page.text or "csm backup" in page.text
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "/\\evil.example", "https://evil.example", "/ok\r\nX: y"]
+)
+def test_login_never_sends_the_browser_elsewhere(api: Api, target: str) -> None:
+    good = {"token": api.host.api_tokens["read"], "next": target}
+    answer = api.client.post("/login", data=good, headers={"origin": BASE}, follow_redirects=False)
+    assert answer.headers["location"] == "/"
+
+
+@pytest.mark.parametrize("offset", ["\u00b2", "99999999999999999999999", "-1", "1e3"])
+def test_odd_offsets_are_read_as_the_first_page(api: Api, offset: str) -> None:
+    api.login("read")
+    for path in ("/incidents", "/audit"):
+        assert api.client.get(path, params={"offset": offset}).status_code == 200
+
+
+def test_the_scan_button_meets_the_scan_condition(api: Api) -> None:
+    csrf = api.login("admin")
+    with api.app.incidents() as service:
+        found = service.list(ListQuery(status="active", kind="mailbox_takeover", all=True))
+    incident = found.items[0]
+    answer = api.client.post(
+        f"/incidents/{incident.id}/scan",
+        data={"csrf_token": csrf},
+        headers={"origin": BASE},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert f"scan+of+{incident.account}" in answer.headers["location"]
+    with sqlite3.connect(api.app.state_dir / "csm.db") as conn:
+        rows = conn.execute(
+            "SELECT count(*) FROM scan_results WHERE account = ?", [incident.account]
+        )
+        assert rows.fetchone()[0] == 1
+
+
+def test_a_big_queue_lists_a_bounded_page_per_group(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from csm.api import views as page_views
+
+    monkeypatch.setattr(page_views, "GROUP_ROWS", 5)
+    api.login("read")
+    page = api.client.get("/queue").text
+    needs = page.split('id="group-needs_review"')[1].split('id="group-do_not_touch"')[0]
+    assert needs.count('name="ids"') == 5
+    assert "The first 5 of" in needs
+
+
+def test_the_confirmation_shows_the_credentials_gate(api: Api) -> None:
+    """A removal from an account whose credentials are not rotated asks for an approval:
+    refused without one, done (and recorded) with one."""
+    csrf = api.login("admin")
+    same = {"origin": BASE}
+    recorded = api.client.post("/api/v1/queue/review", json={}, headers=api.admin).json()
+    held = next(
+        v for v in recorded["verdicts"] if v["account"] and "not rotated" in " ".join(v["reasons"])
+    )
+    decided = api.client.post(
+        "/api/v1/queue/decisions",
+        json={"ids": [held["id"]], "decision": "remove", "note": "spam from the stolen box"},
+        headers=api.admin,
+    )
+    assert decided.status_code == 200, decided.text
+    form = {"csrf_token": csrf, "action": "remove", "ids": held["id"]}
+    page = api.client.post("/queue/confirm", data=form, headers=same)
+    assert page.status_code == 200
+    assert f"The credentials of {held['account']} are not rotated" in page.text
+    assert 'name="approve"' in page.text and "required" in page.text
+    refused = api.client.post("/queue/act", data=form, headers=same)
+    assert refused.status_code == 409
+    assert api.client.get(f"/api/v1/queue/messages/{held['id']}", headers=api.read).is_success
+    approved = {**form, "approve": "spam only; rotation under way"}
+    done = api.client.post("/queue/act", data=approved, headers=same, follow_redirects=False)
+    assert done.status_code == 303
+    notice = parse_qs(urlsplit(done.headers["location"]).query)["done"][0]
+    assert notice.startswith("remove: 1 done")
+    assert (
+        api.client.get(f"/api/v1/queue/messages/{held['id']}", headers=api.read).status_code == 404
+    )
+    audit = api.client.get("/api/v1/audit", headers=api.read).json()["items"]
+    removal = next(e for e in audit if e["action"] == "queue.remove")
+    assert removal["who"] == "api:drill-admin"

@@ -61,7 +61,8 @@ async def metrics(request: Request) -> Response:
     """Prometheus text; a read token or a UI session."""
     ctx = context(request)
     ctx.gate.caller(request)
-    rendered = await ctx.read(lambda _app: ctx.metrics.render())
+    status = ctx.daemon_status()  # on the daemon's loop, which changes it
+    rendered = await ctx.read(lambda _app: ctx.metrics.render(status))
     return Response(rendered, media_type=CONTENT_TYPE)
 
 

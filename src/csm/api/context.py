@@ -65,8 +65,8 @@ def context(request: Request) -> ApiContext:
 async def body(request: Request, model: type[M]) -> M:
     """The request's JSON (or form) body as ``model``: a :class:`UsageError` for anything
     else, and a body over 64 KiB is not read."""
-    declared = request.headers.get("content-length", "0")
-    if not declared.isdigit() or int(declared) > MAX_BODY:
+    declared = whole(request.headers.get("content-length", "0"))
+    if declared is None or declared > MAX_BODY:
         raise UsageError(f"the request body must be JSON of at most {MAX_BODY} bytes")
     raw = bytearray()
     async for chunk in request.stream():
@@ -77,6 +77,13 @@ async def body(request: Request, model: type[M]) -> M:
         return model.model_validate_json(bytes(raw))
     except ValidationError as exc:
         raise UsageError(f"the request body is not valid: {_problems(exc)}") from None
+
+
+def whole(text: str, most: int = 1 << 62) -> int | None:
+    """``text`` as a whole number of ASCII digits (at most ``most``), else None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    return min(int(text), most)
 
 
 def query(request: Request, model: type[M]) -> M:

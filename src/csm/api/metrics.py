@@ -8,6 +8,7 @@ each scheduled job's runs, failures and last duration (the daemon's status)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -21,12 +22,11 @@ from csm.store.db import Store
 from csm.version import __version__
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-Status = Callable[[], dict[str, Any]]
 Open = Callable[[], Store]
 
 
 class Metrics:
-    def __init__(self, daemon_status: Status, open_store: Open) -> None:
+    def __init__(self, open_store: Open) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.findings = Counter(
             "csm_findings",
@@ -40,26 +40,32 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
-        self.registry.register(_State(daemon_status, open_store))
+        self._state = _State(open_store)
+        self.registry.register(self._state)
+        self._lock = threading.Lock()
 
     def recorded(self, findings: Sequence[Finding]) -> None:
         for finding in findings:
             self.findings.labels(finding.check, finding.severity.value).inc()
 
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
+    def render(self, status: dict[str, Any]) -> bytes:
+        """The text, with ``status`` (the daemon's, taken on its loop) for its gauges."""
+        with self._lock:
+            self._state.status = status
+            return generate_latest(self.registry)
 
 
 class _State(Collector):
-    def __init__(self, daemon_status: Status, open_store: Open) -> None:
-        self.daemon_status, self.open_store = daemon_status, open_store
+    def __init__(self, open_store: Open) -> None:
+        self.open_store = open_store
+        self.status: dict[str, Any] = {}
 
     def collect(self) -> Iterator[Metric]:
         build = GaugeMetricFamily("csm_build_info", "CSM's version.", labels=["version"])
         build.add_metric([__version__], 1)
         yield build
         yield self._incidents()
-        status = self.daemon_status()
+        status = self.status
         yield from _watchers(status.get("watchers", {}))
         yield from _jobs(status.get("schedules", {}))
         spool = status.get("spool", {})

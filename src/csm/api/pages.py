@@ -4,8 +4,9 @@ through the gatekeeper and one operation, then redirects (so a reload never repe
 
 from __future__ import annotations
 
+import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -19,13 +20,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from csm.api.auth import CSRF_FIELD, SESSION_COOKIE, Caller
-from csm.api.context import MAX_BODY, context
-from csm.api.views import Views
+from csm.api.context import MAX_BODY, context, whole
+from csm.api.views import MAX_OFFSET, Views
 from csm.clock import isoformat
-from csm.errors import CsmError, UsageError
+from csm.errors import CsmError, ForbiddenError, UsageError
 from csm.incidents.model import Status
 from csm.operations import incidents as incident_ops
 from csm.operations import mail as mail_ops
+from csm.operations import scans as scan_ops
 
 HERE = Path(__file__).parent
 TEMPLATES = Environment(
@@ -35,6 +37,8 @@ TEMPLATES = Environment(
     lstrip_blocks=True,
 )
 MAX_FIELD = 4096
+MAX_IDS = 1000  # messages one form acts on
+LOCAL_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@/?%-]{0,500}")
 
 
 def _when(value: datetime | None) -> str:
@@ -69,10 +73,10 @@ async def error_page(request: Request, exc: CsmError) -> Response:
 
 async def form(request: Request) -> FormData:
     """The posted form (at most 64 KiB, no files)."""
-    declared = request.headers.get("content-length", "")
-    if not declared.isdigit() or int(declared) > MAX_BODY:
+    declared = whole(request.headers.get("content-length", ""))
+    if declared is None or declared > MAX_BODY:
         raise UsageError("the form is too large")
-    return await request.form(max_files=0, max_fields=64, max_part_size=MAX_FIELD)
+    return await request.form(max_files=0, max_fields=MAX_IDS + 16, max_part_size=MAX_FIELD)
 
 
 def field(data: FormData, name: str) -> str:
@@ -124,28 +128,29 @@ async def logout(request: Request) -> Response:
 # -- pages ----------------------------------------------------------------------------------
 
 
-async def dashboard(request: Request) -> Response:
+async def page(
+    request: Request, template: str, view: Callable[[Views], dict[str, Any]]
+) -> Response:
+    """A page for a logged-in caller: ``view`` read in a worker thread, then rendered."""
     ctx = context(request)
     caller = ctx.gate.caller(request)
-    daemon = ctx.daemon_status()
-    shown = await ctx.read(lambda app: Views(app).dashboard(daemon))
-    return render(request, "dashboard.html", caller, **shown)
+    shown = await ctx.read(lambda app: view(Views(app)))
+    return render(request, template, caller, **shown, notice=_notice(request))
+
+
+async def dashboard(request: Request) -> Response:
+    daemon = context(request).daemon_status()  # on the daemon's loop, which changes it
+    return await page(request, "dashboard.html", lambda views: views.dashboard(daemon))
 
 
 async def incidents(request: Request) -> Response:
-    ctx = context(request)
-    caller = ctx.gate.caller(request)
     params = dict(request.query_params)
-    shown = await ctx.read(lambda app: Views(app).incidents(params))
-    return render(request, "incidents.html", caller, **shown)
+    return await page(request, "incidents.html", lambda views: views.incidents(params))
 
 
 async def incident(request: Request) -> Response:
-    ctx = context(request)
-    caller = ctx.gate.caller(request)
     wanted = request.path_params["id"]
-    shown = await ctx.read(lambda app: Views(app).incident(wanted))
-    return render(request, "incident.html", caller, **shown, notice=_notice(request))
+    return await page(request, "incident.html", lambda views: views.incident(wanted))
 
 
 async def incident_review(request: Request) -> Response:
@@ -175,12 +180,25 @@ async def incident_status(request: Request) -> Response:
     return _back(f"/incidents/{quote(incident_id)}", f"status {done.to_status}")
 
 
+async def incident_scan(request: Request) -> Response:
+    """The close guard's scan condition, met from the page: a scan of the incident's account."""
+    ctx, data = context(request), await form(request)
+    caller = ctx.gate.writer(request, field(data, CSRF_FIELD))
+    incident_id = request.path_params["id"]
+    shown = await ctx.read(lambda app: Views(app).incident(incident_id))
+    account = shown["detail"].incident.account
+    if not account:
+        raise UsageError("this incident names no hosting account to scan")
+    (done,) = await ctx.perform(caller, scan_ops.ScanAccounts((account,)))
+    verdict = "clean" if done.clean else f"{len(done.findings)} finding(s)"
+    if not done.complete:
+        verdict += ", incomplete: " + "; ".join(done.errors)[:120]
+    return _back(f"/incidents/{quote(incident_id)}", f"scan of {account}: {verdict}")
+
+
 async def queue(request: Request) -> Response:
-    ctx = context(request)
-    caller = ctx.gate.caller(request)
     account = request.query_params.get("account") or None
-    shown = await ctx.read(lambda app: Views(app).queue(account))
-    return render(request, "queue.html", caller, **shown, notice=_notice(request))
+    return await page(request, "queue.html", lambda views: views.queue(account))
 
 
 async def queue_message(request: Request) -> Response:
@@ -188,7 +206,7 @@ async def queue_message(request: Request) -> Response:
     caller = ctx.gate.caller(request)
     msgid, body = request.path_params["id"], request.query_params.get("body") == "1"
     if body and not caller.identity.may_write:
-        raise UsageError("a message's body is shown to admin tokens only (it is audited)")
+        raise ForbiddenError("a message's body is shown to admin tokens only (it is audited)")
     shown = await ctx.read(lambda app: Views(app).message(msgid, body=body, who=caller.who))
     return render(request, "message.html", caller, **shown)
 
@@ -204,11 +222,13 @@ async def queue_review(request: Request) -> Response:
 async def queue_decide(request: Request) -> Response:
     ctx, data = context(request), await form(request)
     caller = ctx.gate.writer(request, field(data, CSRF_FIELD))
-    ids = tuple(str(v) for v in data.getlist("ids") if isinstance(v, str))
+    ids = _ids(data)
     decision, note = field(data, "decision"), field(data, "note")
     if field(data, "group"):
         accept = mail_ops.QueueAccept(field(data, "review_id"), field(data, "group"), None, note)
         done = await ctx.perform(caller, accept)
+    elif not ids:
+        raise UsageError("choose at least one message")
     else:
         done = await ctx.perform(caller, mail_ops.QueueDecide(ids, decision, note))
     return _back("/queue", f"{done.decision}: {len(done.ids)} message(s) recorded")
@@ -220,7 +240,7 @@ async def queue_confirm(request: Request) -> Response:
     caller = ctx.gate.caller(request)
     ctx.gate.check_csrf(caller, request, field(data, CSRF_FIELD))
     action = field(data, "action")
-    ids = [i for i in data.getlist("ids") if isinstance(i, str) and i]
+    ids = list(_ids(data))
     shown = await ctx.read(lambda app: Views(app).preview(action, ids))
     return render(request, "confirm.html", caller, **shown)
 
@@ -228,7 +248,9 @@ async def queue_confirm(request: Request) -> Response:
 async def queue_act(request: Request) -> Response:
     ctx, data = context(request), await form(request)
     caller = ctx.gate.writer(request, field(data, CSRF_FIELD))
-    ids = tuple(str(v) for v in data.getlist("ids") if isinstance(v, str))
+    ids = _ids(data)
+    if not ids:
+        raise UsageError("choose at least one message")
     action = _action(field(data, "action"))
     done = await ctx.perform(caller, mail_ops.QueueAction(action, ids, field(data, "approve")))
     failed = f", {len(done.failed)} failed" if done.failed else ""
@@ -236,26 +258,24 @@ async def queue_act(request: Request) -> Response:
 
 
 async def accounts(request: Request) -> Response:
-    ctx = context(request)
-    caller = ctx.gate.caller(request)
-    shown = await ctx.read(lambda app: Views(app).accounts())
-    return render(request, "accounts.html", caller, **shown)
+    return await page(request, "accounts.html", lambda views: views.accounts())
 
 
 async def account(request: Request) -> Response:
-    ctx = context(request)
-    caller = ctx.gate.caller(request)
     user = request.path_params["user"]
-    shown = await ctx.read(lambda app: Views(app).account(user))
-    return render(request, "account.html", caller, **shown)
+    return await page(request, "account.html", lambda views: views.account(user))
 
 
 async def audit(request: Request) -> Response:
-    ctx = context(request)
-    caller = ctx.gate.caller(request)
-    offset = request.query_params.get("offset", "0")
-    shown = await ctx.read(lambda app: Views(app).audit(int(offset) if offset.isdigit() else 0))
-    return render(request, "audit.html", caller, **shown)
+    start = whole(request.query_params.get("offset", "0"), MAX_OFFSET) or 0
+    return await page(request, "audit.html", lambda views: views.audit(start))
+
+
+def _ids(data: FormData) -> tuple[str, ...]:
+    ids = tuple(v for v in data.getlist("ids") if isinstance(v, str) and v)
+    if len(ids) > MAX_IDS:
+        raise UsageError(f"at most {MAX_IDS} messages at once")
+    return ids
 
 
 def _action(value: str) -> mail_ops.Action:
@@ -266,8 +286,11 @@ def _action(value: str) -> mail_ops.Action:
 
 
 def _local(target: str) -> str:
-    """Only a path on this server (never ``//elsewhere`` or ``https://…``)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """Only a path on this server: never ``//elsewhere``, ``/\\elsewhere`` (browsers read a
+    backslash as a slash) or ``https://…``, nor anything with spaces or control characters."""
+    if LOCAL_PATH.fullmatch(target) and not target.startswith("//"):
+        return target
+    return "/"
 
 
 def _back(path: str, notice: str) -> Response:
@@ -292,6 +315,7 @@ ROUTES: list[BaseRoute] = [
     Route("/incidents/{id}", incident, include_in_schema=False),
     Route("/incidents/{id}/review", incident_review, methods=["POST"], include_in_schema=False),
     Route("/incidents/{id}/status", incident_status, methods=["POST"], include_in_schema=False),
+    Route("/incidents/{id}/scan", incident_scan, methods=["POST"], include_in_schema=False),
     Route("/queue", queue, include_in_schema=False),
     Route("/queue/messages/{id}", queue_message, include_in_schema=False),
     Route("/queue/review", queue_review, methods=["POST"], include_in_schema=False),

@@ -44,7 +44,7 @@ class ApiServer:
         first = app()
         settings = first.config.api
         self.feed = Feed()
-        self.metrics = Metrics(daemon_status, lambda: Store.open_readonly(self.app().state_dir))
+        self.metrics = Metrics(lambda: Store.open_readonly(self.app().state_dir))
         gate = Gatekeeper(
             lambda: Tokens.from_config(self.app().config.api.tokens),
             Sessions(settings.session_ttl.total_seconds()),

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from pydantic import TypeAdapter, ValidationError
 
 from csm.api.chart import activity_chart
-from csm.api.context import Unattended
+from csm.api.context import Unattended, whole
 from csm.app import App
 from csm.config.fields import Duration
 from csm.errors import UsageError
@@ -22,6 +22,9 @@ from csm.mailqueue import repo as queue_repo
 from csm.operations.mail import QueueReview
 
 PAGE = 50
+GROUP_ROWS = 500  # messages a queue page lists per group (a spam run queues 100,000s)
+GROUPS = ("safe_to_remove", "needs_review", "do_not_touch")
+MAX_OFFSET = 1_000_000_000
 LENGTH: TypeAdapter[timedelta] = TypeAdapter(Duration)
 STATUSES = ("active", "open", "contained", "resolved", "dismissed", "all")
 
@@ -58,7 +61,7 @@ class Views:
             older_than=_age("older_than", filters.get("older_than")),
             newer_than=_age("newer_than", filters.get("newer_than")),
             limit=PAGE,
-            offset=int(offset) if offset.isdigit() else 0,
+            offset=whole(offset, MAX_OFFSET) or 0,
         )
         with self.app.incidents() as service:
             page = service.list(query)
@@ -70,10 +73,17 @@ class Views:
         return {"detail": detail, "refused": None}
 
     def queue(self, account: str | None) -> dict[str, Any]:
+        """The review's groups, each cut at GROUP_ROWS messages (the counts stay whole)."""
         reviewed = QueueReview(account, record=False).run(self.app, Unattended())
+        rows: dict[str, list[Any]] = {group: [] for group in GROUPS}
+        for verdict in reviewed.verdicts:
+            shown = rows.setdefault(verdict.group, [])
+            if len(shown) < GROUP_ROWS:
+                shown.append(verdict)
+        ids = [v.id for shown in rows.values() for v in shown]
         with self.app.incidents() as service:
-            decided = queue_repo.decisions(service.store.conn, [v.id for v in reviewed.verdicts])
-        return {"reviewed": reviewed, "decided": decided, "account": account or ""}
+            decided = queue_repo.decisions(service.store.conn, ids)
+        return {"reviewed": reviewed, "rows": rows, "decided": decided, "account": account or ""}
 
     def message(self, msgid: str, *, body: bool, who: str) -> dict[str, Any]:
         with self.app.mail_queue() as service:

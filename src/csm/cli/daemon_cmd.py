@@ -23,8 +23,9 @@ from csm.cli.output import emit_json, json_option
 @click.pass_obj
 def daemon(obj: CliContext, /, replay_from: str | None, as_json: bool) -> None:
     """Follow Exim's mainlog and the mail log through the detectors into incidents, run the
-    scheduled scans, sweep and backup reminder, and answer on the control socket, until
-    SIGTERM.  SIGHUP reloads the configuration (an invalid one is refused and the old one
+    scheduled scans, sweep and backup reminder, answer on the control socket, and serve
+    the web UI, the HTTP API and /metrics on api.listen (`csm status` shows the address),
+    until SIGTERM.  SIGHUP reloads the configuration (an invalid one is refused and the old one
     kept).  Log lines are JSON on stderr; with --json a summary is printed on stdout at exit."""
     from csm.daemon.journal import setup  # noqa: PLC0415
     from csm.daemon.run import Daemon  # noqa: PLC0415

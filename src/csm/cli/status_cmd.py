@@ -39,6 +39,8 @@ def _render(report: status_service.StatusReport) -> None:
         rows.append(("by severity", ", ".join(f"{k}={v}" for k, v in by.items())))
     if report.daemon_running:
         rows.append(("uptime", f"{report.uptime_sec}s"))
+        api = report.api.get("url") or f"not served: {report.api.get('error') or 'unknown'}"
+        rows.append(("web UI and API", api))
     for name, watcher in report.watchers.items():
         rows.append((f"watch {name}", _watcher(watcher)))
     for name, job in report.schedules.items():
