@@ -191,3 +191,14 @@ def test_the_confirmation_shows_the_credentials_gate(api: Api) -> None:
     audit = api.client.get("/api/v1/audit", headers=api.read).json()["items"]
     removal = next(e for e in audit if e["action"] == "queue.remove")
     assert removal["who"] == "api:drill-admin"
+
+
+def test_the_activity_chart_is_an_svg_image_of_its_own(api: Api) -> None:
+    api.login("read")
+    user = api.host.accounts[0].user
+    assert f'src="/accounts/{user}/activity.svg"' in api.client.get(f"/accounts/{user}").text
+    chart = api.client.get(f"/accounts/{user}/activity.svg")
+    assert chart.status_code == 200
+    assert chart.headers["content-type"].startswith("image/svg+xml")
+    assert chart.text.lstrip().startswith("<svg")
+    assert api.client.get("/accounts/nosuchuser/activity.svg").status_code == 404

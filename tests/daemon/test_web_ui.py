@@ -46,9 +46,10 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def shot(page: Page, name: str) -> None:
+def shot(page: Page, name: str, *, whole: bool = True) -> None:
+    """The page as a PNG (``whole``: all of it; else what the window shows)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=whole)
 
 
 def queue_hostile(host: DrillHost) -> None:
@@ -93,7 +94,11 @@ def test_the_operator_triages_in_a_browser(
         page.goto(base + path)
         shot(page, name)
     page.goto(base + f"accounts/{host.accounts[0].user}")
-    expect(page.locator("figure.chart svg")).to_be_visible()
+    chart = page.locator("figure.chart img")
+    expect(chart).to_be_visible()
+    wait_until(
+        lambda: chart.evaluate("img => img.complete && img.naturalWidth > 0"), what="the chart"
+    )
     shot(page, "account")
     assert dialogs == []  # no script ran from anything the pages showed
 
@@ -133,7 +138,7 @@ def _remove_a_reviewed_message(page: Page, base: str) -> None:
     page.goto(base + "queue")
     page.click("#record-review")
     expect(page.locator(".notice")).to_contain_text("review ")
-    shot(page, "queue")
+    shot(page, "queue", whole=False)  # 400 messages: the first screen
     box = page.locator("#group-safe_to_remove + table input[name=ids]").first
     msgid = box.get_attribute("value")
     assert msgid

@@ -266,6 +266,15 @@ async def account(request: Request) -> Response:
     return await page(request, "account.html", lambda views: views.account(user))
 
 
+async def account_activity(request: Request) -> Response:
+    """The account page's chart, an image of its own (drawn on the server; no script)."""
+    ctx = context(request)
+    ctx.gate.caller(request)
+    user = request.path_params["user"]
+    drawn = await ctx.read(lambda app: Views(app).activity(user))
+    return Response(drawn, media_type="image/svg+xml")
+
+
 async def audit(request: Request) -> Response:
     start = whole(request.query_params.get("offset", "0"), MAX_OFFSET) or 0
     return await page(request, "audit.html", lambda views: views.audit(start))
@@ -324,6 +333,7 @@ ROUTES: list[BaseRoute] = [
     Route("/queue/act", queue_act, methods=["POST"], include_in_schema=False),
     Route("/accounts", accounts, include_in_schema=False),
     Route("/accounts/{user}", account, include_in_schema=False),
+    Route("/accounts/{user}/activity.svg", account_activity, include_in_schema=False),
     Route("/audit", audit, include_in_schema=False),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
 ]
