@@ -59,6 +59,11 @@ def test_show_gives_the_timeline_and_unknown_ids_exit_1(cli: Any, drill: DrillHo
     assert shown["incident"]["id"] == incident["id"]
     assert shown["timeline"][0]["kind"] == "finding"
     assert "timeline" in cli("incidents", "show", incident["id"]).out
+    conditions = [u["condition"] for u in shown["closing"]["unmet"]]
+    assert shown["closing"]["allowed"] is False
+    assert conditions == ["review", "credentials", "scan", "backup"]
+    text = cli("incidents", "show", incident["id"]).out
+    assert "to resolve" in text and f"run: csm creds rotate {incident['account']}" in text
     missing = cli("incidents", "show", "inc_000000000000", "--json")
     assert missing.code == 1
     assert missing.json()["error"].startswith("incident: not found")

@@ -17,7 +17,7 @@ from rich.text import Text
 from csm.cli.terminal import printable
 from csm.clock import isoformat
 from csm.incidents.bulk import BulkResult
-from csm.incidents.model import Incident, IncidentDetail, Severity
+from csm.incidents.model import Closing, Incident, IncidentDetail, Severity
 from csm.incidents.service import IncidentPage
 from csm.incidents.sweep import SweepResult
 
@@ -107,6 +107,18 @@ def detail(found: IncidentDetail) -> None:
     for title, table in (("timeline", timeline), ("actions", actions)):
         console.print(Text(f"\n{title}", "bold"))
         console.print(table)
+    if found.closing is not None:
+        _closing(console, found.closing)
+
+
+def _closing(console: Console, closing: Closing) -> None:
+    """What resolving the incident still needs, each with the command that meets it."""
+    console.print(Text("\nto resolve", "bold"))
+    if closing.allowed:
+        console.print("every condition is met: csm incidents status <id> resolved")
+    for unmet in closing.unmet:
+        console.print(Text.assemble(f"- {unmet.condition}: ", safe(unmet.reason)))
+        console.print(Text.assemble("  run: ", safe(unmet.fix)))
 
 
 def _closed(incident: Incident) -> str:
