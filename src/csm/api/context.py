@@ -91,6 +91,11 @@ def query(request: Request, model: type[M]) -> M:
     params: dict[str, Any] = {}
     for key, value in request.query_params.multi_items():
         params.setdefault(key, value)
+    return parse(model, params)
+
+
+def parse(model: type[M], params: dict[str, Any]) -> M:
+    """Query parameters as ``model``; a :class:`UsageError` naming what is wrong."""
     try:
         return model.model_validate(params)
     except ValidationError as exc:

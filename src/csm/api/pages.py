@@ -288,10 +288,9 @@ def _ids(data: FormData) -> tuple[str, ...]:
 
 
 def _action(value: str) -> mail_ops.Action:
-    for action in typing.get_args(mail_ops.Action):
-        if value == action:
-            return cast(mail_ops.Action, action)
-    raise UsageError("action: remove, freeze, restore, thaw or release")
+    if value not in typing.get_args(mail_ops.Action):
+        raise UsageError("action: remove, freeze, restore, thaw or release")
+    return cast(mail_ops.Action, value)
 
 
 def _local(target: str) -> str:

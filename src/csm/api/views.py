@@ -4,15 +4,12 @@ the templates, which escape every string."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from csm.api.chart import activity_chart
-from csm.api.context import Unattended, whole
+from csm.api.context import Unattended, parse, whole
+from csm.api.v1 import IncidentQuery
 from csm.app import App
-from csm.config.fields import Duration
 from csm.errors import UsageError
 from csm.health import status as health
 from csm.incidents.model import Severity
@@ -24,7 +21,6 @@ PAGE = 50
 GROUP_ROWS = 500  # messages a queue page lists per group (a spam run queues 100,000s)
 GROUPS = ("safe_to_remove", "needs_review", "do_not_touch")
 MAX_OFFSET = 1_000_000_000
-LENGTH: TypeAdapter[timedelta] = TypeAdapter(Duration)
 STATUSES = ("active", "open", "contained", "resolved", "dismissed", "all")
 
 
@@ -47,21 +43,14 @@ class Views:
         }
 
     def incidents(self, params: dict[str, str]) -> dict[str, Any]:
-        filters = {k: v for k, v in params.items() if v and k != "offset"}
-        status = filters.get("status", "active")
-        if status not in STATUSES:
-            raise UsageError(f"status: one of {', '.join(STATUSES)}")
-        offset = params.get("offset", "0")
-        query = ListQuery(
-            status=status,  # type: ignore[arg-type]  # checked above
-            kind=filters.get("kind"),
-            account=filters.get("account"),
-            severity=_severity(filters.get("severity")),
-            older_than=_age("older_than", filters.get("older_than")),
-            newer_than=_age("newer_than", filters.get("newer_than")),
-            limit=PAGE,
-            offset=whole(offset, MAX_OFFSET) or 0,
-        )
+        """The API's filters (checked by its model), a page at a time, active by default."""
+        paging = ("limit", "offset")
+        filters = {
+            k: params[k] for k in IncidentQuery.model_fields if k not in paging and params.get(k)
+        }
+        asked = parse(IncidentQuery, {"status": "active"} | filters)
+        offset = whole(params.get("offset", "0"), MAX_OFFSET) or 0
+        query = ListQuery(**asked.model_dump() | {"limit": PAGE, "offset": offset})
         with self.app.incidents() as service:
             page = service.list(query)
         return {"page": page, "filters": filters, "statuses": STATUSES, "severities": Severity}
@@ -113,22 +102,3 @@ class Views:
         with self.app.incidents() as service:
             entries, total = service.audit.page(PAGE, offset)
         return {"entries": entries, "total": total, "offset": offset, "page": PAGE}
-
-
-def _severity(value: str | None) -> Severity | None:
-    if not value:
-        return None
-    try:
-        return Severity(value)
-    except ValueError:
-        raise UsageError("severity: WARNING, HIGH or CRITICAL") from None
-
-
-def _age(name: str, value: str | None) -> timedelta | None:
-    if not value:
-        return None
-    try:
-        found: timedelta = LENGTH.validate_python(value)
-    except ValidationError:
-        raise UsageError(f"{name}: a length of time such as 72h or 3d") from None
-    return found
