@@ -165,3 +165,10 @@ def test_message_body_is_for_admins_and_audited(api: Api) -> None:
     assert shown.json()["body"] is not None
     audit = api.client.get("/api/v1/audit", headers=api.read).json()["items"]
     assert any(e["target"] == message and e["who"] == "api:drill-admin" for e in audit)
+
+
+def test_severity_is_read_in_any_case(api: Api) -> None:
+    upper = api.client.get("/api/v1/incidents?severity=CRITICAL", headers=api.read).json()
+    lower = api.client.get("/api/v1/incidents?severity=critical", headers=api.read).json()
+    assert upper["total"] > 0
+    assert [i["id"] for i in lower["items"]] == [i["id"] for i in upper["items"]]

@@ -59,6 +59,8 @@ def test_show_gives_the_timeline_and_unknown_ids_exit_1(cli: Any, drill: DrillHo
     assert shown["incident"]["id"] == incident["id"]
     assert shown["timeline"][0]["kind"] == "finding"
     assert "timeline" in cli("incidents", "show", incident["id"]).out
+    lower = cli("incidents", "list", "--severity", "critical", "--json").json()["items"]
+    assert lower and all(i["severity"] == "CRITICAL" for i in lower)
     conditions = [u["condition"] for u in shown["closing"]["unmet"]]
     assert shown["closing"]["allowed"] is False
     assert conditions == ["review", "credentials", "scan", "backup"]

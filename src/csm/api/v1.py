@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -38,10 +38,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
 class IncidentQuery(Strict):
     status: StatusFilter = "all"
     kind: Name | None = None
-    severity: Severity | None = None
+    severity: Annotated[Severity | None, BeforeValidator(_upper)] = None  # critical too
     account: Name | None = None
     older_than: Duration | None = None
     newer_than: Duration | None = None
@@ -116,7 +120,7 @@ async def incidents(request: Request) -> Response:
     parameters:
       - {name: status, in: query, schema: {type: string, enum: [all, active, open, contained, resolved, dismissed]}}
       - {name: kind, in: query, schema: {type: string}}
-      - {name: severity, in: query, schema: {type: string, enum: [WARNING, HIGH, CRITICAL]}}
+      - {name: severity, in: query, description: any case, schema: {type: string, enum: [WARNING, HIGH, CRITICAL]}}
       - {name: account, in: query, schema: {type: string}}
       - {name: older_than, in: query, description: "last activity at least this long ago (72h)", schema: {type: string}}
       - {name: newer_than, in: query, description: "last activity within this long (2h)", schema: {type: string}}

@@ -31,7 +31,9 @@ def incidents() -> None:
 @click.option("--kind", help="Only this kind (e.g. mailbox_takeover).")
 @click.option("--account", help="Only this hosting account.")
 @click.option(
-    "--severity", type=click.Choice([s.value for s in Severity]), help="Only this severity."
+    "--severity",
+    type=click.Choice([s.value for s in Severity], case_sensitive=False),
+    help="Only this severity.",
 )
 @click.option("--older-than", help="Last activity at least this long ago (72h, 3d).")
 @click.option("--newer-than", help="Last activity within this long (2h, 1d).")
@@ -47,7 +49,7 @@ def list_(obj: CliContext, /, as_json: bool, **options: Any) -> None:
     query = ListQuery(
         **options
         | {
-            "severity": Severity(options["severity"]) if options["severity"] else None,
+            "severity": Severity(options["severity"].upper()) if options["severity"] else None,
             "older_than": _age("--older-than", options["older_than"]),
             "newer_than": _age("--newer-than", options["newer_than"]),
         }
