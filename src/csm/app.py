@@ -32,12 +32,16 @@ if TYPE_CHECKING:
     from csm.backup.service import Backups
     from csm.cpanel import Cpanel
     from csm.credentials.service import Credentials
+    from csm.emergency.service import Emergency
+    from csm.firewall.service import Firewall
     from csm.forensic.snapshot import Forensics
     from csm.incidents.service import Incidents
     from csm.mailqueue.actions import QueueActions
     from csm.mailqueue.decisions import QueueDecisions
     from csm.mailqueue.holds import Holds
     from csm.mailqueue.service import MailQueue
+    from csm.mailqueue.trash import Trash
+    from csm.nftables import Nft
     from csm.response.dbobjects import DbObjects
     from csm.response.quarantine import Quarantine
     from csm.scan.logs import LogReport, Progress
@@ -305,6 +309,13 @@ class App:
     def queue_work(self) -> Iterator[tuple[MailQueue, QueueDecisions, QueueActions]]:
         """The queue's views, its review and decisions, and its actions, over one store (with
         the incidents, whose credentials gate the actions and which note them)."""
+        with self._queue_parts() as (view, decisions, actions, _):
+            yield view, decisions, actions
+
+    @contextmanager
+    def _queue_parts(
+        self,
+    ) -> Iterator[tuple[MailQueue, QueueDecisions, QueueActions, Incidents]]:
         from csm.incidents.gate import CredentialsGate  # noqa: PLC0415
         from csm.incidents.guard import GuardRecords  # noqa: PLC0415
         from csm.mailqueue import owner, review  # noqa: PLC0415
@@ -330,7 +341,54 @@ class App:
                 incidents,
                 owner.Owners(view.domains, view.users),
             )
-            yield view, decisions, actions
+            yield view, decisions, actions, incidents
+
+    @contextmanager
+    def trash(self) -> Iterator[Trash]:
+        """The queue's trash: reviewed messages moved to the queue quarantine."""
+        from csm.mailqueue.trash import Trash  # noqa: PLC0415
+
+        with self.queue_work() as (view, decisions, actions):
+            yield Trash(view, decisions, actions)
+
+    @contextmanager
+    def emergency(self) -> Iterator[Emergency]:
+        """The server-wide mail stop, over the queue's actions and the incidents."""
+        from csm.emergency.flags import EximFlags, Flags  # noqa: PLC0415
+        from csm.emergency.inbound import Inbound  # noqa: PLC0415
+        from csm.emergency.outbound import Outbound  # noqa: PLC0415
+        from csm.emergency.record import Recorder  # noqa: PLC0415
+        from csm.emergency.service import Emergency  # noqa: PLC0415
+
+        settings, mail = self.config.mail.emergency, self.config.mail
+        with self._queue_parts() as (view, _, actions, incidents):
+            record = Recorder(actions.store, actions.audit, self.clock, incidents)
+            flags = Flags(self.host.path(settings.flag_dir))
+            config = self.host.path(mail.exim_config) if mail.exim_config else None
+            exim = EximFlags(actions.exim, flags, config)
+            outbound = Outbound(record, flags, exim, view, actions)
+            inbound = Inbound(record, flags, exim, self.nft(), tuple(settings.smtp_ports))
+            yield Emergency(record, flags, exim, outbound, inbound, settings)
+
+    @contextmanager
+    def firewall(self) -> Iterator[Firewall]:
+        """IP blocks in CSM's nftables table."""
+        from csm.firewall.policy import NeverBlocked  # noqa: PLC0415
+        from csm.firewall.service import Firewall  # noqa: PLC0415
+
+        store = self.open_store()
+        try:
+            never = NeverBlocked.of(self.config.firewall.allow, self.config.mail.infra_ips)
+            settings = self.config.firewall
+            yield Firewall(store, self.audit(store), self.clock, self.nft(), settings, never)
+        finally:
+            store.close()
+
+    def nft(self) -> Nft:
+        from csm.nftables import Nft  # noqa: PLC0415
+
+        settings = self.config.firewall
+        return Nft(self.host, settings.nft_bin, settings.command_timeout)
 
     @contextmanager
     def holds(self) -> Iterator[Holds]:

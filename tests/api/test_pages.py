@@ -202,3 +202,16 @@ def test_the_activity_chart_is_an_svg_image_of_its_own(api: Api) -> None:
     assert chart.headers["content-type"].startswith("image/svg+xml")
     assert chart.text.lstrip().startswith("<svg")
     assert api.client.get("/accounts/nosuchuser/activity.svg").status_code == 404
+
+
+def test_the_dashboard_says_mail_is_stopped_and_how_to_undo_it(api: Api) -> None:
+    api.login("read")
+    assert "mail flows" in api.client.get("/").text
+    with api.app.emergency() as emergency:
+        emergency.stop("outbound", "spam <b>run</b>", "ops", apply=True)
+    page = api.client.get("/").text
+    assert 'id="mail-stopped"' in page and "outbound mail stopped" in page
+    assert "csm mail resume outbound --apply" in page
+    assert "spam &lt;b&gt;run&lt;/b&gt;" in page  # the reason, escaped
+    status = api.client.get("/api/v1/status", headers=api.read).json()
+    assert [s["direction"] for s in status["mail_stops"]] == ["outbound"]

@@ -20,6 +20,8 @@ LISTS = {
     ("quarantine", "list"): (),
     ("queue", "list"): (),
     ("queue", "quarantine", "list"): (),
+    ("queue", "trash", "list"): (),
+    ("firewall", "list"): (),
     ("db", "objects"): ("{account}",),
     ("scan",): ("--all", "--checks", "files"),
 }

@@ -37,12 +37,9 @@ def with_hold_acl(host: DrillHost) -> None:
     """The drill's Exim with CSM's hold ACL installed, reading the host's held-senders list."""
     snippet = resources.files("csm.config").joinpath("exim/hold.acl").read_text()
     path = host.root / EXIM_CONFIG.lstrip("/")
-    main, _, rest = path.read_text().partition("begin routers")
     held = host.root / "var/lib/csm/state/mail/held-senders"
-    path.write_text(
-        f"{main}CSM_HELD_SENDERS = {held}\nacl_smtp_rcpt = acl_check_rcpt\n\nbegin acl\n\n"
-        f"acl_check_rcpt:\n{snippet}  accept\n\nbegin routers{rest}"
-    )
+    text = path.read_text().replace("acl_check_rcpt:\n", f"acl_check_rcpt:\n{snippet}", 1)
+    path.write_text(f"CSM_HELD_SENDERS = {held}\n{text}")
 
 
 def test_a_plain_hold_is_refused_when_exim_does_not_read_the_list(
@@ -111,12 +108,10 @@ def test_the_shipped_acl_snippet_makes_exim_defer_held_senders(
     held = tmp_path / "held-senders"
     held.write_text("*@held.test\n")
     snippet = resources.files("csm.config").joinpath("exim/hold.acl").read_text()
-    main, _, rest = (host.root / EXIM_CONFIG.lstrip("/")).read_text().partition("begin routers")
+    text = (host.root / EXIM_CONFIG.lstrip("/")).read_text()
     config = tmp_path / "exim.conf"
-    config.write_text(
-        f"{main}CSM_HELD_SENDERS = {held}\nacl_smtp_rcpt = acl_check_rcpt\n\nbegin acl\n\n"
-        f"acl_check_rcpt:\n{snippet}  accept\n\nbegin routers{rest}"
-    )
+    rcpt = text.replace("acl_check_rcpt:\n", f"acl_check_rcpt:\n{snippet}", 1)
+    config.write_text(f"CSM_HELD_SENDERS = {held}\n{rcpt}")
     session = (
         "HELO client.example\r\nMAIL FROM:<spam@held.test>\r\nRCPT TO:<x@example.org>\r\n"
         "RSET\r\nMAIL FROM:<ok@free.test>\r\nRCPT TO:<x@example.org>\r\nQUIT\r\n"

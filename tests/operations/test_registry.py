@@ -57,6 +57,9 @@ def _sample(kind: type[Any]) -> Any:
             "request": {"older_than": 3600},
             "out": "/root/x.tar.gz",
             "items": ("mailbox:info@acme.test",),
+            "direction": "outbound",
+            "selection": {"sender": "spam@acme.test"},
+            "limit": 100,
         }.get(field.name, "x")
     return TypeAdapter(kind).validate_python(values)
 

@@ -33,6 +33,9 @@ OWNERS = {
     "queue_decisions": "csm/mailqueue/repo.py",
     "queue_quarantine": "csm/mailqueue/repo.py",
     "mail_holds": "csm/mailqueue/repo.py",
+    "mail_stops": "csm/emergency/repo.py",
+    "mail_stop_messages": "csm/emergency/repo.py",
+    "firewall_blocks": "csm/firewall/repo.py",
 }
 
 # The schema's history: its one-off data rewrites run once, under the store's control.

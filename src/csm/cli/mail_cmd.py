@@ -152,3 +152,13 @@ def holds_(obj: CliContext, /, as_json: bool) -> None:
         )
     if not found:
         click.echo("no holds")
+
+
+def _emergency_commands() -> None:
+    from csm.cli import emergency_cmd  # noqa: PLC0415
+
+    for command in (emergency_cmd.stop, emergency_cmd.resume, emergency_cmd.emergency):
+        mail.add_command(command)
+
+
+_emergency_commands()

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("csm.cli.scan_cmd", "db"),
     "quarantine": ("csm.cli.quarantine_cmd", "quarantine"),
     "mail": ("csm.cli.mail_cmd", "mail"),
+    "firewall": ("csm.cli.firewall_cmd", "firewall"),
     "queue": ("csm.cli.queue_cmd", "queue"),
     "drill": ("csm.cli.drill_cmd", "drill"),
     "daemon": ("csm.cli.daemon_cmd", "daemon"),

@@ -309,7 +309,7 @@ def quarantine_list(obj: CliContext, /, as_json: bool) -> None:
     with obj.app().queue_work() as (_, _decisions, actions):
         kept = actions.quarantined.list()
     if as_json:
-        emit_list([_message_id(k) for k in kept])
+        emit_list([message_id_json(k) for k in kept])
         return
     for item in kept:
         state = f"restored {item.restored_at:%Y-%m-%d %H:%M}" if item.restored_at else "kept"
@@ -343,7 +343,7 @@ def quarantine_show(obj: CliContext, /, msgid: str, body: bool, as_json: bool) -
         click.echo(shown.body, nl=False)
 
 
-def _message_id(kept: Kept) -> dict[str, Any]:
+def message_id_json(kept: Kept) -> dict[str, Any]:
     """A kept message as JSON, its id named ``id`` as everywhere else."""
     from csm.jsonio import to_jsonable  # noqa: PLC0415
 
@@ -365,3 +365,12 @@ def _brief(verdicts: Sequence[Verdict]) -> None:
 def _problems(problems: Iterable[SpoolProblem]) -> None:
     for line in queue_view.problem_lines(problems):
         click.echo(line, err=True)
+
+
+def _trash_commands() -> None:
+    from csm.cli.trash_cmd import trash  # noqa: PLC0415
+
+    queue.add_command(trash)
+
+
+_trash_commands()

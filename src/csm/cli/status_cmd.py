@@ -41,6 +41,10 @@ def _render(report: status_service.StatusReport) -> None:
         rows.append(("uptime", f"{report.uptime_sec}s"))
         api = report.api.get("url") or f"not served: {report.api.get('error') or 'unknown'}"
         rows.append(("web UI and API", api))
+    for stop in report.mail_stops:
+        state = "STOPPED" if stop.state == "active" else f"{stop.state.upper()} (interrupted)"
+        what = f"{state} since {stop.since} by {stop.who}: {stop.reason}"
+        rows.append((f"{stop.direction} mail", f"{what} (undo: {stop.undo})"))
     for name, watcher in report.watchers.items():
         rows.append((f"watch {name}", _watcher(watcher)))
     for name, job in report.schedules.items():

@@ -11,6 +11,7 @@ SUMMARIES: dict[str, str] = {
     "db": "Database objects and WordPress users: list, drop or remove (kept), restore.",
     "doctor": "Diagnose the installation; each problem with its fix.",
     "drill": "Build a simulated hosting server to rehearse on.",
+    "firewall": "Block and unblock IPs and networks (nftables, table inet csm).",
     "forensic-snapshot": "Preserve an account's evidence in a checksummed archive.",
     "incidents": "List, show, review and change incidents.",
     "install": "Install the systemd unit, default config, logrotate rules.",

@@ -22,6 +22,7 @@ from csm.config.fields import Duration, DurationOrOff, HostPath, Listen, Port, S
 from csm.config.incidents import IncidentsConfig
 from csm.config.mailrules import MailRules, default_rules
 from csm.config.queuerules import QueueRules, default_queue_rules
+from csm.config.response import EmergencyConfig, FirewallConfig
 from csm.config.scanrules import (
     DatabaseRules,
     FileRules,
@@ -85,6 +86,10 @@ class MailConfig(Section):
     queue_review: QueueRules = Field(
         default_factory=default_queue_rules,
         description="How `csm queue review` groups queued mail (shipped pack: `rules/queue.yaml`).",
+    )
+    emergency: EmergencyConfig = Field(
+        default_factory=EmergencyConfig,
+        description="The server-wide emergency stop (`csm mail stop|resume`).",
     )
 
 
@@ -261,6 +266,12 @@ class DaemonConfig(Section):
         timedelta(hours=1),
         description="How often the incident sweep runs: auto-close, caps, retention.",
     )
+    emergency_reminder_every: DurationOrOff = Field(
+        timedelta(minutes=5),
+        description="How often the daemon checks for a mail emergency stop: a warning in its "
+        "log while mail is stopped, a finding once it lasts `mail.emergency.remind_after` "
+        "(`0`: never).",
+    )
     backup_reminder_every: DurationOrOff = Field(
         timedelta(hours=24),
         description="How often the daemon logs a reminder when no CSM backup is newer than "
@@ -296,6 +307,9 @@ class Config(Section):
         default_factory=IncidentsConfig, description="Incident correlation and lifecycle."
     )
     api: ApiConfig = Field(default_factory=ApiConfig, description="The HTTP API and web UI.")
+    firewall: FirewallConfig = Field(
+        default_factory=FirewallConfig, description="CSM's nftables table: IP blocks."
+    )
     daemon: DaemonConfig = Field(
         default_factory=DaemonConfig, description="`csm daemon`: log following and schedules."
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from csm.app import App
+from csm.errors import RefusedError
 
 CRITICAL = ("database", "wordpress")
 DEEP = ("files", "database", "wordpress")
@@ -54,3 +55,35 @@ class BackupReminder:
         if due is None:
             return "a recent CSM backup exists"
         raise due  # logged as the job's error, with the command that takes one
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyReminder:
+    """While mail is stopped: a finding once the stop is older than
+    ``mail.emergency.remind_after`` (again each period), and a warning in the daemon's log."""
+
+    app: App
+    name: str = "emergency_reminder"
+
+    def run(self) -> str:
+        with self.app.emergency() as emergency:
+            status = emergency.status()
+            findings = emergency.reminders()
+        if findings:
+            with self.app.incidents() as incidents:
+                incidents.record(findings)
+        if status.clean:
+            return "mail flows (no emergency stop)"
+        stopped = [
+            f"{s.stop.direction} mail stopped since {s.stop.started_at:%Y-%m-%d %H:%M}Z"
+            f" ({s.next_step})"
+            for s in status.stops
+            if s.stop.open
+        ]
+        stopped += [
+            f"stray flag stop-{d} (csm mail resume {d} --apply)" for d in status.stray_flags
+        ]
+        if status.firewall_ports:
+            ports = ", ".join(str(p) for p in status.firewall_ports)
+            stopped.append(f"SMTP ports {ports} closed in nftables (table inet csm)")
+        raise RefusedError("; ".join(stopped), fix="csm mail emergency status")

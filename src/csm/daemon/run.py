@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -34,6 +34,7 @@ from csm.daemon.schedule import Planned, Schedule
 from csm.daemon.spool import SpoolWatch
 from csm.daemon.watch import LogWatch, Step
 from csm.errors import ConfigError, CsmError
+from csm.incidents.model import Finding
 from csm.incidents.service import Incidents
 from csm.operations.base import COMMAND
 from csm.store import positions
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 SCHEDULE_TICK = 1.0  # seconds between two looks at the schedule
 FIRST_HOUSEKEEPING = timedelta(minutes=1)
+FIRST_EMERGENCY_CHECK = timedelta(seconds=5)  # a stop in force is in the log at once
 
 
 class ConfigSource(Protocol):
@@ -166,6 +168,10 @@ class Daemon:
         self.schedule.add(
             jobs.Sweep(self.app), settings.sweep_every, now, first_after=FIRST_HOUSEKEEPING
         )
+        if self.app.config.mail.mta == "exim":
+            stop = jobs.EmergencyReminder(self.app)
+            every = settings.emergency_reminder_every
+            self.schedule.add(stop, every, now, first_after=FIRST_EMERGENCY_CHECK)
         reminder = jobs.BackupReminder(self.app)
         self.schedule.add(
             reminder, settings.backup_reminder_every, now, first_after=FIRST_HOUSEKEEPING
@@ -202,6 +208,7 @@ class Daemon:
             done = self._incidents.record(step.findings, checkpoint)
             if self.api is not None:
                 self.api.recorded(step.findings, done)
+            self._respond(step.findings)
             if done.created or done.merged:
                 event(
                     "incidents.recorded",
@@ -218,6 +225,24 @@ class Daemon:
                 checkpoint.write(conn)
         if checkpoint is not None:
             self._last[watch.name] = checkpoint.position
+
+    def _respond(self, findings: Sequence[Finding]) -> None:
+        """``firewall.auto_block``: the source of brute-force findings blocked (or, in dry-run,
+        recorded); a failure is logged and monitoring goes on."""
+        settings = self.app.config.firewall
+        if settings.auto_block == "off":
+            return
+        if not any(f.check in settings.auto_block_checks and f.remote_ip for f in findings):
+            return
+        try:
+            with self.app.firewall() as firewall:
+                made = firewall.respond(findings)
+        except CsmError as exc:
+            event("firewall.failed", exc.message, level=logging.ERROR)
+            return
+        for block in made:
+            verb = "would block (dry-run)" if block.dry_run else "blocked"
+            event("firewall.auto_block", f"{verb} {block.network}", check=block.finding)
 
     def _reload_config(self) -> None:
         try:

@@ -14,6 +14,7 @@ import secrets
 import shutil
 import sys
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -35,6 +36,9 @@ MARKER = ".csm-drill.json"
 CONFIG = "/etc/csm/csm.yaml"
 EXIM_CONFIG = "/etc/exim4/csm-drill.conf"
 EXIM_SPOOL = "/var/spool/exim"
+EXIM_SNIPPETS = "/etc/exim4/csm"
+FLAG_DIR = "/var/lib/csm/mail"  # mail.emergency.flag_dir's default
+SNIPPETS = ("emergency-outbound.acl", "emergency-inbound.acl", "emergency-router.conf")
 HOSTNAME = "server1.drill.test"
 CPANEL_BIN = "/usr/local/cpanel/bin"
 
@@ -109,12 +113,19 @@ def _write_mail_server(tree: Tree, root: Path, accounts: tuple[Account, ...], se
     day = maillog.generate(accounts, seed)
     tree.write("/var/log/exim_mainlog", "\n".join(day.mainlog) + "\n", 0o640)
     tree.write("/var/log/maillog", "\n".join(day.maillog) + "\n", 0o640)
+    for name in SNIPPETS:  # installed as an operator would: copied next to the configuration
+        snippet = resources.files("csm.config").joinpath(f"exim/{name}").read_text()
+        tree.write(f"{EXIM_SNIPPETS}/{name}", snippet, 0o644)
     tree.write(EXIM_CONFIG, exim_config(root), 0o644)
 
 
 def exim_config(root: Path) -> str:
-    """Exim runtime config for ``-C``: queue only, every address defers, logs and spool in DIR."""
+    """Exim runtime config for ``-C``: queue only, every address defers, logs and spool in DIR;
+    CSM's emergency stop snippets installed (the flags in DIR)."""
+    snippets = f"{root}{EXIM_SNIPPETS}"
     return f"""# Exim runtime config for a CSM drill host: messages are queued and never delivered.
+CSM_MAIL_FLAGS = {root}{FLAG_DIR}
+domainlist local_domains = @ : localhost
 primary_hostname = {HOSTNAME}
 qualify_domain = {HOSTNAME}
 # Root-owned, 0700 test directories (pytest's tmp_path) must be usable by Exim.
@@ -129,8 +140,31 @@ queue_only_override = false
 delay_warning = 0s
 daemon_smtp_ports =
 local_interfaces = 127.0.0.1
+acl_smtp_connect = acl_check_connect
+acl_smtp_rcpt = acl_check_rcpt
+acl_smtp_data = acl_check_data
+acl_not_smtp = acl_check_not_smtp
+
+begin acl
+
+acl_check_connect:
+.include {snippets}/emergency-inbound.acl
+  accept
+
+acl_check_rcpt:
+  accept
+
+acl_check_data:
+.include {snippets}/emergency-outbound.acl
+  accept
+
+acl_check_not_smtp:
+.include {snippets}/emergency-outbound.acl
+  accept
 
 begin routers
+
+.include {snippets}/emergency-router.conf
 
 defer_all:
   driver = redirect

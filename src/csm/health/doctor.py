@@ -15,6 +15,7 @@ from csm.config.loader import LoadedConfig
 from csm.errors import CommandNotFoundError, ConfigError, CsmError
 from csm.health.daemon_checks import daemon_checks
 from csm.health.doctor_model import Check, CheckStatus, DoctorReport, report
+from csm.health.emergency_checks import emergency_checks
 from csm.host import Host
 from csm.mailqueue.exim import Exim
 from csm.mailqueue.holds import HELD_MACRO, held_file
@@ -38,7 +39,7 @@ def _problem_text(message: str, source: str | None) -> str:
 def diagnose(loaded: LoadedConfig, host: Host) -> DoctorReport:
     """Run every check against a loaded configuration."""
     checks = [_config_ok(loaded)] + [_contained(probe, loaded, host) for probe in PROBES]
-    return report(checks + daemon_checks(loaded, host))
+    return report(checks + emergency_checks(loaded, host) + daemon_checks(loaded, host))
 
 
 def _contained(probe: Probe, loaded: LoadedConfig, host: Host) -> Check:

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from csm import control
+from csm.clock import isoformat
 from csm.config.loader import LoadedConfig
+from csm.emergency import repo as emergency_repo
 from csm.errors import CsmError, ServiceUnavailableError
 from csm.host import Host
 from csm.incidents import repo as incidents_repo
@@ -44,6 +46,18 @@ class StatusReport:
     api: dict[str, str] = field(default_factory=dict)  # the daemon's: {url, error}
     binary_hash: str | None = None  # of the code the running daemon runs
     capabilities: tuple[str, ...] = ()
+    mail_stops: tuple[MailStopped, ...] = ()  # the emergency stops in force (or interrupted)
+
+
+@dataclass(frozen=True, slots=True)
+class MailStopped:
+    direction: str
+    since: str
+    who: str
+    reason: str
+    stop: str
+    state: str  # active, or stopping/resuming (interrupted: run the command again)
+    undo: str  # the command that undoes it (or completes it)
 
 
 def collect(loaded: LoadedConfig, host: Host, daemon: dict[str, Any] | None = None) -> StatusReport:
@@ -52,7 +66,7 @@ def collect(loaded: LoadedConfig, host: Host, daemon: dict[str, Any] | None = No
     config = loaded.config
     state_dir = host.path(config.paths.state_dir)
     store = health(state_dir)
-    counts, scanned = _from_store(state_dir) if store.healthy else (None, None)
+    counts, scanned, stops = _from_store(state_dir) if store.healthy else (None, None, ())
     if daemon is None:
         daemon = _daemon_status(host.path(config.paths.control_socket))
     running = daemon is not None
@@ -75,21 +89,39 @@ def collect(loaded: LoadedConfig, host: Host, daemon: dict[str, Any] | None = No
         api=dict(_get(daemon, "api") or {}),
         binary_hash=_get(daemon, "binary_hash"),
         capabilities=tuple(_get(daemon, "capabilities") or ()),
+        mail_stops=stops,
     )
 
 
-def _from_store(state_dir: Path) -> tuple[dict[str, int] | None, str | None]:
-    """The active incidents by severity, and when the last scan finished."""
+def _from_store(
+    state_dir: Path,
+) -> tuple[dict[str, int] | None, str | None, tuple[MailStopped, ...]]:
+    """The active incidents by severity, when the last scan finished, and the mail stops."""
     try:
         store = Store.open_readonly(state_dir)
     except CsmError:
-        return None, None
+        return None, None, ()
     try:
-        return incidents_repo.active_counts(store), _latest_scan(store)
+        stops = tuple(_stopped(s) for s in emergency_repo.stops(store.conn) if s.open)
+        return incidents_repo.active_counts(store), _latest_scan(store), stops
     except sqlite3.Error:
-        return None, None
+        return None, None, ()
     finally:
         store.close()
+
+
+def _stopped(stop: emergency_repo.Stop) -> MailStopped:
+    verb = "stop" if stop.state == "stopping" else "resume"
+    reason = f' --reason "{stop.reason}"' if verb == "stop" else ""
+    return MailStopped(
+        stop.direction,
+        isoformat(stop.started_at),
+        stop.who,
+        stop.reason,
+        stop.id,
+        stop.state,
+        f"csm mail {verb} {stop.direction}{reason} --apply",
+    )
 
 
 def _latest_scan(store: Store) -> str | None:

@@ -17,6 +17,7 @@ HOST_CHECKS = frozenset({
     "auditd_disabled", "modsec_disabled", "shadow_change", "sshd_config_change",
     "root_password_change", "uid0_account", "suid_binary", "bad_asn_outbound", "kernel_module",
     "crontab_change", "crond_change", "firewall_ipv6_unmanaged", "mail_auth_backend_degraded",
+    "mail_emergency_stop_lasting",
 })  # fmt: skip
 MAILBOX_BRUTEFORCE_CHECKS = frozenset({
     "email_auth_failure_realtime", "mail_account_spray", "mail_bruteforce",

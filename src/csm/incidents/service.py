@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -218,6 +218,27 @@ class Incidents:
                 conn, [ActionRow(i.num, now, action, details, who) for i in incidents]
             )
         return tuple(i.id for i in incidents)
+
+    def note_on(
+        self, incident_ids: Sequence[str], action: str, details: str, who: str
+    ) -> tuple[str, ...]:
+        """Put a server-wide action (a mail stop) on the timeline of each of these incidents
+        (an unknown id is an error before anything is written); their ids."""
+        incidents = [self._get(i) for i in incident_ids]
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            repo.insert_actions(
+                conn, [ActionRow(i.num, now, action, details, who) for i in incidents]
+            )
+        return tuple(i.id for i in incidents)
+
+    def active_of_kinds(self, kinds: Sequence[str]) -> tuple[str, ...]:
+        """The ids of the active incidents of these kinds, newest activity first."""
+        found: list[str] = []
+        for kind in kinds:
+            query = ListQuery(status="active", kind=kind, all=True)
+            found += [i.id for i in self.list(query).items]
+        return tuple(found)
 
     def open_mailboxes(self, account: str | None) -> tuple[str, ...]:
         """The mailboxes named by the account's active incidents (every account's: None)."""

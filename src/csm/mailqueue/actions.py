@@ -114,6 +114,15 @@ class QueueActions:
                 self.exim.run("-M", message.id)  # a delivery attempt; Exim logs its outcome
         return self._finish(outcome, found, who)
 
+    def thaw_contained(self, ids: Sequence[str], who: str, approve: str = "") -> Outcome:
+        """Thaw messages CSM's own containment froze (an emergency stop), the caller having
+        applied the credentials gate (or ``approve``): no queue decision is needed, since the
+        thaw only undoes the containment.  Audited as ``queue.thaw``."""
+        outcome = Outcome("thaw", approval=approve.strip())
+        found = self._present([message_id(i) for i in ids], outcome)
+        self._exim(found, "-Mt", outcome, lambda m: m is not None and not m.frozen)
+        return self._finish(outcome, found, who)
+
     def freeze(self, ids: Sequence[str], who: str) -> Outcome:
         outcome = Outcome("freeze")
         found = self._present([message_id(i) for i in ids], outcome)

@@ -19,6 +19,7 @@ HEADERS_KEPT: Final = (
     "Date",
     "Content-Type",
     "Auto-Submitted",
+    "X-CSM-Emergency",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from csm.operations import backup, credentials, incidents, mail, response, scans
+from csm.operations import backup, credentials, emergency, incidents, mail, response, scans
 
 OPERATIONS: dict[str, type[Any]] = {
     kind.name: kind
@@ -31,5 +31,10 @@ OPERATIONS: dict[str, type[Any]] = {
         incidents.BulkStatus,
         incidents.Sweep,
         backup.TakeBackup,
+        emergency.MailStop,
+        emergency.MailResume,
+        emergency.QueueTrash,
+        emergency.FirewallBlock,
+        emergency.FirewallUnblock,
     )
 }

@@ -304,4 +304,49 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        "0010_emergency_and_firewall",
+        """
+        -- The server-wide mail stops (csm.emergency.repo): one row per stop, and the queued
+        -- messages each outbound stop froze (so that exactly those are thawed again).
+        CREATE TABLE mail_stops (
+            id          TEXT PRIMARY KEY,
+            direction   TEXT NOT NULL,
+            state       TEXT NOT NULL,
+            reason      TEXT NOT NULL,
+            who         TEXT NOT NULL,
+            started_at  TEXT NOT NULL,
+            ports       TEXT NOT NULL,
+            incidents   TEXT NOT NULL,
+            resumed_at  TEXT,
+            resumed_by  TEXT,
+            approval    TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX mail_stops_by_direction ON mail_stops (direction, state);
+        CREATE TABLE mail_stop_messages (
+            stop        TEXT NOT NULL,
+            msgid       TEXT NOT NULL,
+            account     TEXT NOT NULL,
+            source      TEXT NOT NULL,
+            state       TEXT NOT NULL,
+            at          TEXT NOT NULL,
+            PRIMARY KEY (stop, msgid)
+        );
+        -- IP blocks in CSM's nftables table (csm.firewall.repo), dry-run records included.
+        CREATE TABLE firewall_blocks (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            network     TEXT NOT NULL,
+            reason      TEXT NOT NULL,
+            who         TEXT NOT NULL,
+            at          TEXT NOT NULL,
+            expires_at  TEXT,
+            source      TEXT NOT NULL,
+            finding     TEXT NOT NULL,
+            dry_run     INTEGER NOT NULL,
+            removed_at  TEXT,
+            removed_by  TEXT
+        );
+        CREATE INDEX firewall_blocks_by_network ON firewall_blocks (network, removed_at);
+        """,
+    ),
 )
