@@ -51,7 +51,8 @@ def unfrozen(exim: list[str]) -> list[str]:
 def manual(exim: list[str], option: str, ids: list[str]) -> float:
     started = time.perf_counter()
     for start in range(0, len(ids), BATCH):
-        subprocess.run([*exim, option, *ids[start : start + BATCH]], check=True)
+        batch = ids[start : start + BATCH]
+        subprocess.run([*exim, option, *batch], check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
@@ -68,9 +69,7 @@ def main() -> None:
         by_hand = listing + manual(exim, "-Mf", ids)
         thaw_by_hand = manual(exim, "-Mt", ids)
         stop = timed([CSM, "mail", "stop", "outbound", "--reason", "bench", "--apply"], env)
-        resume = timed(
-            [CSM, "mail", "resume", "outbound", "--apply", "--approve", "bench"], env
-        )
+        resume = timed([CSM, "mail", "resume", "outbound", "--apply", "--approve", "bench"], env)
         print(f"freeze: manual (exiqgrep + exim -Mf) {by_hand:.2f} s, csm mail stop {stop:.2f} s"
               f" (ratio {stop / by_hand:.2f})")  # fmt: skip
         print(f"thaw: manual (exim -Mt) {thaw_by_hand:.2f} s, csm mail resume {resume:.2f} s"

@@ -114,4 +114,5 @@ def test_global_options_after_the_subcommand(cli: Any, drill: Any, monkeypatch: 
 def test_top_level_help_says_what_each_group_does(cli: Any) -> None:
     shown = cli("--help").out
     assert "files (webshells) and databases" in shown
-    assert "Hold and release an account's outgoing mail" in shown
+    assert "Stop and resume all mail" in shown
+    assert "Block and unblock IPs" in shown

@@ -224,6 +224,9 @@ def test_the_trash_keeps_bodies_private_and_audits_each_view(
     assert cli("queue", "review", "--account", account).code == 0
     unapproved = cli("queue", "trash", "--auth", plan.stolen, "--apply", "--confirm")
     assert unapproved.code == 3 and "not rotated or deferred" in unapproved.err
+    with sqlite3.connect(host.root / "var/lib/csm/state/csm.db") as conn:
+        decided = conn.execute("SELECT count(*) FROM queue_decisions").fetchone()[0]
+    assert decided == 0  # refused before anything was recorded
     assert cli("queue", "trash", "--auth", plan.stolen, "--apply").code == 2  # needs --confirm
     moved = cli(
         "queue", "trash", "--auth", plan.stolen, "--limit", "5", "--apply", "--confirm",

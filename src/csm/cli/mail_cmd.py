@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 
 
 @click.group(
-    short_help="Hold and release an account's outgoing mail; a mailbox's day from the logs."
+    short_help="Stop and resume all mail; hold an account's outgoing mail; a mailbox's day."
 )
 def mail() -> None:
-    """Mail: what one mailbox or account did, from the logs; per-account holds."""
+    """Mail: the server-wide emergency stop and its way back (stop, resume, emergency status),
+    per-account holds, and what one mailbox or account did, from the logs."""
 
 
 @mail.command("timeline")

@@ -311,12 +311,15 @@ def quarantine_list(obj: CliContext, /, as_json: bool) -> None:
     if as_json:
         emit_list([message_id_json(k) for k in kept])
         return
-    for item in kept:
+    for item in kept:  # sender and subject are the sender's words: shown quoted, escaped
         state = f"restored {item.restored_at:%Y-%m-%d %H:%M}" if item.restored_at else "kept"
+        removed = f"removed {item.removed_at:%Y-%m-%d %H:%M} by {item.who}"
         click.echo(
-            f"{item.msgid} [{item.account or '-'}] <{item.sender}> {item.subject[:50]!r}"
-            f" removed {item.removed_at:%Y-%m-%d %H:%M} by {item.who}: {state}"
+            f"{item.msgid} [{item.account or '-'}] from {item.sender!r} subject"
+            f" {item.subject[:60]!r} {removed}: {state}"
         )
+    if not kept:
+        click.echo("nothing removed: the queue quarantine (the trash) is empty")
 
 
 @quarantine.command("show")

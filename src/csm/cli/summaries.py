@@ -15,7 +15,7 @@ SUMMARIES: dict[str, str] = {
     "forensic-snapshot": "Preserve an account's evidence in a checksummed archive.",
     "incidents": "List, show, review and change incidents.",
     "install": "Install the systemd unit, default config, logrotate rules.",
-    "mail": "Hold and release an account's outgoing mail; a mailbox's day from the logs.",
+    "mail": "Stop and resume all mail; hold an account's outgoing mail; a mailbox's day.",
     "quarantine": "Quarantine a file; list; restore.",
     "queue": "Exim's queue: views, review, decisions, actions.",
     "restore": "Restore a backup (the daemon stopped).",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from csm.cli.context import CliContext
-from csm.cli.output import emit_json, emit_list, json_option
+from csm.cli.output import emit_json, json_option
 from csm.mailqueue.trash import Selection
 from csm.operations import emergency as ops
 from csm.operations.base import perform
@@ -100,25 +100,12 @@ def _render(result: TrashResult) -> None:
 
 @trash.command("list")
 @json_option
-@click.pass_obj
-def trash_list(obj: CliContext, /, as_json: bool) -> None:
+@click.pass_context
+def trash_list(ctx: click.Context, /, as_json: bool) -> None:
     """The trashed (and otherwise removed) messages: envelope and subject only."""
-    with obj.app().queue_work() as (_, _decisions, actions):
-        kept = actions.quarantined.list()
-    if as_json:
-        from csm.cli.queue_cmd import message_id_json  # noqa: PLC0415
+    from csm.cli.queue_cmd import quarantine_list  # noqa: PLC0415
 
-        emit_list([message_id_json(k) for k in kept])
-        return
-    for item in kept:
-        state = f"restored {item.restored_at:%Y-%m-%d %H:%M}" if item.restored_at else "in trash"
-        removed = f"removed {item.removed_at:%Y-%m-%d %H:%M} by {item.who}"
-        click.echo(
-            f"{item.msgid} [{item.account or '-'}] from {item.sender!r} subject"
-            f" {item.subject[:60]!r} {removed}: {state}"
-        )
-    if not kept:
-        click.echo("the trash is empty")
+    ctx.invoke(quarantine_list, as_json=as_json)
 
 
 @trash.command("show")

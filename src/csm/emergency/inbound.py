@@ -27,13 +27,7 @@ class Inbound:
     def stop(
         self, reason: str, who: str, *, apply: bool, firewall: bool, incident: str | None
     ) -> StopResult:
-        stop = self.record.open("inbound")
-        if stop is not None and stop.state != "stopping":
-            raise RefusedError(
-                f"inbound mail is already stopped ({stop.id}, since"
-                f" {isoformat(stop.started_at)}, by {stop.who})",
-                fix="csm mail emergency status",
-            )
+        stop = self.record.unfinished("inbound")
         missing = tuple(self.exim.installed().missing("inbound"))
         ports = self.smtp_ports if firewall else ()
         warnings = () if not missing or firewall else (_unread(missing),)

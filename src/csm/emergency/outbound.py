@@ -45,13 +45,7 @@ class Outbound:
     actions: QueueActions
 
     def stop(self, reason: str, who: str, *, apply: bool, incident: str | None) -> StopResult:
-        stop = self.record.open("outbound")
-        if stop is not None and stop.state != "stopping":
-            raise RefusedError(
-                f"outbound mail is already stopped ({stop.id}, since"
-                f" {isoformat(stop.started_at)}, by {stop.who})",
-                fix="csm mail emergency status",
-            )
+        stop = self.record.unfinished("outbound")
         installed = self.exim.installed()
         messages = self.queue.read().messages
         waiting = [m for m in messages if not m.frozen]

@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
 from csm.audit import AuditLog
-from csm.clock import Clock
+from csm.clock import Clock, isoformat
 from csm.emergency import repo
-from csm.errors import UsageError
+from csm.errors import RefusedError, UsageError
 from csm.store.db import Store
 
 # The incidents a stop is noted on when the operator names none: the ones whose account or
@@ -37,6 +37,18 @@ class Recorder:
     def open(self, direction: str) -> repo.Stop | None:
         """The stop in ``direction`` that is not resumed (at most one)."""
         return next((s for s in repo.stops(self.store.conn, direction) if s.open), None)
+
+    def unfinished(self, direction: str) -> repo.Stop | None:
+        """A stop in ``direction`` cut short, which stopping again completes (None: there is
+        none); refuses when ``direction`` is stopped already."""
+        stop = self.open(direction)
+        if stop is not None and stop.state != "stopping":
+            raise RefusedError(
+                f"{direction} mail is already stopped ({stop.id}, since"
+                f" {isoformat(stop.started_at)}, by {stop.who})",
+                fix="csm mail emergency status",
+            )
+        return stop
 
     def begin(self, direction: str, reason: str, who: str, incident: str | None) -> repo.Stop:
         if not reason.strip():

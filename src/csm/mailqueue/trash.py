@@ -50,13 +50,14 @@ class Selection:
         return message.frozen
 
     def describe(self) -> str:
+        """The selection as its command-line option says it: ``auth jane@example.com``."""
         if self.sender is not None:
             return f"sender {self.sender}"
         if self.account is not None:
             return f"account {self.account}"
         if self.auth is not None:
             return f"auth {self.auth}"
-        return "all frozen"
+        return "all-frozen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,16 @@ class Trash:
             raise RefusedError(
                 f"nothing to trash: none of the {plan.matched} matching message(s) is in a"
                 " recorded review without a keep decision",
-                fix=f"csm queue review  (then: csm queue trash --{_option(selection)} --apply)",
+                fix=f"csm queue review  (then: csm queue trash --{selection.describe()}"
+                " --apply --confirm)",
+            )
+        if plan.waiting and not approve.strip():  # refused before any decision is recorded
+            account = plan.waiting[0]
+            raise RefusedError(
+                f"the credentials of {', '.join(plan.waiting)} are not rotated or deferred: the"
+                " runbook allows no queue action before that (nothing was moved)",
+                fix=f"csm creds rotate {account} --all  (or: csm creds defer {account} --reason"
+                ' "…"; or approve this move: --approve "reason")',
             )
         note = f"moved to the trash ({selection.describe()})"
         self.decisions.decide(plan.ids, "remove", note, who)
@@ -124,13 +134,3 @@ class Trash:
             dict(accounts.most_common()),
             tuple(waiting),
         )
-
-
-def _option(selection: Selection) -> str:
-    if selection.sender is not None:
-        return f"sender {selection.sender}"
-    if selection.account is not None:
-        return f"account {selection.account}"
-    if selection.auth is not None:
-        return f"auth {selection.auth}"
-    return "all-frozen"
