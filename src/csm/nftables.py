@@ -79,10 +79,6 @@ class Nft:
             if f"@{set_name}" not in present:
                 self._run("add", "rule", "inet", TABLE, CHAIN, *rule.split())
 
-    def installed(self) -> bool:
-        """Whether the table exists (listing only)."""
-        return self._table() is not None
-
     def block(self, net: Network, timeout: timedelta | None) -> None:
         self.ensure()
         spec = str(net) + (f" timeout {int(timeout.total_seconds())}s" if timeout else "")

@@ -62,14 +62,6 @@ class Installed:
     inbound_acl: bool  # the acl_smtp_connect statement reading stop-inbound
     config: str  # the configuration file read ("" when unknown)
 
-    @property
-    def outbound(self) -> bool:
-        return self.macro_ok and self.outbound_acls >= 2 and self.router
-
-    @property
-    def inbound(self) -> bool:
-        return self.macro_ok and self.inbound_acl
-
     def missing(self, direction: str) -> list[str]:
         """What is missing for a stop in ``direction`` to work, in words."""
         found = []

@@ -42,6 +42,13 @@ class Stop:
     def open(self) -> bool:
         return self.state in OPEN_STATES
 
+    @property
+    def next_step(self) -> str:
+        """The command that completes it (cut short while stopping) or undoes it."""
+        if self.state == "stopping":
+            return f'csm mail stop {self.direction} --reason "{self.reason}" --apply'
+        return f"csm mail resume {self.direction} --apply"
+
 
 @dataclass(frozen=True, slots=True)
 class StopMessage:

@@ -110,7 +110,7 @@ class Emergency:
             if not stop.open or age < every:
                 continue
             periods = int(age / every)
-            undo = self._state(stop, {}, age).next_step
+            undo = stop.next_step
             hours = int(age.total_seconds()) // 3600
             found.append(
                 Finding(
@@ -127,10 +127,6 @@ class Emergency:
 
     def _state(self, stop: repo.Stop, counts: dict[str, int], age: timedelta) -> StopState:
         interrupted = stop.state in ("stopping", "resuming")
-        if stop.state == "stopping":
-            step = f'csm mail stop {stop.direction} --reason "{stop.reason}" --apply'
-        else:
-            step = f"csm mail resume {stop.direction} --apply"
         return StopState(
             stop,
             int(age.total_seconds()),
@@ -138,7 +134,7 @@ class Emergency:
             counts,
             self.flags.present(stop.direction),
             interrupted,
-            step,
+            stop.next_step,
         )
 
     def _ports(self, problems: list[str]) -> tuple[int, ...]:

@@ -90,7 +90,7 @@ class Firewall:
     def listed(self, *, history: bool = False) -> list[Listed]:
         """The blocks in force (every record, dry-run ones too: ``history``)."""
         now = self.clock.now()
-        table = {e.network: e.expires for e in self.nft.blocked()} if self.nft.installed() else {}
+        table = {e.network: e.expires for e in self.nft.blocked()}  # no table: nothing
         found = repo.blocks(self.store.conn)
         shown = found if history else [b for b in found if b.active(now)]
         return [Listed(b, b.network in table, table.get(b.network)) for b in shown]

@@ -48,12 +48,7 @@ def _stopped(loaded: LoadedConfig, host: Host, flags: Flags) -> Check:
         for s in stops
     ]
     lines += [f"{flags.path(d)} is in place with no stop recorded" for d in stray]
-    fixes = [
-        f'csm mail stop {s.direction} --reason "{s.reason}" --apply'
-        if s.state == "stopping"
-        else f"csm mail resume {s.direction} --apply"
-        for s in stops
-    ]
+    fixes = [s.next_step for s in stops]
     fixes += [f"csm mail resume {d} --apply" for d in stray]
     return Check(
         STOPPED, CheckStatus.WARN, "; ".join(lines), "when it is cleared: " + "; ".join(fixes)

@@ -111,8 +111,6 @@ def _from_store(
 
 
 def _stopped(stop: emergency_repo.Stop) -> MailStopped:
-    verb = "stop" if stop.state == "stopping" else "resume"
-    reason = f' --reason "{stop.reason}"' if verb == "stop" else ""
     return MailStopped(
         stop.direction,
         isoformat(stop.started_at),
@@ -120,7 +118,7 @@ def _stopped(stop: emergency_repo.Stop) -> MailStopped:
         stop.reason,
         stop.id,
         stop.state,
-        f"csm mail {verb} {stop.direction}{reason} --apply",
+        stop.next_step,
     )
 
 
