@@ -46,7 +46,17 @@ def test_the_policy_never_lets_an_allowed_address_be_covered(
 
 @pytest.mark.parametrize(
     "target",
-    ["0.0.0.0/0", "127.0.0.1", "::1", "10.0.0.0/7", "2000::/15", "224.0.0.1", "0.0.0.0"],
+    [
+        "0.0.0.0/0",
+        "127.0.0.1",
+        "::1",
+        "10.0.0.0/7",
+        "2000::/15",
+        "224.0.0.1",
+        "0.0.0.0",
+        "::ffff:127.0.0.1",
+        "::ffff:192.0.2.7",
+    ],
 )
 def test_what_is_never_blocked(target: str) -> None:
     assert NeverBlocked.of([]).why_not(network(target))

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from csm.errors import RefusedError
 from csm.nftables import Network
 
-WIDEST = {4: 8, 6: 16}  # the shortest prefix CSM blocks: wider is a typing mistake
+WIDEST = {4: 8, 6: 16}
+MAPPED = ipaddress.IPv6Network(
+    "::ffff:0:0/96"
+)  # IPv4 addresses written as IPv6  # the shortest prefix CSM blocks: wider is a typing mistake
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,8 @@ class NeverBlocked:
             return f"{net} is wider than /{WIDEST[net.version]}: too wide to block"
         if net.is_loopback or net.is_unspecified or net.is_multicast:
             return f"{net} is a loopback, unspecified or multicast range"
+        if isinstance(net, ipaddress.IPv6Network) and net.subnet_of(MAPPED):
+            return f"{net} is IPv4-mapped: block the IPv4 address itself"
         for allowed in self.allowed:
             if allowed.version == net.version and net.overlaps(allowed):
                 return f"{net} covers {allowed}, which is allowed (firewall.allow, mail.infra_ips)"
