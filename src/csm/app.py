@@ -30,6 +30,7 @@ OWNER_SOURCES = tuple(dict.fromkeys((*profiles.CPANEL_MARKERS, *NAME_SOURCES, US
 if TYPE_CHECKING:
     from csm import mysql
     from csm.backup.service import Backups
+    from csm.citadel.client import Address
     from csm.cpanel import Cpanel
     from csm.credentials.service import Credentials
     from csm.emergency.service import Emergency
@@ -38,8 +39,10 @@ if TYPE_CHECKING:
     from csm.incidents.service import Incidents
     from csm.mailqueue.actions import QueueActions
     from csm.mailqueue.decisions import QueueDecisions
+    from csm.mailqueue.exim import Exim
     from csm.mailqueue.holds import Holds
     from csm.mailqueue.service import MailQueue
+    from csm.mailqueue.source import QueueSource
     from csm.mailqueue.trash import Trash
     from csm.nftables import Nft
     from csm.response.dbobjects import DbObjects
@@ -283,27 +286,53 @@ class App:
     def mail_queue(self) -> Iterator[MailQueue]:
         """The queue views (read-only; the store opens only when something is recorded)."""
         from csm.mailqueue import index  # noqa: PLC0415
-        from csm.mailqueue.exim import Exim  # noqa: PLC0415
-        from csm.mailqueue.reader import Queue  # noqa: PLC0415
         from csm.mailqueue.service import MailQueue  # noqa: PLC0415
 
+        with self._queue_source() as queue:
+            stamps = index.stamps(str(self.host.path(p)) for p in OWNER_SOURCES)  # before reading
+            users = frozenset(self.accounts().names())
+            domains = DomainMap.load(self.host)
+            kept = None
+            if stamps is not None:
+                kept = index.OwnersKept(
+                    self.loaded.sha256, stamps, tuple(sorted(users)), dict(domains.owners)
+                )
+            index_path = str(self.state_dir / index.NAME)
+            audit = OnDemandAudit(self.open_store, self.log_dir, self.clock)
+            try:
+                yield MailQueue(queue, domains, users, self.clock, audit, index_path, kept)
+            finally:
+                audit.close()
+
+    @contextmanager
+    def _queue_source(self) -> Iterator[QueueSource]:
+        """Exim's spool, or Citadel's queue room over one citserver session."""
         mail = self.config.mail
-        exim_queue(mail.mta)
-        queue = Queue(Exim(mail, self.host), self.host.path(mail.exim_spool))
-        stamps = index.stamps(str(self.host.path(p)) for p in OWNER_SOURCES)  # before reading
-        users = frozenset(self.accounts().names())
-        domains = DomainMap.load(self.host)
-        kept = None
-        if stamps is not None:
-            kept = index.OwnersKept(
-                self.loaded.sha256, stamps, tuple(sorted(users)), dict(domains.owners)
-            )
-        index_path = str(self.state_dir / index.NAME)
-        audit = OnDemandAudit(self.open_store, self.log_dir, self.clock)
+        queue_mta(mail.mta)
+        if mail.mta == "exim":
+            from csm.mailqueue.eximqueue import EximQueue  # noqa: PLC0415
+
+            yield EximQueue(self.exim(), self.host.path(mail.exim_spool))
+            return
+        from csm.mailqueue.citadel import CitadelQueue  # noqa: PLC0415
+
+        settings = mail.citadel
+        citadel = CitadelQueue(self.citadel_address(), settings.queue_room, settings.trash_room)
         try:
-            yield MailQueue(queue, domains, users, self.clock, audit, index_path, kept)
+            yield citadel
         finally:
-            audit.close()
+            citadel.close()
+
+    def exim(self) -> Exim:
+        from csm.mailqueue.exim import Exim  # noqa: PLC0415
+
+        return Exim(self.config.mail, self.host)
+
+    def citadel_address(self) -> Address:
+        """Where citserver listens, with the login."""
+        from csm.citadel.client import Address  # noqa: PLC0415
+
+        return Address.of(self.config.mail.citadel, self.host)
 
     @contextmanager
     def queue_work(self) -> Iterator[tuple[MailQueue, QueueDecisions, QueueActions]]:
@@ -332,7 +361,6 @@ class App:
             quarantine = self.host.path(self.config.paths.quarantine_dir) / "queue"
             actions = QueueActions(
                 view.queue,
-                view.queue.exim,
                 incidents.store,
                 incidents.audit,
                 self.clock,
@@ -354,21 +382,19 @@ class App:
     @contextmanager
     def emergency(self) -> Iterator[Emergency]:
         """The server-wide mail stop, over the queue's actions and the incidents."""
-        from csm.emergency.flags import EximFlags, Flags  # noqa: PLC0415
-        from csm.emergency.inbound import Inbound  # noqa: PLC0415
-        from csm.emergency.outbound import Outbound  # noqa: PLC0415
+        from csm.emergency.parts import citadel_parts, exim_parts  # noqa: PLC0415
         from csm.emergency.record import Recorder  # noqa: PLC0415
         from csm.emergency.service import Emergency  # noqa: PLC0415
 
-        settings, mail = self.config.mail.emergency, self.config.mail
+        mail = self.config.mail
         with self._queue_parts() as (view, _, actions, incidents):
             record = Recorder(actions.store, actions.audit, self.clock, incidents)
-            flags = Flags(self.host.path(settings.flag_dir))
-            config = self.host.path(mail.exim_config) if mail.exim_config else None
-            exim = EximFlags(actions.exim, flags, config)
-            outbound = Outbound(record, flags, exim, view, actions)
-            inbound = Inbound(record, flags, exim, self.nft(), tuple(settings.smtp_ports))
-            yield Emergency(record, flags, exim, outbound, inbound, settings)
+            if mail.mta == "citadel":
+                parts = citadel_parts(mail, self.host, record, view, self.nft())
+                yield Emergency(record, *parts, mail.emergency)
+            else:
+                found = exim_parts(mail, self.host, record, view, actions, self.nft())
+                yield Emergency(record, *found, mail.emergency)
 
     @contextmanager
     def firewall(self) -> Iterator[Firewall]:
@@ -395,12 +421,14 @@ class App:
         """Per-account outgoing mail holds (freezing through the queue actions)."""
         from csm.mailqueue.holds import Holds, held_file  # noqa: PLC0415
 
+        exim_only(self.config.mail.mta, "holding an account's mail")
         with self.queue_work() as (view, _, actions):
             yield Holds(
                 actions.store,
                 actions.audit,
                 self.clock,
                 actions,
+                self.exim(),
                 view,
                 self.cpanel(),
                 held_file(self.state_dir),
@@ -435,12 +463,22 @@ class App:
         return Cpanel(self.host, settings.uapi_bin, settings.whmapi1_bin, settings.command_timeout)
 
 
-def exim_queue(mta: str) -> None:
-    """The queue commands read Exim's spool and run Exim: refused on any other MTA."""
+def queue_mta(mta: str) -> None:
+    """The queue commands read Exim's spool or Citadel's queue room: refused on other MTAs."""
+    if mta not in ("exim", "citadel"):
+        raise ConfigError(
+            f"the queue commands work on Exim's and Citadel's queues; this host's mail.mta"
+            f" is {mta}",
+            fix="set mail.mta: exim or citadel (Postfix's queue is not supported yet)",
+        )
+
+
+def exim_only(mta: str, what: str) -> None:
+    """Holds work through Exim's configuration: refused on any other MTA."""
     if mta != "exim":
         raise ConfigError(
-            f"the queue and hold commands work on Exim's queue; this host's mail.mta is {mta}",
-            fix="on an Exim host set mail.mta: exim (Postfix's queue is not supported yet)",
+            f"{what} works through Exim; this host's mail.mta is {mta}",
+            fix="on a Citadel host: csm mail stop outbound (the whole server), csm queue trash",
         )
 
 

@@ -12,7 +12,9 @@ SHOWN = 20  # messages listed by id at most
 
 
 def stopped(result: StopResult) -> None:
-    if result.direction == "outbound":
+    if result.mta == "citadel":
+        _citadel(result)
+    elif result.direction == "outbound":
         _outbound(result)
     else:
         _inbound(result)
@@ -51,6 +53,20 @@ def _outbound(result: StopResult) -> None:
         click.echo(f"  not frozen: {msgid}: {why}", err=True)
 
 
+def _citadel(result: StopResult) -> None:
+    verb = "stopped" if result.applied else "would be stopped"
+    continued = " (completing the interrupted stop)" if result.continued else ""
+    click.echo(f"{result.direction} mail {verb} on citserver{continued}:")
+    for change in result.changes:
+        click.echo(f"  {change}")
+    if result.direction == "outbound":
+        click.echo(f"{result.queued} job(s) wait in the queue room while it lasts")
+        for count in result.by_account:
+            click.echo(f"  {count.messages:>6}  {count.account or '(no account)'}")
+    if result.ports:
+        click.echo(f"SMTP ports closed in nftables (table inet csm): {_ports(result.ports)}")
+
+
 def _inbound(result: StopResult) -> None:
     verb = "stopped" if result.applied else "would be stopped"
     click.echo(f"inbound mail {verb}: SMTP answers 421 (senders keep their mail and retry)")
@@ -63,13 +79,15 @@ def _inbound(result: StopResult) -> None:
 def resumed(result: ResumeResult) -> None:
     verb = "resumed" if result.applied else "would be resumed"
     if result.stray_flag:
-        click.echo(f"{result.direction} mail {verb}: the flag file no stop recorded is removed")
+        click.echo(f"{result.direction} mail {verb}: the stop no record accounts for is undone")
         return
     stop_id = result.stop.id if result.stop else ""
     click.echo(f"{result.direction} mail {verb} ({stop_id})")
+    for change in result.changes:
+        click.echo(f"  {change}")
     if result.direction == "inbound" and result.ports:
         click.echo(f"SMTP ports opened again: {_ports(result.ports)}")
-    if result.direction == "outbound":
+    if result.direction == "outbound" and result.mta == "exim":
         _thawed(result)
     if not result.applied:
         click.echo(f"preview: nothing changed. Resume: csm mail resume {result.direction} --apply")
@@ -114,7 +132,7 @@ def status(found: EmergencyStatus) -> None:
     if found.firewall_ports and not any(s.stop.ports for s in found.stops):
         click.echo(f"SMTP ports closed in nftables: {_ports(found.firewall_ports)}")
     if found.missing:
-        click.echo("Exim's configuration misses: " + "; ".join(found.missing))
+        click.echo("the mail server's configuration misses: " + "; ".join(found.missing))
     for line in (*found.warnings, *found.problems):
         click.echo(f"WARNING: {line}", err=True)
 

@@ -22,16 +22,17 @@ if TYPE_CHECKING:
     from csm.mailqueue.review import Verdict
 
 
-@click.group("queue", short_help="Exim's queue: views, review, decisions, actions.")
+@click.group("queue", short_help="The mail queue: views, review, decisions, actions.")
 def queue() -> None:
-    """Exim's queue: read-only views, review, decisions, and actions on reviewed ids."""
+    """The mail queue (Exim's spool, or Citadel's outbound queue room): read-only views,
+    review, decisions, and actions on reviewed ids."""
 
 
 @queue.command("count")
 @json_option
 @click.pass_obj
 def count(obj: CliContext, /, as_json: bool) -> None:
-    """How many messages are queued (as `exim -bpc`)."""
+    """How many messages are queued (as `exim -bpc`; on Citadel: jobs)."""
     with obj.app().mail_queue() as service:
         total = service.count()
     if as_json:
@@ -103,7 +104,8 @@ def list_(
 @json_option
 @click.pass_obj
 def show(obj: CliContext, /, msgid: str, body: bool, as_json: bool) -> None:
-    """A message's header file as `exim -Mvh` prints it; the body only with --body."""
+    """A message's header file as `exim -Mvh` prints it (on Citadel: the delivery
+    instructions and the headers); the body only with --body (recorded)."""
     app = obj.app()
     with app.mail_queue() as service:
         shown = service.show(msgid, body=body, who=app.operator)

@@ -17,7 +17,7 @@ SUMMARIES: dict[str, str] = {
     "install": "Install the systemd unit, default config, logrotate rules.",
     "mail": "Stop and resume all mail; hold an account's outgoing mail; a mailbox's day.",
     "quarantine": "Quarantine a file; list; restore.",
-    "queue": "Exim's queue: views, review, decisions, actions.",
+    "queue": "The mail queue: views, review, decisions, actions.",
     "restore": "Restore a backup (the daemon stopped).",
     "scan": "Scan an account's files (webshells) and databases (triggers, rogue admins).",
     "status": "Show a health snapshot (daemon, store, incidents).",

@@ -24,6 +24,7 @@ DEFAULT_LIMIT = 1000
 @click.option("--account", help="… of this hosting account.")
 @click.option("--auth", help="… submitted with this SMTP login (csm queue summary --by auth).")
 @click.option("--all-frozen", is_flag=True, help="… that is frozen.")
+@click.option("--all", "everything", is_flag=True, help="Every reviewed queued message.")
 @click.option(
     "--limit",
     type=int,
@@ -46,6 +47,7 @@ def trash(  # noqa: PLR0913, PLR0917 - one parameter per command-line option
     account: str | None,
     auth: str | None,
     all_frozen: bool,
+    everything: bool,
     limit: int,
     apply: bool,
     confirm: bool,
@@ -60,7 +62,8 @@ def trash(  # noqa: PLR0913, PLR0917 - one parameter per command-line option
     if apply and not confirm:
         raise click.UsageError("--apply moves messages: add --confirm (preview without --apply)")
     obj: CliContext = ctx.obj
-    operation = ops.QueueTrash(Selection(sender, account, auth, all_frozen), limit, apply, approve)
+    selection = Selection(sender, account, auth, all_frozen, everything)
+    operation = ops.QueueTrash(selection, limit, apply, approve)
     result = perform(obj.app(), operation, here=not apply)
     if as_json:
         emit_json(result)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 
 from csm import duration
+from csm.config.citadel import CitadelConfig
 from csm.config.fields import Duration, DurationOrOff, HostPath, Listen, Port, Section
 from csm.config.incidents import IncidentsConfig
 from csm.config.mailrules import MailRules, default_rules
@@ -54,8 +55,8 @@ class PathsConfig(Section):
 
 
 class MailConfig(Section):
-    mta: Literal["exim", "postfix", "none"] = Field(
-        "exim", description="The mail server: `exim`, `postfix` or `none`."
+    mta: Literal["exim", "citadel", "postfix", "none"] = Field(
+        "exim", description="The mail server: `exim`, `citadel`, `postfix` or `none`."
     )
     exim_bin: str = Field("/usr/sbin/exim", description="The Exim executable.")
     exim_config: HostPath | None = Field(
@@ -90,6 +91,10 @@ class MailConfig(Section):
     emergency: EmergencyConfig = Field(
         default_factory=EmergencyConfig,
         description="The server-wide emergency stop (`csm mail stop|resume`).",
+    )
+    citadel: CitadelConfig = Field(
+        default_factory=CitadelConfig,
+        description="A Citadel host (`mta: citadel`): citserver's socket or login, its rooms.",
     )
 
 

@@ -168,7 +168,7 @@ class Daemon:
         self.schedule.add(
             jobs.Sweep(self.app), settings.sweep_every, now, first_after=FIRST_HOUSEKEEPING
         )
-        if self.app.config.mail.mta == "exim":
+        if self.app.config.mail.mta in ("exim", "citadel"):
             stop = jobs.EmergencyReminder(self.app)
             every = settings.emergency_reminder_every
             self.schedule.add(stop, every, now, first_after=FIRST_EMERGENCY_CHECK)

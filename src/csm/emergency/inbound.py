@@ -12,7 +12,6 @@ from csm.emergency import repo
 from csm.emergency.flags import EximFlags, Flags
 from csm.emergency.model import ResumeResult, StopResult
 from csm.emergency.record import Recorder
-from csm.errors import NotFoundError, RefusedError
 from csm.nftables import Nft
 
 
@@ -47,7 +46,7 @@ class Inbound:
         note = {"stop": stop.id, "who": stop.who, "reason": stop.reason}
         self.flags.raise_flag("inbound", json.dumps({**note, "at": isoformat(stop.started_at)}))
         if ports:
-            stop = self._close(stop, ports)
+            stop = close_ports(self.record, self.nft, stop, ports)
         refused = self.exim.refuses_smtp()
         stop = self.record.stopped(stop, {"smtp_refused": refused, "ports": list(stop.ports)})
         return replace(
@@ -55,14 +54,7 @@ class Inbound:
         )
 
     def resume(self, who: str, *, apply: bool) -> ResumeResult:
-        stop = self.record.open("inbound")
-        if stop is None:
-            raise NotFoundError("inbound mail is not stopped", fix="csm mail emergency status")
-        if stop.state == "stopping":
-            raise RefusedError(
-                f"the inbound stop {stop.id} was interrupted before it finished",
-                fix='complete it first: csm mail stop inbound --reason "…" --apply',
-            )
+        stop = self.record.resumable("inbound")
         result = ResumeResult("inbound", False, stop, stop.state == "resuming", ports=stop.ports)
         if not apply:
             return result
@@ -73,13 +65,14 @@ class Inbound:
         self.record.resumed(stop, who, "", {"ports": list(stop.ports)})
         return replace(result, applied=True, stop=stop)
 
-    def _close(self, stop: repo.Stop, ports: tuple[int, ...]) -> repo.Stop:
-        """Record the ports, then close them (a kill between: the rerun closes them)."""
-        wanted = tuple(sorted({*stop.ports, *ports}))
-        with self.record.store.transaction() as conn:
-            repo.set_ports(conn, stop.id, wanted)
-        self.nft.stop_ports(wanted)
-        return replace(stop, ports=wanted)
+
+def close_ports(record: Recorder, nft: Nft, stop: repo.Stop, ports: tuple[int, ...]) -> repo.Stop:
+    """Record the ports, then close them (a kill between: the rerun closes them)."""
+    wanted = tuple(sorted({*stop.ports, *ports}))
+    with record.store.transaction() as conn:
+        repo.set_ports(conn, stop.id, wanted)
+    nft.stop_ports(wanted)
+    return replace(stop, ports=wanted)
 
 
 def _unread(missing: tuple[str, ...]) -> str:

@@ -39,6 +39,9 @@ class StopResult:
     ports: tuple[int, ...] = ()  # inbound --firewall: the SMTP ports closed in nftables
     incidents: tuple[str, ...] = ()  # the incidents the stop is noted on
     warnings: tuple[str, ...] = ()
+    mta: str = "exim"
+    changes: tuple[str, ...] = ()  # Citadel: what is (to be) changed on citserver, in words
+    queued: int = 0  # Citadel outbound: jobs in the queue room (they wait while stopped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ class ResumeResult:
     ports: tuple[int, ...] = ()  # inbound: the ports opened again
     approval: str = ""
     stray_flag: bool = False  # the flag file was there without a stop: taken away
+    mta: str = "exim"
+    changes: tuple[str, ...] = ()  # Citadel: what is (to be) changed on citserver, in words
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Final, Protocol
 from csm.audit import AuditLog
 from csm.clock import Clock, isoformat
 from csm.emergency import repo
-from csm.errors import RefusedError, UsageError
+from csm.errors import NotFoundError, RefusedError, UsageError
 from csm.store.db import Store
 
 # The incidents a stop is noted on when the operator names none: the ones whose account or
@@ -47,6 +47,19 @@ class Recorder:
                 f"{direction} mail is already stopped ({stop.id}, since"
                 f" {isoformat(stop.started_at)}, by {stop.who})",
                 fix="csm mail emergency status",
+            )
+        return stop
+
+    def resumable(self, direction: str) -> repo.Stop:
+        """The open stop in ``direction`` that a resume undoes; refused when there is none, or
+        when it was cut short while stopping (stopping again completes it first)."""
+        stop = self.open(direction)
+        if stop is None:
+            raise NotFoundError(f"{direction} mail is not stopped", fix="csm mail emergency status")
+        if stop.state == "stopping":
+            raise RefusedError(
+                f"the {direction} stop {stop.id} was interrupted before it finished",
+                fix=f'complete it first: csm mail stop {direction} --reason "…" --apply',
             )
         return stop
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
@@ -20,7 +20,7 @@ OPEN_STATES: Final = ("stopping", "active", "resuming")
 # credentials), ``trashed`` (moved to the queue quarantine), ``gone`` (no longer queued).
 COLUMNS: Final = (
     "id, direction, state, reason, who, started_at, ports, incidents, resumed_at, resumed_by,"
-    " approval"
+    " approval, changes"
 )
 
 
@@ -37,6 +37,7 @@ class Stop:
     resumed_at: datetime | None = None
     resumed_by: str = ""
     approval: str = ""  # resume: why messages of accounts not rotated were thawed
+    changes: dict[str, int] = field(default_factory=dict)  # Citadel: SMTP ports as they were
 
     @property
     def open(self) -> bool:
@@ -61,7 +62,8 @@ class StopMessage:
 
 def add(conn: sqlite3.Connection, stop: Stop) -> None:
     conn.execute(
-        f"INSERT INTO mail_stops ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '')",
+        f"INSERT INTO mail_stops ({COLUMNS})"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', '{}')",
         (
             stop.id,
             stop.direction,
@@ -81,6 +83,10 @@ def set_state(conn: sqlite3.Connection, stop_id: str, state: str) -> None:
 
 def set_ports(conn: sqlite3.Connection, stop_id: str, ports: Sequence[int]) -> None:
     conn.execute("UPDATE mail_stops SET ports = ? WHERE id = ?", (json.dumps(list(ports)), stop_id))
+
+
+def set_changes(conn: sqlite3.Connection, stop_id: str, changes: dict[str, int]) -> None:
+    conn.execute("UPDATE mail_stops SET changes = ? WHERE id = ?", (json.dumps(changes), stop_id))
 
 
 def set_incidents(conn: sqlite3.Connection, stop_id: str, incidents: Sequence[str]) -> None:
@@ -155,7 +161,7 @@ def counts(conn: sqlite3.Connection, stop_id: str) -> dict[str, int]:
 
 def _stop(row: tuple[object, ...]) -> Stop:
     (id_, direction, state, reason, who, started, ports, incidents) = row[:8]
-    resumed_at, resumed_by, approval = row[8:]
+    resumed_at, resumed_by, approval, changes = row[8:]
     return Stop(
         str(id_),
         str(direction),
@@ -168,4 +174,5 @@ def _stop(row: tuple[object, ...]) -> Stop:
         parse_ts(str(resumed_at)) if resumed_at else None,
         str(resumed_by or ""),
         str(approval or ""),
+        {str(k): int(v) for k, v in json.loads(str(changes or "{}")).items()},
     )

@@ -14,7 +14,8 @@ from datetime import timedelta
 
 from csm.config.response import EmergencyConfig
 from csm.emergency import repo
-from csm.emergency.flags import NAMES, EximFlags, Flags
+from csm.emergency.citadel import CitadelInbound, CitadelOutbound
+from csm.emergency.controls import Controls
 from csm.emergency.inbound import Inbound
 from csm.emergency.model import EmergencyStatus, ResumeResult, StopResult, StopState
 from csm.emergency.outbound import Outbound
@@ -29,10 +30,9 @@ REMINDER = "mail_emergency_stop_lasting"  # the finding a stop older than remind
 @dataclass
 class Emergency:
     record: Recorder
-    flags: Flags
-    exim: EximFlags
-    outbound: Outbound
-    inbound: Inbound
+    controls: Controls  # the flags Exim reads, or citserver's drop-in and SMTP ports
+    outbound: Outbound | CitadelOutbound
+    inbound: Inbound | CitadelInbound
     settings: EmergencyConfig
 
     def stop(
@@ -56,7 +56,7 @@ class Emergency:
         self, direction: str, who: str, *, apply: bool = False, approve: str = ""
     ) -> ResumeResult:
         _direction(direction)
-        if self.record.open(direction) is None and self.flags.present(direction):
+        if self.record.open(direction) is None and self.controls.present(direction):
             return self._stray(direction, who, apply=apply)
         if direction == "outbound":
             return self.outbound.resume(who, apply=apply, approve=approve)
@@ -65,12 +65,14 @@ class Emergency:
         return self.inbound.resume(who, apply=apply)
 
     def _stray(self, direction: str, who: str, *, apply: bool) -> ResumeResult:
-        """A flag file no open stop accounts for (a stop record lost, a flag made by hand):
-        taken away, so Exim goes back to normal."""
+        """A stop no record accounts for (a stop record lost, a flag made by hand): taken
+        away, so the mail server goes back to normal."""
         if apply:
-            self.flags.lower(direction)
-            path = str(self.flags.path(direction))
-            self.record.audit.record(who, f"mail.resume_{direction}", path, {"stray_flag": True})
+            where = self.controls.where(direction)
+            self.controls.lower(direction)
+            self.record.audit.record(
+                who, f"mail.resume_{direction}", direction, {"stray_flag": True, "was": where}
+            )
         return ResumeResult(direction, apply, None, stray_flag=True)
 
     def status(self) -> EmergencyStatus:
@@ -84,7 +86,7 @@ class Emergency:
                 if not stop.open:
                     break  # older stops are history
         open_directions = {s.stop.direction for s in shown if s.stop.open}
-        stray = tuple(d for d in DIRECTIONS if self.flags.present(d) and d not in open_directions)
+        stray = tuple(d for d in DIRECTIONS if d not in open_directions and self._present(d))
         problems: list[str] = []
         ports = self._ports(problems)
         missing_out, missing_in = self._installed(problems)
@@ -132,7 +134,7 @@ class Emergency:
             int(age.total_seconds()),
             stop.open and age >= self.settings.remind_after,
             counts,
-            self.flags.present(stop.direction),
+            self._present(stop.direction),
             interrupted,
             stop.next_step,
         )
@@ -146,15 +148,20 @@ class Emergency:
 
     def _installed(self, problems: list[str]) -> tuple[list[str], list[str]]:
         try:
-            found = self.exim.installed()
+            return self.controls.missing("outbound"), self.controls.missing("inbound")
         except CsmError as exc:
-            problems.append(f"Exim: {exc.message}")
+            problems.append(f"{self.controls.mta}: {exc.message}")
             return [], []
-        return found.missing("outbound"), found.missing("inbound")
+
+    def _present(self, direction: str) -> bool:
+        try:
+            return self.controls.present(direction)
+        except CsmError:
+            return False  # unreachable: _installed reports it
 
     def _warnings(self, shown: list[StopState], stray: tuple[str, ...]) -> list[str]:
         found = [
-            f"{NAMES[d]} is in place but no stop records it: Exim acts on it"
+            f"{self.controls.where(d)} but no stop records it: the mail server acts on it"
             f" (csm mail resume {d} --apply takes it away)"
             for d in stray
         ]

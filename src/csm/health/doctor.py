@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 
 from csm import control, mysql
+from csm.citadel.client import Address, Session
 from csm.config import profiles
 from csm.config.loader import LoadedConfig
 from csm.errors import CommandNotFoundError, ConfigError, CsmError
@@ -99,6 +100,8 @@ def _mta(loaded: LoadedConfig, host: Host) -> Check:
         return Check(
             name, CheckStatus.WARN, "postfix is not supported yet", "set mail.mta: exim or none"
         )
+    if mail.mta == "citadel":
+        return _citadel(loaded, host)
     try:
         count = Exim(mail, host).count()
     except CommandNotFoundError:
@@ -108,6 +111,24 @@ def _mta(loaded: LoadedConfig, host: Host) -> Check:
         fix = "check mail.exim_bin and mail.exim_config; run `exim -bV` to see Exim's own error"
         return Check(name, CheckStatus.FAIL, exc.message, fix)
     return Check(name, CheckStatus.OK, f"exim -bpc: {count} queued")
+
+
+def _citadel(loaded: LoadedConfig, host: Host) -> Check:
+    settings, name = loaded.config.mail.citadel, "MTA reachable"
+    try:
+        address = Address.of(settings, host)
+        with Session(address) as session:
+            session.goto(settings.queue_room)
+            count = len(session.numbers())
+    except CsmError as exc:
+        fix = (
+            "check mail.citadel (socket, or host/port with an Aide's user and password_file)"
+            " and that citserver runs"
+        )
+        return Check(name, CheckStatus.FAIL, exc.message, fix)
+    return Check(
+        name, CheckStatus.OK, f"citserver at {address.describe()}: {count} message(s) queued"
+    )
 
 
 def _hold_acl(loaded: LoadedConfig, host: Host) -> Check:

@@ -8,12 +8,14 @@ from pathlib import Path
 
 from csm.config.loader import LoadedConfig
 from csm.emergency import repo
+from csm.emergency.citadel import VARIABLE
 from csm.emergency.flags import NAMES, EximFlags, Flags
 from csm.errors import CsmError
 from csm.health.doctor_model import Check, CheckStatus
 from csm.host import Host
 from csm.mailqueue.exim import Exim
 from csm.mailqueue.views import age
+from csm.servicemanager import ServiceManager
 from csm.store.db import Store, health
 
 STOPPED = "mail emergency stop"
@@ -21,13 +23,23 @@ SNIPPETS = "emergency stop snippets"
 
 
 def emergency_checks(loaded: LoadedConfig, host: Host) -> list[Check]:
-    if loaded.config.mail.mta != "exim":
+    mail = loaded.config.mail
+    if mail.mta == "citadel":
+        citadel = mail.citadel
+        manager = ServiceManager(host, citadel.systemctl_bin, host.path(citadel.unit_dir))
+        drop_in = manager.drop_in(citadel.service)
+        strays = {"outbound": drop_in} if VARIABLE in manager.environment(citadel.service) else {}
+        return [_stopped(loaded, host, strays)]
+    if mail.mta != "exim":
         return [Check(SNIPPETS, CheckStatus.OK, "not needed (no Exim)")]
-    flags = Flags(host.path(loaded.config.mail.emergency.flag_dir))
-    return [_stopped(loaded, host, flags), _snippets(loaded, host, flags)]
+    flags = Flags(host.path(mail.emergency.flag_dir))
+    present = {d: flags.path(d) for d in NAMES if flags.present(d)}
+    return [_stopped(loaded, host, present), _snippets(loaded, host, flags)]
 
 
-def _stopped(loaded: LoadedConfig, host: Host, flags: Flags) -> Check:
+def _stopped(loaded: LoadedConfig, host: Host, present: dict[str, Path]) -> Check:
+    """Open stops, and what is in place on the mail server (``present``: a flag file, a
+    drop-in) that no stop records."""
     state_dir = host.path(loaded.config.paths.state_dir)
     stops: list[repo.Stop] = []
     if health(state_dir).healthy:
@@ -37,7 +49,7 @@ def _stopped(loaded: LoadedConfig, host: Host, flags: Flags) -> Check:
         finally:
             store.close()
     recorded = {s.direction for s in stops}
-    stray = [d for d in NAMES if flags.present(d) and d not in recorded]
+    stray = [d for d in present if d not in recorded]
     if not stops and not stray:
         return Check(STOPPED, CheckStatus.OK, "mail flows (no stop)")
     now = datetime.now(UTC)
@@ -47,7 +59,7 @@ def _stopped(loaded: LoadedConfig, host: Host, flags: Flags) -> Check:
         f" {s.started_at:%Y-%m-%d %H:%M}Z, by {s.who}: {s.reason})"
         for s in stops
     ]
-    lines += [f"{flags.path(d)} is in place with no stop recorded" for d in stray]
+    lines += [f"{present[d]} is in place with no stop recorded" for d in stray]
     fixes = [s.next_step for s in stops]
     fixes += [f"csm mail resume {d} --apply" for d in stray]
     return Check(

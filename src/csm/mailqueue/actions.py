@@ -24,15 +24,14 @@ from typing import Final, Protocol
 from csm.audit import AuditLog
 from csm.clock import Clock
 from csm.errors import NotFoundError, RefusedError
-from csm.identifiers import exim_message_id as message_id
+from csm.identifiers import queue_message_id as message_id
 from csm.mailqueue import repo
 from csm.mailqueue.decisions import ReviewedIdsOnly
-from csm.mailqueue.exim import Exim
 from csm.mailqueue.gate import Gate
 from csm.mailqueue.model import QueuedMessage
 from csm.mailqueue.quarantined import QuarantinedMessages
-from csm.mailqueue.reader import Queue
-from csm.mailqueue.spoolcopy import Copied, copy_back, copy_out
+from csm.mailqueue.source import Action, QueueSource
+from csm.mailqueue.spoolcopy import Copied
 from csm.store.db import Store
 
 BATCH: Final = 100
@@ -87,8 +86,7 @@ class Owners(Protocol):
 
 @dataclass
 class QueueActions:
-    queue: Queue
-    exim: Exim
+    queue: QueueSource
     store: Store
     audit: AuditLog
     clock: Clock
@@ -108,10 +106,10 @@ class QueueActions:
     ) -> Outcome:
         action = "release" if deliver else "thaw"
         found, outcome = self._checked(action, ids, approve)
-        self._exim(found, "-Mt", outcome, lambda m: m is not None and not m.frozen)
+        self._act(found, "thaw", outcome, lambda m: m is not None and not m.frozen)
         if deliver:
             for message in [m for m in found if m.id in outcome.done]:
-                self.exim.run("-M", message.id)  # a delivery attempt; Exim logs its outcome
+                self.queue.deliver(message.id)
         return self._finish(outcome, found, who)
 
     def thaw_contained(self, ids: Sequence[str], who: str, approve: str = "") -> Outcome:
@@ -120,13 +118,13 @@ class QueueActions:
         thaw only undoes the containment.  Audited as ``queue.thaw``."""
         outcome = Outcome("thaw", approval=approve.strip())
         found = self._present([message_id(i) for i in ids], outcome)
-        self._exim(found, "-Mt", outcome, lambda m: m is not None and not m.frozen)
+        self._act(found, "thaw", outcome, lambda m: m is not None and not m.frozen)
         return self._finish(outcome, found, who)
 
     def freeze(self, ids: Sequence[str], who: str) -> Outcome:
         outcome = Outcome("freeze")
         found = self._present([message_id(i) for i in ids], outcome)
-        self._exim(found, "-Mf", outcome, lambda m: m is not None and m.frozen)
+        self._act(found, "freeze", outcome, lambda m: m is not None and m.frozen)
         return self._finish(outcome, found, who)
 
     def restore(self, ids: Sequence[str], who: str) -> Outcome:
@@ -224,12 +222,8 @@ class QueueActions:
     def _remove_batch(self, batch: list[QueuedMessage], who: str, outcome: Outcome) -> None:
         kept: list[QueuedMessage] = []
         for message in batch:
-            header = self.queue.header_path(message.id)
-            if header is None:
-                outcome.gone.append(message.id)
-                continue
             try:
-                copied = copy_out(header, self.quarantine / message.id)
+                copied = self.queue.keep_copy(message.id, self.quarantine / message.id)
             except FileNotFoundError:
                 outcome.gone.append(message.id)
                 continue
@@ -238,41 +232,41 @@ class QueueActions:
                 continue
             self._keep(message, copied, who, outcome.approval)
             kept.append(message)
-        self._exim(kept, "-Mrm", outcome, lambda m: m is None)
+        self._act(kept, "remove", outcome, lambda m: m is None)
         for message in kept:
             if message.id not in outcome.done:
                 self._forget(message.id)  # still queued (or delivered meanwhile): no copy kept
 
-    def _exim(
+    def _act(
         self,
         messages: list[QueuedMessage],
-        option: str,
+        action: Action,
         outcome: Outcome,
         verified: Callable[[QueuedMessage | None], bool],
     ) -> None:
-        """``exim OPTION id…`` in batches of BATCH ids, each batch checked from the spool."""
+        """The action on the messages in batches of BATCH ids, each batch read back."""
         for start in range(0, len(messages), BATCH):
-            self._exim_batch(messages[start : start + BATCH], option, outcome, verified)
+            batch = messages[start : start + BATCH]
+            if batch:
+                error = self.queue.act(action, [m.id for m in batch])
+                self._verify(batch, action, error, outcome, verified)
 
-    def _exim_batch(
+    def _verify(
         self,
-        messages: list[QueuedMessage],
-        option: str,
+        batch: list[QueuedMessage],
+        action: Action,
+        error: str,
         outcome: Outcome,
         verified: Callable[[QueuedMessage | None], bool],
     ) -> None:
-        if not messages:
-            return
-        done = self.exim.run(option, *(m.id for m in messages))
-        for message in messages:
+        for message in batch:
             after = self.queue.message(message.id)
             if verified(after):
                 outcome.done.append(message.id)
             elif after is None:
                 outcome.gone.append(message.id)
             else:
-                error = done.stderr.decode("utf-8", "replace").strip()[:200]
-                outcome.failed[message.id] = error or f"exim {option} left it unchanged"
+                outcome.failed[message.id] = error or f"{action} left it unchanged"
 
     @property
     def quarantined(self) -> QuarantinedMessages:
@@ -306,7 +300,7 @@ class QueueActions:
         if self.queue.message(msgid) is not None:
             outcome.failed[msgid] = "a message with this id is queued: not restored over it"
             return
-        copy_back(self.quarantine / msgid, msgid, self.queue.input, records[0].files)
+        self.queue.put_back(self.quarantine / msgid, records[0])
         if self.queue.message(msgid) is None:
             outcome.failed[msgid] = "written back, but the spool does not read it"
         else:

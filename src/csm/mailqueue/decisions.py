@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from csm.audit import AuditLog
 from csm.clock import Clock
 from csm.errors import NotFoundError, RefusedError, UsageError
-from csm.identifiers import exim_message_id as message_id
+from csm.identifiers import queue_message_id as message_id
 from csm.mailqueue import repo, review
 from csm.mailqueue.model import QueueRead
 from csm.store.db import Store

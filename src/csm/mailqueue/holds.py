@@ -21,6 +21,7 @@ from csm.cpanel import Cpanel
 from csm.errors import RefusedError, UsageError
 from csm.mailqueue import repo
 from csm.mailqueue.actions import Outcome, QueueActions
+from csm.mailqueue.exim import Exim
 from csm.mailqueue.spoolcopy import write
 from csm.store.db import Store
 
@@ -52,6 +53,7 @@ class Holds:
     audit: AuditLog
     clock: Clock
     actions: QueueActions
+    exim: Exim  # whether Exim consults the held-senders list
     queued: Queued  # the account's messages in the queue
     cpanel: Cpanel | None  # on a cPanel host
     held_file: Path  # the held-senders list read by the ACL snippet (other hosts)
@@ -103,7 +105,7 @@ class Holds:
             return "cpanel"
         before = set(self._senders())
         self._write_held(before | self._patterns(account))
-        if not self.actions.exim.defers(f"csm-probe@{account.main_domain}"):
+        if not self.exim.defers(f"csm-probe@{account.main_domain}"):
             self._write_held(before)
             raise RefusedError(
                 f"Exim does not consult CSM's held-senders list, so a hold would stop nothing;"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from csm.audit import AuditLog
 from csm.errors import NotFoundError, UnreadableInputError
-from csm.identifiers import exim_message_id as message_id
+from csm.identifiers import queue_message_id as message_id
 from csm.mailqueue import repo, spoolfiles
 from csm.store.db import Store
 

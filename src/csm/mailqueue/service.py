@@ -4,17 +4,16 @@ hosting account.  Reading has no side effects; showing a body is recorded (priva
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from csm.accounts.domains import DomainMap
 from csm.audit import OnDemandAudit
 from csm.clock import Clock
-from csm.errors import NotFoundError, UnreadableInputError, UsageError
-from csm.identifiers import exim_message_id as message_id
+from csm.errors import NotFoundError, UsageError
+from csm.identifiers import queue_message_id as message_id
 from csm.mailqueue import owner, spoolfiles, views
 from csm.mailqueue.index import OwnersKept, SpoolIndex
 from csm.mailqueue.model import QueuedMessage, QueueRead, brief
-from csm.mailqueue.reader import Queue
+from csm.mailqueue.source import QueueSource
 from csm.mailqueue.summary import summarise
 
 
@@ -28,7 +27,7 @@ class Shown:
 
 @dataclass
 class MailQueue:
-    queue: Queue
+    queue: QueueSource
     domains: DomainMap
     users: frozenset[str]
     clock: Clock
@@ -52,10 +51,11 @@ class MailQueue:
         if by not in views.BYS:
             raise UsageError(f"--by must be one of {', '.join(views.BYS)}")
         owners = owner.Owners(self.domains, self.users)
-        if self.index_path is not None:
+        indexed = self.queue.indexed_input
+        if self.index_path is not None and indexed is not None:
             index = SpoolIndex.load(self.index_path)
             try:
-                return summarise(index, str(self.queue.input), owners, by, self.owners_kept)
+                return summarise(index, indexed, owners, by, self.owners_kept)
             except OSError:
                 pass  # the spool is unreadable: `exim -bp` tells what it can
         found = self.queue.read(self.now())
@@ -85,10 +85,7 @@ class MailQueue:
 
     def show(self, msgid: str, *, body: bool, who: str) -> Shown:
         message = self.message(msgid)
-        path = self.queue.header_path(message.id)
-        if path is None:
-            raise NotFoundError(f"message {msgid} left the queue while being read")
-        header_file = _spool_file(path).decode("utf-8", "replace")
+        header_file = self.queue.header_file(message.id).decode("utf-8", "replace")
         if not body:
             return Shown(message, header_file)
         self.audit.log().record(
@@ -97,15 +94,4 @@ class MailQueue:
             message.id,
             {"account": message.account, "sender": message.sender},
         )
-        data = _spool_file(path.with_name(f"{message.id}-D"))
-        return Shown(message, header_file, *spoolfiles.body(data))
-
-
-def _spool_file(path: Path) -> bytes:
-    """A spool file of the message shown; a pipe or a link there is a clear error."""
-    try:
-        return spoolfiles.read(path)
-    except FileNotFoundError:
-        raise NotFoundError(f"{path.name}: the message left the queue while being read") from None
-    except OSError as exc:
-        raise UnreadableInputError(f"{path}: {exc}") from None
+        return Shown(message, header_file, *spoolfiles.body(self.queue.body_file(message.id)))

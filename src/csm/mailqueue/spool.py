@@ -173,12 +173,12 @@ def _headers(data: bytes, at: int) -> tuple[tuple[Header, ...], int]:
         text = data[start : start + size].decode("utf-8", "replace")
         name, colon, value = text.partition(":")
         if colon and flag != "*" and name.strip().lower() in _KEPT:  # "*": deleted by Exim
-            kept.append(Header(name.strip(), _display(value), flag))
+            kept.append(Header(name.strip(), display(value), flag))
         at = start + size
     return tuple(kept), total
 
 
-def _display(value: str) -> str:
+def display(value: str) -> str:
     """A header value unfolded, with RFC 2047 encoded words decoded where they are valid."""
     unfolded = " ".join(value.split())
     if "=?" not in unfolded:

@@ -33,7 +33,7 @@ def copy_out(header: Path, into: Path) -> Copied:
     msgid = header.name[:-2]
     data = header.with_name(f"{msgid}-D")
     header_info, data_info = header.stat(), data.stat()
-    _private(into)
+    private_dir(into)
     header_sum = write(into / header.name, spoolfiles.read(header), 0o600)
     data_sum = write(into / data.name, spoolfiles.read(data), 0o600)
     subdir = header.parent.name if header.parent.name != "input" else ""
@@ -48,7 +48,7 @@ def copy_out(header: Path, into: Path) -> Copied:
     )
 
 
-def _private(into: Path) -> None:
+def private_dir(into: Path) -> None:
     """``into`` is ``<quarantine_dir>/queue/<id>``: those three directories made 0700, or made
     0700 again when they are looser (made by hand, by another command, by an older CSM)."""
     for directory in (into.parent.parent, into.parent, into):

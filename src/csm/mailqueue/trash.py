@@ -26,18 +26,20 @@ MAX_LIMIT: Final = 100_000
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """Which queued messages: one of sender, account, auth (the SMTP login), all frozen."""
+    """Which queued messages: one of sender, account, auth (the SMTP login), all frozen, all
+    (the second procedure's "select all of them": still only the reviewed ones)."""
 
     sender: str | None = None
     account: str | None = None
     auth: str | None = None
     all_frozen: bool = False
+    everything: bool = False
 
     def check(self) -> None:
         chosen = [self.sender, self.account, self.auth, self.all_frozen or None]
-        if sum(c is not None for c in chosen) != 1:
+        if sum(c is not None for c in [*chosen, self.everything or None]) != 1:
             raise UsageError(
-                "choose one of --sender ADDR, --account USER, --auth LOGIN, --all-frozen"
+                "choose one of --sender ADDR, --account USER, --auth LOGIN, --all-frozen, --all"
             )
 
     def matches(self, message: QueuedMessage) -> bool:
@@ -47,7 +49,7 @@ class Selection:
             return message.account == self.account
         if self.auth is not None:
             return message.auth_id.lower() == self.auth.lower()
-        return message.frozen
+        return self.everything or message.frozen
 
     def describe(self) -> str:
         """The selection as its command-line option says it: ``auth jane@example.com``."""
@@ -57,7 +59,7 @@ class Selection:
             return f"account {self.account}"
         if self.auth is not None:
             return f"auth {self.auth}"
-        return "all-frozen"
+        return "all" if self.everything else "all-frozen"
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,7 @@ class MailResume:
 
 @dataclass(frozen=True, slots=True)
 class QueueTrash:
-    """``csm queue trash --sender|--account|--auth|--all-frozen``."""
+    """``csm queue trash --sender|--account|--auth|--all-frozen|--all``."""
 
     name: ClassVar[str] = "queue.trash"
     selection: Selection

@@ -349,4 +349,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX firewall_blocks_by_network ON firewall_blocks (network, removed_at);
         """,
     ),
+    Migration(
+        "0011_mail_stop_changes",
+        """
+        -- What a stop changed on the mail server besides flags and ports (csm.emergency.repo):
+        -- on Citadel, the SMTP listeners' ports as they were, which the resume sets back.
+        ALTER TABLE mail_stops ADD COLUMN changes TEXT NOT NULL DEFAULT '{}';
+        """,
+    ),
 )

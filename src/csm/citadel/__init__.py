@@ -1,0 +1,1 @@
+"""The Citadel adapter: the client protocol, the outbound queue room, the site configuration."""
