@@ -22,6 +22,8 @@ def test_queue_views_count_and_show_the_body_only_on_request(
     server = citadel.server
     job = server.submit("info@shop.example", ["a@example.com", "b@example.net"], "Hi", "secret")
     assert cli("queue", "count").out.strip() == "1"
+    summary = cli("queue", "summary", "--by", "sender").out
+    assert "info@shop.example" in summary and "Citadel's queue room" in summary
     listed = cli("queue", "list", "--json").json()["items"]
     assert [(m["id"], m["sender"], m["account"]) for m in listed] == [
         (str(job), "info@shop.example", "shopuser")

@@ -26,7 +26,9 @@ def summary_lines(result: views.Summary, now: int) -> list[str]:
         numbers = "  ".join(c.rjust(w) for c, w in zip(line[:4], widths[:4], strict=True))
         names = "  ".join(c.ljust(w) for c, w in zip(line[4:6], widths[4:], strict=True))
         lines.append(f"{numbers}  {names}  {line[6]}".rstrip())
-    if result.source != "spool":
+    if result.source == "citadel":
+        lines.append("(read from Citadel's queue room: no SMTP logins recorded there)")
+    elif result.source != "spool":
         lines.append(f"(read from `{result.source}`: no headers or logins)")
     return lines
 
