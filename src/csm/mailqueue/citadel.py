@@ -73,7 +73,9 @@ class CitadelQueue:
 
     def body_file(self, msgid: str) -> bytes:
         job = self._present(msgid)
-        listed = self.session().message(job.payload.number)
+        session = self.session()
+        session.goto(self.queue_room)  # MSG2 reads messages of the current room only
+        listed = session.message(job.payload.number)
         if listed is None:
             raise NotFoundError(f"message {msgid} left the queue while being read")
         return f"{msgid}-D\n".encode() + b"".join(
