@@ -20,12 +20,11 @@ DISABLED: Final = -1
 
 def smtp_ports(session: Session) -> dict[str, int]:
     """Each SMTP listener's port as configured (-1: disabled)."""
+    if not _keyed(session):
+        return _legacy(session)
     found: dict[str, int] = {}
     for key in SMTP_PORTS:
-        reply = session.command("CONF", "GETVAL", key)
-        if reply.kind != CIT_OK:
-            return _legacy(session)
-        found[key] = _port(key, reply.fields[0])
+        found[key] = _port(key, session.ok("CONF", "GETVAL", key).fields[0])
     return found
 
 
@@ -35,13 +34,18 @@ def set_smtp_ports(session: Session, ports: dict[str, int]) -> None:
     if unknown:
         raise CommandError(f"not an SMTP port setting: {', '.join(sorted(unknown))}")
     before = smtp_ports(session)
-    if session.command("CONF", "GETVAL", "c_smtp_port").kind != CIT_OK:
-        _set_legacy(session, ports)
-    else:
+    if _keyed(session):
         for key, port in ports.items():
             session.ok("CONF", "PUTVAL", key, str(port))
+    else:
+        _set_legacy(session, ports)
     if smtp_ports(session) != {**before, **ports}:
         raise CommandError("Citadel's site configuration did not take the SMTP ports")
+
+
+def _keyed(session: Session) -> bool:
+    """Whether the server has the key-value configuration (``CONF GETVAL``)."""
+    return session.command("CONF", "GETVAL", "c_smtp_port").kind == CIT_OK
 
 
 def _legacy(session: Session) -> dict[str, int]:

@@ -52,13 +52,13 @@ class Instructions:
 
 @dataclass(frozen=True, slots=True)
 class Payload:
-    """A message to deliver: its header block and its size; the body only when asked."""
+    """A message to deliver: its header block, its size and checksum (the body is read only
+    when shown)."""
 
     number: int
     headers: tuple[bytes, ...]
     size: int
     sha256: str
-    body: bytes | None = None
     cut_short: bool = False  # a body line ``000`` ended the listing early
 
 
@@ -125,17 +125,9 @@ def _qmsg(headers: Sequence[bytes], body: Sequence[bytes]) -> bool:
     return subject and bool(body) and body[0].startswith(b"msgid|")
 
 
-def payload(number: int, listed: Listed, *, with_body: bool = False) -> Payload:
-    headers, body = split(listed.lines)
+def payload(number: int, listed: Listed) -> Payload:
     text = _text(listed.lines)
-    return Payload(
-        number,
-        headers,
-        len(text),
-        sha256_of(text),
-        _text(body) if with_body else None,
-        listed.cut_short,
-    )
+    return Payload(number, split(listed.lines)[0], len(text), sha256_of(text), listed.cut_short)
 
 
 def read(session: Session, room: str) -> Room:

@@ -38,6 +38,11 @@ CAVEAT: Final = (
 Connect = Callable[[], Session]
 
 
+def outbound_stopped(manager: ServiceManager, unit: str) -> bool:
+    """Whether CSM's drop-in starts citserver without outbound sessions."""
+    return manager.environment(unit).get(VARIABLE) == "0"
+
+
 @dataclass(frozen=True, slots=True)
 class CitadelControls:
     manager: ServiceManager
@@ -47,7 +52,7 @@ class CitadelControls:
 
     def present(self, direction: str) -> bool:
         if direction == "outbound":
-            return self.manager.environment(self.unit).get(VARIABLE) == "0"
+            return outbound_stopped(self.manager, self.unit)
         with self.connect() as session:
             return all(port == DISABLED for port in smtp_ports(session).values())
 

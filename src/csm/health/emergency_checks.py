@@ -8,7 +8,7 @@ from pathlib import Path
 
 from csm.config.loader import LoadedConfig
 from csm.emergency import repo
-from csm.emergency.citadel import VARIABLE
+from csm.emergency.citadel import outbound_stopped
 from csm.emergency.flags import NAMES, EximFlags, Flags
 from csm.errors import CsmError
 from csm.health.doctor_model import Check, CheckStatus
@@ -28,7 +28,7 @@ def emergency_checks(loaded: LoadedConfig, host: Host) -> list[Check]:
         citadel = mail.citadel
         manager = ServiceManager(host, citadel.systemctl_bin, host.path(citadel.unit_dir))
         drop_in = manager.drop_in(citadel.service)
-        strays = {"outbound": drop_in} if VARIABLE in manager.environment(citadel.service) else {}
+        strays = {"outbound": drop_in} if outbound_stopped(manager, citadel.service) else {}
         return [_stopped(loaded, host, strays)]
     if mail.mta != "exim":
         return [Check(SNIPPETS, CheckStatus.OK, "not needed (no Exim)")]
